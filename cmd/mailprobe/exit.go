@@ -1,0 +1,59 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+)
+
+// Exit codes, decided here and nowhere else. They follow sysexits.h for
+// usage (64) and internal (70) errors.
+const (
+	ExitOK            = 0  // every recipient deliverable / every target clean
+	ExitUndeliverable = 1  // some recipient undeliverable / some target listed
+	ExitDeferred      = 2  // some deferred (or unknown), none undeliverable
+	ExitUsage         = 64 // bad flags or input; nothing was sent
+	ExitInternal      = 70 // a bug or an unexpected local failure
+)
+
+// usageError marks errors caused by what the user typed.
+type usageError struct{ err error }
+
+func (e *usageError) Error() string { return e.err.Error() }
+func (e *usageError) Unwrap() error { return e.err }
+
+func usagef(format string, a ...any) error {
+	return &usageError{fmt.Errorf(format, a...)}
+}
+
+// exitError carries a verdict-derived exit code out of RunE without an
+// error message: the report has already said everything.
+type exitError struct{ code int }
+
+func (e *exitError) Error() string { return fmt.Sprintf("exit %d", e.code) }
+
+func withCode(code int) error {
+	if code == ExitOK {
+		return nil
+	}
+	return &exitError{code}
+}
+
+// exitCode maps what RunE returned to the process exit code, printing
+// the message for real errors.
+func exitCode(err error, stderr io.Writer) int {
+	if err == nil {
+		return ExitOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	var ue *usageError
+	if errors.As(err, &ue) {
+		fmt.Fprintf(stderr, "mailprobe: %v\n", err)
+		return ExitUsage
+	}
+	fmt.Fprintf(stderr, "mailprobe: internal error: %v\n", err)
+	return ExitInternal
+}

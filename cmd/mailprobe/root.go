@@ -1,0 +1,102 @@
+package main
+
+import (
+	"context"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mailprobe/mailprobe/dnsclient"
+)
+
+// globals are the flags every subcommand shares.
+type globals struct {
+	output     string
+	resolver   string
+	dnsTimeout time.Duration
+
+	stdin          io.Reader
+	stdout, stderr io.Writer
+}
+
+// dns returns the DNS client for --resolver.
+func (g *globals) dns() (*dnsclient.Client, error) {
+	c, err := dnsclient.New(g.resolver, g.dnsTimeout)
+	if err != nil {
+		return nil, usagef("--resolver: %v", err)
+	}
+	return c, nil
+}
+
+func (g *globals) checkOutput(allowed ...string) error {
+	for _, a := range allowed {
+		if g.output == a {
+			return nil
+		}
+	}
+	return usagef("--output %q: want one of %s", g.output, strings.Join(allowed, ", "))
+}
+
+const exitHelp = `Exit codes:
+  0   every recipient deliverable (blacklist: every target clean)
+  1   some recipient undeliverable (blacklist: listed somewhere)
+  2   some recipient deferred and none undeliverable (blacklist: some lists unknown)
+  64  bad usage or input; nothing was sent
+  70  internal error
+`
+
+func newRoot(g *globals) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "mailprobe",
+		Short: "Would mail to this address be accepted? If not, why?",
+		Long: `mailprobe resolves a recipient's MX hosts, runs the SMTP (or LMTP) dialogue up
+to RCPT TO — never DATA, so a probe can never deliver a message — checks DNS
+blocklists, and explains the outcome as Postfix's maillog would, then in plain words.
+
+` + exitHelp,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
+	pf := root.PersistentFlags()
+	pf.StringVarP(&g.output, "output", "o", "text", "output format: text, json (and postfix, jsonl, postmap for probe)")
+	pf.StringVar(&g.resolver, "resolver", "", "DNS resolver ADDR[:PORT] (default: the servers in /etc/resolv.conf)")
+	pf.DurationVar(&g.dnsTimeout, "dns-timeout", 5*time.Second, "timeout of one DNS query")
+	root.SetUsageTemplate(root.UsageTemplate() + "\n" + exitHelp)
+	for _, add := range subcommands {
+		root.AddCommand(add(g))
+	}
+	return root
+}
+
+// subcommands is filled by each command's file in init, so adding a
+// command touches only its own file.
+var subcommands []func(*globals) *cobra.Command
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	g := &globals{stdin: stdin, stdout: stdout, stderr: stderr}
+	root := newRoot(g)
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	if err != nil && isCobraUsage(err) {
+		err = &usageError{err}
+	}
+	return exitCode(err, stderr)
+}
+
+// isCobraUsage recognises cobra's own argument errors (unknown command,
+// wrong number of args), which it returns as plain errors.
+func isCobraUsage(err error) bool {
+	msg := err.Error()
+	for _, p := range []string{"unknown command", "accepts ", "requires at least", "unknown flag", "unknown shorthand", "invalid argument"} {
+		if strings.Contains(msg, p) {
+			return true
+		}
+	}
+	return false
+}

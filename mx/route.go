@@ -1,0 +1,78 @@
+package mx
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+)
+
+// Sentinel kinds of resolution failure; *Error wraps one of them.
+var (
+	ErrNXDomain  = errors.New("domain does not exist")       // NXDOMAIN for the domain itself
+	ErrNoData    = errors.New("no MX and no address records") // name exists, no MX, no A/AAAA
+	ErrServFail  = errors.New("resolver failure (SERVFAIL)")
+	ErrRefused   = errors.New("resolver refused the query")
+	ErrTimeout   = errors.New("resolver did not answer")
+	ErrNullMX    = errors.New("domain does not accept mail (null MX)")
+	ErrCNAMELoop = errors.New("CNAME loop or chain too long")
+	ErrMalformed = errors.New("malformed DNS answer")
+	ErrNoAddress = errors.New("no usable address for any MX host")
+)
+
+// Error is a failed lookup, naming the query that failed as Postfix does
+// ("Name service error for name=D type=MX").
+type Error struct {
+	Kind  error  // one of the sentinels
+	Name  string // queried name, without trailing dot
+	Type  string // "MX", "A", "AAAA", "CNAME"
+	Rcode string // "SERVFAIL", "NXDOMAIN"…, "" for transport errors
+	// Temporary is true when retrying later may help (SERVFAIL, timeout,
+	// refused); false for NXDOMAIN, null MX, no data.
+	Temporary bool
+	Err       error
+}
+
+func (e *Error) Error() string {
+	s := fmt.Sprintf("%s type=%s: %v", e.Name, e.Type, e.Kind)
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s
+}
+
+func (e *Error) Unwrap() []error {
+	if e.Err != nil {
+		return []error{e.Kind, e.Err}
+	}
+	return []error{e.Kind}
+}
+
+// Route is the resolved list of places to deliver a domain's mail.
+type Route struct {
+	Domain string
+	// Implicit is true when the domain has no MX records and its own
+	// address records serve as the single MX (RFC 5321 §5.1).
+	Implicit bool
+	// CNAME chain followed for the domain itself, if any.
+	CNAMEs []string
+	// Hosts in delivery order: ascending preference; equal preferences
+	// keep a documented order (see Resolve).
+	Hosts []MXHost
+	// Err is set when the route is unusable as a whole (NXDOMAIN, null MX,
+	// SERVFAIL…). Hosts may still be partly filled.
+	Err *Error
+}
+
+// MXHost is one MX target with its addresses.
+type MXHost struct {
+	Preference uint16
+	Name       string // without trailing dot
+	// IPLiteral is true when the MX target is an IP address rather than a
+	// host name (a misconfiguration, RFC 5321 §5.1; reported, still used).
+	IPLiteral bool
+	CNAMEs    []string // CNAME chain followed for the host name, if any
+	Addresses []netip.Addr
+	// Err is set when the host's addresses could not be found; the host
+	// is then skipped by the prober with this reason.
+	Err *Error
+}

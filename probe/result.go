@@ -1,0 +1,192 @@
+package probe
+
+import (
+	"crypto/x509"
+	"time"
+
+	"github.com/mailprobe/mailprobe/mx"
+)
+
+// Phase names a step of the dialogue. A failure is always tied to the
+// phase it happened in, because "timed out while receiving the initial
+// server greeting" and "timed out after RCPT" mean different things to an
+// admin.
+type Phase string
+
+const (
+	PhaseDNS      Phase = "dns"
+	PhaseConnect  Phase = "connect"
+	PhaseTLS      Phase = "tls" // implicit TLS (SMTPS) handshake, or the handshake after STARTTLS
+	PhaseGreeting Phase = "greeting"
+	PhaseEHLO     Phase = "ehlo"
+	PhaseHELO     Phase = "helo"
+	PhaseLHLO     Phase = "lhlo"
+	PhaseSTARTTLS Phase = "starttls"
+	PhaseMAIL     Phase = "mail"
+	PhaseRCPT     Phase = "rcpt"
+	PhaseRSET     Phase = "rset"
+	PhaseQUIT     Phase = "quit"
+)
+
+// Command is the SMTP command a phase sends, in the words Postfix uses in
+// "(in reply to RCPT TO command)". Empty for phases that send nothing.
+func (p Phase) Command() string {
+	switch p {
+	case PhaseEHLO:
+		return "EHLO"
+	case PhaseHELO:
+		return "HELO"
+	case PhaseLHLO:
+		return "LHLO"
+	case PhaseSTARTTLS:
+		return "STARTTLS"
+	case PhaseMAIL:
+		return "MAIL FROM"
+	case PhaseRCPT:
+		return "RCPT TO"
+	case PhaseRSET:
+		return "RSET"
+	case PhaseQUIT:
+		return "QUIT"
+	}
+	return ""
+}
+
+// Protocol is the dialect spoken to the server.
+type Protocol string
+
+const (
+	ProtocolSMTP  Protocol = "smtp"  // EHLO (HELO fallback), optional STARTTLS
+	ProtocolLMTP  Protocol = "lmtp"  // RFC 2033: LHLO, no STARTTLS fallback to HELO
+	ProtocolSMTPS Protocol = "smtps" // RFC 8314 implicit TLS
+)
+
+// Result is everything one probe run saw, judged by nothing: package report
+// turns it into statuses and explanations.
+type Result struct {
+	Started  time.Time
+	Duration time.Duration
+	Config   ConfigSummary
+
+	// Domains holds one entry per distinct recipient domain (or one entry
+	// for --server), in input order.
+	Domains []*DomainResult
+	// Recipients holds exactly one outcome per requested recipient, in
+	// input order.
+	Recipients []*Outcome
+}
+
+// ConfigSummary records the settings that shape what the server saw, so a
+// report can say "probed as EHLO x, MAIL FROM:<y>".
+type ConfigSummary struct {
+	Protocol Protocol `json:"protocol"`
+	HELO     string   `json:"helo"`
+	From     string   `json:"from"`
+	Server   string   `json:"server,omitempty"`
+	Port     int      `json:"port"`
+	STARTTLS TLSMode  `json:"starttls"`
+	Source   string   `json:"source,omitempty"`
+}
+
+// DomainResult is the route to one domain: its MX resolution and every
+// host/address attempt made for it, in the order they were made.
+type DomainResult struct {
+	Domain string
+	// Route is nil with --server, where no MX lookup happens.
+	Route       *mx.Route
+	DNSDuration time.Duration
+	Attempts    []*Attempt
+}
+
+// Attempt is one connection to one address of one host.
+type Attempt struct {
+	Host    string // MX host name, the --server host, or the socket path
+	Address string // IP address; "" for a unix socket
+	Port    int
+	Network string // "tcp" or "unix"
+	Local   string // local address the connection used, when it connected
+
+	// Skipped is set when the attempt was never made, with the reason
+	// (e.g. "an earlier MX host gave a definitive answer").
+	Skipped string
+
+	Steps    []Step
+	Greeting *Reply
+	// Extensions as advertised by the last EHLO/LHLO, upper-cased keyword
+	// → parameters.
+	Extensions map[string]string
+	TLS        *TLSInfo
+
+	// Err is what ended the attempt early, nil when the dialogue reached
+	// its end normally. It is a *Error.
+	Err *Error
+
+	// Setup is connect + greeting + EHLO (+ TLS); Transaction is MAIL and
+	// RCPTs. These feed Postfix's delays=a/b/c/d fields.
+	Setup       time.Duration
+	Transaction time.Duration
+}
+
+// Step is one command/reply exchange, or a non-command phase (connect,
+// tls, greeting).
+type Step struct {
+	Phase    Phase
+	Command  string // the line sent, "" for connect/greeting/tls; never holds secrets
+	Reply    *Reply
+	Start    time.Time
+	Duration time.Duration
+	Err      string
+}
+
+// TLSInfo describes the TLS session and the peer certificate.
+type TLSInfo struct {
+	Version     string
+	CipherSuite string
+	ServerName  string // SNI / the name verified against
+	Subject     string
+	Issuer      string
+	DNSNames    []string
+	NotBefore   time.Time
+	NotAfter    time.Time
+	// Verified is true when the chain verifies against the system roots
+	// and the certificate is valid for ServerName.
+	Verified bool
+	// VerifyError says why verification failed (expired, wrong name,
+	// unknown authority); "" when Verified.
+	VerifyError string
+	// VerifyKind is one of "", "expired", "not-yet-valid", "hostname",
+	// "unknown-authority", "other".
+	VerifyKind string
+
+	peer *x509.Certificate
+}
+
+// Outcome is the fate of one recipient: the attempt that decided it (the
+// last one made for it) and the reply or error that did.
+type Outcome struct {
+	Recipient string
+	Line      int // 1-based input line number for --rcpt-file, else 0
+	Domain    *DomainResult
+
+	// Attempt is the attempt whose result counts, nil when no connection
+	// was attempted (DNS failure, null MX) — Postfix's relay=none.
+	Attempt *Attempt
+	// Reply is the RCPT reply when RCPT was reached, else the reply that
+	// ended the attempt (greeting, EHLO, MAIL…), else nil.
+	Reply *Reply
+	// Phase is where the decision happened.
+	Phase Phase
+	// Err is set when no reply decided: a DNS error (*mx.Error), a
+	// connection or conversation error (*Error), or ErrNotChecked.
+	Err error
+
+	// CatchAll is set when --catch-all-check ran: true when a random
+	// local part at the same domain was also accepted.
+	CatchAll *bool
+
+	// Timings for Postfix's delay/delays fields.
+	DNS         time.Duration
+	Setup       time.Duration
+	Transaction time.Duration
+	Total       time.Duration
+}
