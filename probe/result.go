@@ -4,6 +4,7 @@ import (
 	"crypto/x509"
 	"time"
 
+	"github.com/mailprobe/mailprobe/blacklist"
 	"github.com/mailprobe/mailprobe/mx"
 )
 
@@ -74,6 +75,17 @@ type Result struct {
 	// Recipients holds exactly one outcome per requested recipient, in
 	// input order.
 	Recipients []*Outcome
+
+	// DNSBL holds blocklist answers for the local addresses the
+	// connections used and the MX addresses (--dnsbl); nil when not
+	// checked.
+	DNSBL []blacklist.Result
+	// PublicIP is the address given with --public-ip, checked instead of
+	// a private local address.
+	PublicIP string
+	// LocalPrivate is true when a connection's local address was private
+	// or loopback, so the address a receiving server sees differs.
+	LocalPrivate bool
 }
 
 // ConfigSummary records the settings that shape what the server saw, so a
