@@ -19,6 +19,7 @@ var (
 	ErrDeadline    = errors.New("probe deadline exceeded")
 	ErrNotChecked  = errors.New("not checked")
 	ErrInterrupted = errors.New("interrupted")
+	ErrNoSMTPUTF8  = errors.New("address needs SMTPUTF8 but the server does not offer it")
 )
 
 // Error is a failure of one attempt, tied to the phase it happened in.

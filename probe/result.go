@@ -133,10 +133,43 @@ type Attempt struct {
 	// its end normally. It is a *Error.
 	Err *Error
 
+	// Rcpts is what this attempt learned about each recipient it carried,
+	// in the order they were sent.
+	Rcpts []RcptResult
+	// PlaintextRetry is set on an attempt made again without STARTTLS
+	// after the TLS handshake failed (as Postfix does at its "may" level).
+	PlaintextRetry bool
+
 	// Setup is connect + greeting + EHLO (+ TLS); Transaction is MAIL and
 	// RCPTs. These feed Postfix's delays=a/b/c/d fields.
 	Setup       time.Duration
 	Transaction time.Duration
+}
+
+// RcptResult is one recipient's result within one attempt.
+type RcptResult struct {
+	Recipient string
+	// Phase is where the recipient was decided: rcpt normally; mail,
+	// greeting, ehlo… when an earlier reply or failure ended the attempt.
+	Phase Phase
+	Reply *Reply
+	Err   *Error
+}
+
+// Definitive reports whether an MTA would stop here: a success or a
+// permanent reply at RCPT, or a permanent reply after the greeting
+// (Postfix skips servers that greet with 5xx: smtp_skip_5xx_greeting).
+func (r RcptResult) Definitive() bool {
+	if r.Reply == nil || r.Err != nil && r.Err.Kind != ErrRejected {
+		return false
+	}
+	switch r.Reply.Class() {
+	case 2:
+		return r.Phase == PhaseRCPT
+	case 5:
+		return r.Phase != PhaseGreeting
+	}
+	return false
 }
 
 // Step is one command/reply exchange, or a non-command phase (connect,

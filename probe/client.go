@@ -1,0 +1,265 @@
+package probe
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// verb is one of the few commands this client can send. There is no DATA,
+// BDAT or AUTH among them and no way to write a line that does not start
+// with one of them: a probe can never transfer a message.
+type verb string
+
+const (
+	verbEHLO     verb = "EHLO"
+	verbHELO     verb = "HELO"
+	verbLHLO     verb = "LHLO"
+	verbSTARTTLS verb = "STARTTLS"
+	verbMAIL     verb = "MAIL FROM:"
+	verbRCPT     verb = "RCPT TO:"
+	verbRSET     verb = "RSET"
+	verbQUIT     verb = "QUIT"
+)
+
+func (v verb) phase() Phase {
+	switch v {
+	case verbEHLO:
+		return PhaseEHLO
+	case verbHELO:
+		return PhaseHELO
+	case verbLHLO:
+		return PhaseLHLO
+	case verbSTARTTLS:
+		return PhaseSTARTTLS
+	case verbMAIL:
+		return PhaseMAIL
+	case verbRCPT:
+		return PhaseRCPT
+	case verbRSET:
+		return PhaseRSET
+	}
+	return PhaseQUIT
+}
+
+// command is one line to send.
+type command struct {
+	verb verb
+	arg  string
+}
+
+func (c command) line() string {
+	switch c.verb {
+	case verbMAIL, verbRCPT:
+		return string(c.verb) + c.arg
+	}
+	if c.arg == "" {
+		return string(c.verb)
+	}
+	return string(c.verb) + " " + c.arg
+}
+
+// Direction of a transcript line.
+const (
+	DirSent     = "->"
+	DirReceived = "<-"
+	DirInfo     = "=="
+)
+
+// TranscriptFunc receives every line sent and received, as swaks shows
+// them. Lines are already neutralised.
+type TranscriptFunc func(attempt *Attempt, dir, line string)
+
+// conn is the strict wire client: one connection, replies read with a
+// deadline per reply (never per byte, so a server trickling one byte a
+// second is still bounded by the phase timeout), every step recorded in the
+// Attempt.
+type conn struct {
+	nc       net.Conn
+	br       *bufio.Reader
+	timeout  time.Duration // per phase
+	deadline time.Time     // the whole probe's deadline
+	att      *Attempt
+	tap      TranscriptFunc
+	closed   bool // the server closed (421 or EOF); no QUIT owed
+}
+
+func newConn(nc net.Conn, att *Attempt, timeout time.Duration, deadline time.Time, tap TranscriptFunc) *conn {
+	return &conn{nc: nc, br: bufio.NewReaderSize(nc, 4096), timeout: timeout, deadline: deadline, att: att, tap: tap}
+}
+
+func (c *conn) phaseDeadline() time.Time {
+	d := time.Now().Add(c.timeout)
+	if !c.deadline.IsZero() && c.deadline.Before(d) {
+		return c.deadline
+	}
+	return d
+}
+
+func (c *conn) note(dir, line string) {
+	if c.tap != nil {
+		c.tap(c.att, dir, line)
+	}
+}
+
+// read reads one reply for phase and records it.
+func (c *conn) read(phase Phase, cmdLine string, start time.Time) (*Reply, error) {
+	_ = c.nc.SetReadDeadline(c.phaseDeadline())
+	r, err := ReadReply(c.br)
+	if r != nil {
+		for _, l := range r.Lines {
+			c.note(DirReceived, l)
+		}
+	}
+	step := Step{Phase: phase, Command: cmdLine, Reply: r, Start: start, Duration: time.Since(start)}
+	if err != nil {
+		e := c.failure(phase, err)
+		e.Reply = r
+		step.Err = e.Error()
+		c.att.Steps = append(c.att.Steps, step)
+		return r, e
+	}
+	c.att.Steps = append(c.att.Steps, step)
+	if r.Code == 421 {
+		// RFC 5321 §3.8: 421 means the server is closing the channel.
+		c.closed = true
+	}
+	return r, nil
+}
+
+// write sends the commands in one write (a PIPELINING group, RFC 2920, or
+// a single command).
+func (c *conn) write(cmds []command) error {
+	var b strings.Builder
+	for _, cmd := range cmds {
+		l := cmd.line()
+		if strings.ContainsAny(l, "\r\n\x00") {
+			// Inputs are validated long before; this is the last line of
+			// defence against command injection.
+			return &Error{Kind: ErrProtocol, Phase: cmd.verb.phase(), Detail: "refusing to send a line with CR, LF or NUL"}
+		}
+		c.note(DirSent, l)
+		b.WriteString(l)
+		b.WriteString("\r\n")
+	}
+	_ = c.nc.SetWriteDeadline(c.phaseDeadline())
+	if _, err := io.WriteString(c.nc, b.String()); err != nil {
+		return c.failure(cmds[0].verb.phase(), err)
+	}
+	return nil
+}
+
+// do sends one command and reads its reply.
+func (c *conn) do(cmd command) (*Reply, error) {
+	start := time.Now()
+	if err := c.write([]command{cmd}); err != nil {
+		c.att.Steps = append(c.att.Steps, Step{Phase: cmd.verb.phase(), Command: cmd.line(), Start: start, Err: err.Error()})
+		return nil, err
+	}
+	return c.read(cmd.verb.phase(), cmd.line(), start)
+}
+
+// pipeline sends a group of commands and reads one reply per command, in
+// order (RFC 2920 §3.2). The writer runs beside the reader so that a long
+// group cannot deadlock against a server that stops reading until its
+// replies are consumed. Reading stops at the first error or 421; replies
+// holds what was read.
+func (c *conn) pipeline(cmds []command) (replies []*Reply, err error) {
+	start := time.Now()
+	werr := make(chan error, 1)
+	go func() { werr <- c.write(cmds) }()
+	for _, cmd := range cmds {
+		r, err := c.read(cmd.verb.phase(), cmd.line(), start)
+		if err != nil {
+			// Unblock a writer stuck on a full socket buffer.
+			_ = c.nc.SetWriteDeadline(time.Now())
+			<-werr
+			return replies, err
+		}
+		replies = append(replies, r)
+		if c.closed {
+			break
+		}
+	}
+	if e := <-werr; e != nil && len(replies) < len(cmds) && !c.closed {
+		return replies, e
+	}
+	return replies, nil
+}
+
+// failure turns a low-level read/write error into an *Error for phase.
+func (c *conn) failure(phase Phase, err error) *Error {
+	var ne net.Error
+	switch {
+	case errors.Is(err, ErrProtocol):
+		return &Error{Kind: ErrProtocol, Phase: phase, Detail: strings.TrimPrefix(err.Error(), ErrProtocol.Error()+": "), Err: err}
+	case errors.Is(err, os.ErrDeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+		if !c.deadline.IsZero() && !time.Now().Before(c.deadline) {
+			return &Error{Kind: ErrDeadline, Phase: phase, Err: err}
+		}
+		return &Error{Kind: ErrTimeout, Phase: phase, Err: err}
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, syscall.ECONNRESET),
+		errors.Is(err, syscall.EPIPE), errors.Is(err, net.ErrClosed):
+		c.closed = true
+		return &Error{Kind: ErrLost, Phase: phase, Err: err}
+	}
+	c.closed = true
+	return &Error{Kind: ErrLost, Phase: phase, Detail: err.Error(), Err: err}
+}
+
+// dialError classifies a failed connect the way Postfix words it.
+func dialError(err error, deadline time.Time) *Error {
+	var ne net.Error
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return &Error{Kind: ErrRefused, Phase: PhaseConnect, Err: err}
+	case errors.Is(err, context.DeadlineExceeded) && !deadline.IsZero() && !time.Now().Before(deadline):
+		return &Error{Kind: ErrDeadline, Phase: PhaseConnect, Err: err}
+	case errors.Is(err, context.Canceled):
+		return &Error{Kind: ErrInterrupted, Phase: PhaseConnect, Err: err}
+	case errors.As(err, &ne) && ne.Timeout(), errors.Is(err, context.DeadlineExceeded):
+		return &Error{Kind: ErrTimeout, Phase: PhaseConnect, Err: err}
+	case errors.Is(err, syscall.ENETUNREACH), errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.EADDRNOTAVAIL):
+		return &Error{Kind: ErrUnreachable, Phase: PhaseConnect, Detail: syscallText(err), Err: err}
+	}
+	return &Error{Kind: ErrUnreachable, Phase: PhaseConnect, Detail: err.Error(), Err: err}
+}
+
+// syscallText gives the strerror text Postfix would log ("No route to
+// host", "Network is unreachable").
+func syscallText(err error) string {
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		s := errno.Error()
+		return strings.ToUpper(s[:1]) + s[1:]
+	}
+	return err.Error()
+}
+
+// parseEHLO reads the extension keywords of an EHLO/LHLO reply (RFC 5321
+// §4.1.1.1): every line after the first is "KEYWORD [params]".
+func parseEHLO(r *Reply) map[string]string {
+	ext := map[string]string{}
+	for _, l := range r.Lines[1:] {
+		if len(l) < 5 {
+			continue
+		}
+		kw, params, _ := strings.Cut(l[4:], " ")
+		ext[strings.ToUpper(kw)] = params
+	}
+	return ext
+}
+
+func (a *Attempt) String() string {
+	if a.Network == "unix" {
+		return a.Host
+	}
+	return fmt.Sprintf("%s[%s]:%d", a.Host, a.Address, a.Port)
+}

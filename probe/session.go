@@ -1,0 +1,358 @@
+package probe
+
+import (
+	"context"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// target is one place to dial: an address of an MX host, the --server, or
+// a unix socket.
+type target struct {
+	host    string // name for reports and certificate checks
+	address string // IP, or socket path for unix
+	port    int
+	network string // "tcp" or "unix"
+}
+
+func (t target) dialAddr() string {
+	if t.network == "unix" {
+		return t.address
+	}
+	return net.JoinHostPort(t.address, strconv.Itoa(t.port))
+}
+
+// session is an open, greeted and introduced connection, ready for MAIL.
+type session struct {
+	p    *prober
+	c    *conn
+	att  *Attempt
+	ext  map[string]string
+	stop func() bool // releases the context watcher that closes the socket
+}
+
+// pending is a recipient carried through an attempt.
+type pending struct {
+	addr Address
+	out  *Outcome // nil for the catch-all probe's random recipient
+	res  RcptResult
+	done bool
+}
+
+// open connects, reads the greeting, introduces itself (EHLO/HELO/LHLO)
+// and negotiates STARTTLS. On failure the attempt's Err is set, the
+// connection is closed and nil is returned.
+func (p *prober) open(ctx context.Context, t target, att *Attempt, tlsMode TLSMode) *session {
+	start := time.Now()
+	defer func() { att.Setup = time.Since(start) }()
+
+	d := net.Dialer{Timeout: p.cfg.Timeout}
+	if p.cfg.Source.IsValid() && t.network == "tcp" {
+		d.LocalAddr = &net.TCPAddr{IP: p.cfg.Source.AsSlice()}
+	}
+	if p.tap != nil {
+		p.tap(att, DirInfo, "Trying "+att.String()+"...")
+	}
+	nc, err := d.DialContext(ctx, t.network, t.dialAddr())
+	step := Step{Phase: PhaseConnect, Start: start, Duration: time.Since(start)}
+	if err != nil {
+		att.Err = dialError(err, p.deadline)
+		step.Err = att.Err.Error()
+		att.Steps = append(att.Steps, step)
+		return nil
+	}
+	att.Steps = append(att.Steps, step)
+	if la := nc.LocalAddr(); la != nil && t.network == "tcp" {
+		att.Local = la.String()
+	}
+	c := newConn(nc, att, p.cfg.Timeout, p.deadline, p.tap)
+	// Closing the socket is what unblocks a read when the whole probe
+	// is cancelled (Ctrl-C), not only when a deadline passes.
+	stop := context.AfterFunc(ctx, func() { _ = nc.Close() })
+	s := &session{p: p, c: c, att: att}
+	fail := func(e *Error) *session {
+		att.Err = e
+		s.close(stop)
+		return nil
+	}
+
+	if p.cfg.Protocol == ProtocolSMTPS {
+		if err := p.handshake(c, serverNameFor(t.host)); err != nil {
+			return fail(err.(*Error))
+		}
+	}
+	greet, err := c.read(PhaseGreeting, "", time.Now())
+	att.Greeting = greet
+	if err != nil {
+		return fail(err.(*Error))
+	}
+	if greet.Class() != 2 {
+		return fail(&Error{Kind: ErrRejected, Phase: PhaseGreeting, Reply: greet})
+	}
+	if e := s.hello(); e != nil {
+		return fail(e)
+	}
+	if p.cfg.Protocol == ProtocolSMTPS || tlsMode == TLSNever {
+		return s.keep(stop)
+	}
+	if !offersSTARTTLS(s.ext) {
+		if tlsMode == TLSAlways {
+			return fail(&Error{Kind: ErrTLSRequired, Phase: PhaseSTARTTLS, Detail: "the server did not offer STARTTLS"})
+		}
+		return s.keep(stop)
+	}
+	r, err := c.do(command{verb: verbSTARTTLS})
+	if err != nil {
+		return fail(err.(*Error))
+	}
+	if r.Code != 220 {
+		// RFC 3207 §4: 454 "TLS not available due to temporary reason".
+		// At the "may" level an MTA goes on in clear; asked for TLS, we
+		// stop.
+		if tlsMode == TLSAlways || c.closed {
+			return fail(&Error{Kind: ErrRejected, Phase: PhaseSTARTTLS, Reply: r})
+		}
+		att.TLS = &TLSInfo{VerifyError: "STARTTLS refused: " + r.Text(), VerifyKind: "other"}
+		return s.keep(stop)
+	}
+	if err := p.handshake(c, serverNameFor(t.host)); err != nil {
+		return fail(err.(*Error))
+	}
+	// RFC 3207 §4.2: forget what was learned before TLS and ask again.
+	if e := s.hello(); e != nil {
+		return fail(e)
+	}
+	return s.keep(stop)
+}
+
+func (s *session) keep(stop func() bool) *session {
+	s.stop = stop
+	return s
+}
+
+// hello sends EHLO (LHLO for LMTP), falling back to HELO when an SMTP
+// server does not know EHLO (RFC 5321 §4.1.4 allows it; Postfix does it on
+// a 5xx).
+func (s *session) hello() *Error {
+	v := verbEHLO
+	if s.p.cfg.Protocol == ProtocolLMTP {
+		v = verbLHLO
+	}
+	r, err := s.c.do(command{verb: v, arg: s.p.cfg.HELO})
+	if err != nil {
+		return err.(*Error)
+	}
+	if r.Class() == 2 {
+		s.ext = parseEHLO(r)
+		s.att.Extensions = s.ext
+		return nil
+	}
+	if v == verbEHLO && r.Class() == 5 && !s.c.closed {
+		r, err = s.c.do(command{verb: verbHELO, arg: s.p.cfg.HELO})
+		if err != nil {
+			return err.(*Error)
+		}
+		if r.Class() == 2 {
+			s.ext = map[string]string{}
+			s.att.Extensions = s.ext
+			return nil
+		}
+		return &Error{Kind: ErrRejected, Phase: PhaseHELO, Reply: r}
+	}
+	return &Error{Kind: ErrRejected, Phase: v.phase(), Reply: r}
+}
+
+func (s *session) offers(kw string) bool {
+	_, ok := s.ext[kw]
+	return ok
+}
+
+// verify runs as many transactions as it takes to ask RCPT for every
+// pending recipient: MAIL, a window of RCPTs, RSET. A 452 4.5.3 "too many
+// recipients" (RFC 5321 §4.5.3.1.10) leaves a recipient for the next
+// transaction. With last set, QUIT rides in the final group so that one
+// recipient costs one round trip after EHLO when PIPELINING is offered.
+// It returns the first error that ended the session.
+func (s *session) verify(rcpts []*pending, last bool) *Error {
+	start := time.Now()
+	defer func() { s.att.Transaction += time.Since(start) }()
+	todo := make([]*pending, 0, len(rcpts))
+	for _, r := range rcpts {
+		if r.addr.UTF8 && !s.offers("SMTPUTF8") {
+			r.res = RcptResult{Recipient: r.addr.String(), Phase: PhaseRCPT,
+				Err: &Error{Kind: ErrNoSMTPUTF8, Phase: PhaseRCPT}}
+			r.done = true
+			continue
+		}
+		todo = append(todo, r)
+	}
+	window := s.p.cfg.RcptWindow
+	if window <= 0 {
+		window = 100
+	}
+	for len(todo) > 0 {
+		n := min(window, len(todo))
+		final := last && n == len(todo)
+		retry, quit, err := s.transaction(todo[:n], final)
+		if err != nil {
+			return err
+		}
+		if len(retry) == n {
+			// The server limited us without deciding anyone: stop
+			// rather than loop. The 452 stands as their answer.
+			for _, r := range retry {
+				r.done = true
+			}
+			retry = nil
+		}
+		todo = append(retry, todo[n:]...)
+		if quit {
+			break
+		}
+	}
+	return nil
+}
+
+// transaction sends MAIL, the RCPTs of group and RSET (and QUIT when
+// final), pipelined when the server offers PIPELINING (RFC 2920), else in
+// lock-step. It returns the recipients to try again in a new transaction.
+func (s *session) transaction(group []*pending, final bool) (retry []*pending, quit bool, _ *Error) {
+	mail := command{verb: verbMAIL, arg: "<" + s.p.from + ">"}
+	needUTF8 := false
+	for _, r := range group {
+		needUTF8 = needUTF8 || r.addr.UTF8
+	}
+	if needUTF8 || s.p.fromUTF8 {
+		mail.arg += " SMTPUTF8"
+	}
+	cmds := []command{mail}
+	for _, r := range group {
+		cmds = append(cmds, command{verb: verbRCPT, arg: "<" + r.addr.String() + ">"})
+	}
+	cmds = append(cmds, command{verb: verbRSET})
+	// QUIT rides along only where it saves a round trip and cannot cost
+	// anything: pipelined, and with a single recipient, which no "452
+	// too many recipients" can send back for another transaction.
+	pipelined := s.offers("PIPELINING")
+	final = final && pipelined && len(group) == 1
+	if final {
+		cmds = append(cmds, command{verb: verbQUIT})
+	}
+
+	var replies []*Reply
+	var err error
+	if pipelined {
+		replies, err = s.c.pipeline(cmds)
+	} else {
+		replies, err = s.lockstep(cmds)
+	}
+	if final && len(replies) == len(cmds) {
+		s.c.closed = true // QUIT answered
+	}
+	var e *Error
+	if err != nil {
+		e = err.(*Error)
+	}
+	// Decide each recipient from the replies read.
+	var mailReply *Reply
+	if len(replies) > 0 {
+		mailReply = replies[0]
+	}
+	for i, r := range group {
+		r.res.Recipient = r.addr.String()
+		switch {
+		case mailReply != nil && mailReply.Class() != 2:
+			r.res.Phase, r.res.Reply = PhaseMAIL, mailReply
+			r.res.Err = &Error{Kind: ErrRejected, Phase: PhaseMAIL, Reply: mailReply}
+		case len(replies) > i+1:
+			rep := replies[i+1]
+			r.res.Phase, r.res.Reply = PhaseRCPT, rep
+			if rep.Class() != 2 {
+				r.res.Err = &Error{Kind: ErrRejected, Phase: PhaseRCPT, Reply: rep}
+			}
+			if tooManyRecipients(rep) && !s.c.closed {
+				retry = append(retry, r)
+				continue
+			}
+		case e != nil:
+			// Unanswered: the error that ended the session decides.
+			ph := PhaseRCPT
+			if mailReply == nil {
+				ph = PhaseMAIL
+			}
+			r.res.Phase, r.res.Err = ph, e
+			if e.Reply != nil {
+				r.res.Reply = e.Reply
+			}
+		default:
+			// A 421 ended reading early: it answers everything after it.
+			lastR := replies[len(replies)-1]
+			r.res.Phase, r.res.Reply = PhaseRCPT, lastR
+			r.res.Err = &Error{Kind: ErrRejected, Phase: PhaseRCPT, Reply: lastR}
+		}
+		r.done = true
+	}
+	if e != nil {
+		return nil, final, e
+	}
+	if mailReply != nil && mailReply.Class() != 2 {
+		return nil, final, &Error{Kind: ErrRejected, Phase: PhaseMAIL, Reply: mailReply}
+	}
+	if s.c.closed && !final {
+		last := replies[len(replies)-1]
+		return nil, final, &Error{Kind: ErrRejected, Phase: last.phaseHint(cmds, len(replies)-1), Reply: last}
+	}
+	return retry, final, nil
+}
+
+// phaseHint names the phase of the i-th command of cmds.
+func (r *Reply) phaseHint(cmds []command, i int) Phase {
+	if i < len(cmds) {
+		return cmds[i].verb.phase()
+	}
+	return PhaseRCPT
+}
+
+// lockstep sends one command at a time, stopping at a failed MAIL or a
+// closed session. Replies line up with cmds like pipeline's.
+func (s *session) lockstep(cmds []command) ([]*Reply, error) {
+	var replies []*Reply
+	for i, cmd := range cmds {
+		r, err := s.c.do(cmd)
+		if err != nil {
+			return replies, err
+		}
+		replies = append(replies, r)
+		if s.c.closed || (i == 0 && r.Class() != 2) {
+			return replies, nil
+		}
+	}
+	return replies, nil
+}
+
+// tooManyRecipients recognises RFC 5321 §4.5.3.1.10's 452 (and the 4.5.3
+// enhanced code), the signal to start a new transaction for the rest.
+func tooManyRecipients(r *Reply) bool {
+	return r.Code == 452 && (r.Enhanced == "4.5.3" || strings.Contains(strings.ToLower(r.Message()), "too many recipients"))
+}
+
+// close ends the session politely (RSET already went with the last
+// transaction; QUIT unless the server has closed) and releases the socket.
+func (s *session) close(stop func() bool) {
+	if stop == nil {
+		stop = s.stop
+	}
+	if !s.c.closed {
+		// RFC 5321 §4.1.1.10: the client sends QUIT and waits for the
+		// reply; a short wait, since nothing depends on it.
+		s.c.timeout = min(s.c.timeout, 2*time.Second)
+		_, _ = s.c.do(command{verb: verbQUIT})
+		s.c.closed = true
+	}
+	if stop != nil {
+		stop()
+	}
+	_ = s.c.nc.Close()
+}

@@ -1,0 +1,114 @@
+package probe
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"strings"
+	"time"
+)
+
+// tlsConfig returns a config that completes the handshake whatever the
+// certificate, so that the probe can report what it saw (RFC 7435
+// opportunistic security: an MTA at Postfix's "may" level does the same).
+// Verification happens afterwards in verifyPeer, against the name the MX
+// record gave.
+func (p *prober) tlsConfig(serverName string) *tls.Config {
+	return &tls.Config{
+		ServerName:         serverName,
+		InsecureSkipVerify: true, // verified by hand in verifyPeer, reported not enforced (unless --tls-verify)
+		MinVersion:         tls.VersionTLS10,
+	}
+}
+
+// handshake runs the TLS handshake on c's connection and replaces it with
+// the TLS connection. phase is PhaseTLS for both SMTPS and STARTTLS.
+func (p *prober) handshake(c *conn, serverName string) error {
+	start := time.Now()
+	tc := tls.Client(c.nc, p.tlsConfig(serverName))
+	_ = tc.SetDeadline(c.phaseDeadline())
+	err := tc.Handshake()
+	_ = tc.SetDeadline(time.Time{})
+	step := Step{Phase: PhaseTLS, Start: start, Duration: time.Since(start)}
+	if err != nil {
+		e := &Error{Kind: ErrTLS, Phase: PhaseTLS, Detail: "handshake failure: " + err.Error(), Err: err}
+		if c.failure(PhaseTLS, err).Kind == ErrTimeout {
+			e.Kind = ErrTimeout
+		}
+		step.Err = e.Error()
+		c.att.Steps = append(c.att.Steps, step)
+		c.closed = true
+		return e
+	}
+	c.att.Steps = append(c.att.Steps, step)
+	info := tlsInfo(tc.ConnectionState(), serverName, p.cfg.TLSRoots, time.Now())
+	c.att.TLS = info
+	c.note(DirInfo, "TLS started: "+info.Version+" "+info.CipherSuite)
+	c.nc = tc
+	c.br.Reset(tc)
+	if p.cfg.TLSVerify && !info.Verified {
+		return &Error{Kind: ErrTLS, Phase: PhaseTLS, Detail: "server certificate not verified: " + info.VerifyError}
+	}
+	return nil
+}
+
+// tlsInfo gathers the facts an admin asks about: protocol, cipher, who the
+// certificate is for, who issued it, when it expires and whether it
+// verifies for the MX name.
+func tlsInfo(cs tls.ConnectionState, serverName string, roots *x509.CertPool, now time.Time) *TLSInfo {
+	info := &TLSInfo{
+		Version:     tls.VersionName(cs.Version),
+		CipherSuite: tls.CipherSuiteName(cs.CipherSuite),
+		ServerName:  serverName,
+	}
+	if len(cs.PeerCertificates) == 0 {
+		info.VerifyError, info.VerifyKind = "server sent no certificate", "other"
+		return info
+	}
+	leaf := cs.PeerCertificates[0]
+	info.peer = leaf
+	info.Subject = leaf.Subject.String()
+	info.Issuer = leaf.Issuer.String()
+	info.DNSNames = leaf.DNSNames
+	info.NotBefore, info.NotAfter = leaf.NotBefore, leaf.NotAfter
+	inter := x509.NewCertPool()
+	for _, c := range cs.PeerCertificates[1:] {
+		inter.AddCert(c)
+	}
+	_, err := leaf.Verify(x509.VerifyOptions{DNSName: serverName, Roots: roots, Intermediates: inter, CurrentTime: now})
+	if err == nil {
+		info.Verified = true
+		return info
+	}
+	info.VerifyError = err.Error()
+	var inv x509.CertificateInvalidError
+	var host x509.HostnameError
+	var ua x509.UnknownAuthorityError
+	switch {
+	case errors.As(err, &inv) && inv.Reason == x509.Expired:
+		info.VerifyKind = "expired"
+		if now.Before(leaf.NotBefore) {
+			info.VerifyKind = "not-yet-valid"
+		}
+	case errors.As(err, &host):
+		info.VerifyKind = "hostname"
+	case errors.As(err, &ua):
+		info.VerifyKind = "unknown-authority"
+		if leaf.Issuer.String() == leaf.Subject.String() {
+			info.VerifyError = "self-signed certificate: " + err.Error()
+		}
+	default:
+		info.VerifyKind = "other"
+	}
+	return info
+}
+
+// offersSTARTTLS reports whether the EHLO reply advertised STARTTLS.
+func offersSTARTTLS(ext map[string]string) bool {
+	_, ok := ext["STARTTLS"]
+	return ok
+}
+
+// serverNameFor is the name a certificate must carry: the MX host name
+// with any trailing dot removed.
+func serverNameFor(host string) string { return strings.TrimSuffix(host, ".") }
