@@ -228,9 +228,6 @@ func parseDomainPart(d string) (Address, error) {
 	}
 	ascii = strings.ToLower(ascii)
 	labels := strings.Split(ascii, ".")
-	if len(labels) < 2 {
-		return Address{}, errors.New("domain has a single label; mail domains need at least two (example.org)")
-	}
 	for _, l := range labels {
 		if l == "" {
 			return Address{}, errors.New("domain has an empty label")
@@ -247,6 +244,9 @@ func parseDomainPart(d string) (Address, error) {
 				return Address{}, fmt.Errorf("character %q is not allowed in a domain", c)
 			}
 		}
+	}
+	if len(labels) < 2 {
+		return Address{}, errors.New("domain has a single label; mail domains need at least two (example.org)")
 	}
 	if _, err := netip.ParseAddr(ascii); err == nil {
 		return Address{}, errors.New("an IP address must be written as an address literal: [192.0.2.1]")

@@ -88,10 +88,10 @@ func (b *backend) NewSession(*smtp.Conn) (smtp.Session, error) { return &session
 
 type session_ struct{ b *backend }
 
-func (s *session_) Reset()                                  {}
-func (s *session_) Logout() error                           { return nil }
-func (s *session_) Mail(string, *smtp.MailOptions) error    { return nil }
-func (s *session_) Data(io.Reader) error                    { return errors.New("DATA must never arrive") }
+func (s *session_) Reset()                                    {}
+func (s *session_) Logout() error                             { return nil }
+func (s *session_) Mail(string, *smtp.MailOptions) error      { return nil }
+func (s *session_) Data(io.Reader) error                      { return errors.New("DATA must never arrive") }
 func (s *session_) Rcpt(to string, _ *smtp.RcptOptions) error { return s.b.rcpt(to) }
 
 // testServer starts a go-smtp server on 127.0.0.1:0 (model: go-smtp's

@@ -283,8 +283,8 @@ func Run(ctx context.Context, cfg Config, targets []Target) (*Result, error) {
 
 // group is the recipients that share a route.
 type group struct {
-	dom   *DomainResult
-	lit   netip.Addr // address literal domain
+	dom *DomainResult
+	lit netip.Addr // address literal domain
 	// rcpts carries every recipient; the catch-all probe, when asked
 	// for, is the last and has no Outcome.
 	rcpts []*pending
