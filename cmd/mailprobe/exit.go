@@ -57,3 +57,21 @@ func exitCode(err error, stderr io.Writer) int {
 	fmt.Fprintf(stderr, "mailprobe: internal error: %v\n", err)
 	return ExitInternal
 }
+
+// worse combines two verdict exit codes: undeliverable outranks deferred,
+// which outranks OK (the numbers do not sort that way).
+func worse(a, b int) int {
+	rank := func(c int) int {
+		switch c {
+		case ExitUndeliverable:
+			return 2
+		case ExitDeferred:
+			return 1
+		}
+		return 0
+	}
+	if rank(b) > rank(a) {
+		return b
+	}
+	return a
+}

@@ -1,0 +1,91 @@
+package main
+
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/mailprobe/mailprobe/mx"
+	"github.com/mailprobe/mailprobe/probe"
+	"github.com/mailprobe/mailprobe/report"
+)
+
+func init() { subcommands = append(subcommands, newMXCmd) }
+
+func newMXCmd(g *globals) *cobra.Command {
+	var ipv4, ipv6 bool
+	cmd := &cobra.Command{
+		Use:   "mx DOMAIN...",
+		Short: "Show where mail for a domain goes: MX hosts by preference and their addresses",
+		Long: `Resolve each domain's MX records through --resolver, in the order an MTA would
+use them, with the addresses of every host, and say what is wrong: NXDOMAIN, no MX
+and no address, null MX (RFC 7505), SERVFAIL or timeouts, CNAME loops, MX targets
+that are IP addresses or have no address. A domain with no MX but an address is
+its own implicit MX (RFC 5321 §5.1).
+
+Exit code 0 when every domain has a usable route, 1 when one cannot receive mail
+(NXDOMAIN, null MX, no address), 2 when resolution failed temporarily.`,
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usagef("mx needs at least one DOMAIN")
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := g.checkOutput("text", "json"); err != nil {
+				return err
+			}
+			if ipv4 && ipv6 {
+				return usagef("-4 and -6 exclude each other")
+			}
+			var domains []string
+			for _, a := range args {
+				d, err := probe.ParseDomain("domain", a)
+				if err != nil {
+					return &usageError{err}
+				}
+				domains = append(domains, d.ASCIIDomain)
+			}
+			c, err := g.dns()
+			if err != nil {
+				return err
+			}
+			r := &mx.Resolver{DNS: c, Family: mx.FamilyAny}
+			if ipv4 {
+				r.Family = mx.FamilyIPv4
+			}
+			if ipv6 {
+				r.Family = mx.FamilyIPv6
+			}
+			var routes []*mx.Route
+			code := ExitOK
+			for _, d := range domains {
+				rt := r.Resolve(cmd.Context(), d)
+				routes = append(routes, rt)
+				code = worse(code, routeCode(rt))
+			}
+			if g.output == "json" {
+				err = report.MXJSON(g.stdout, routes)
+			} else {
+				err = report.MXText(g.stdout, routes, report.TextOptions{Color: useColor(g.stdout)})
+			}
+			if err != nil {
+				return err
+			}
+			return withCode(code)
+		},
+	}
+	cmd.Flags().BoolVarP(&ipv4, "ipv4", "4", false, "IPv4 addresses only")
+	cmd.Flags().BoolVarP(&ipv6, "ipv6", "6", false, "IPv6 addresses only")
+	return cmd
+}
+
+// routeCode ranks a route like a recipient verdict: 1 for a permanent
+// failure, 2 for a temporary one.
+func routeCode(rt *mx.Route) int {
+	if rt.Err == nil {
+		return ExitOK
+	}
+	if rt.Err.Temporary {
+		return ExitDeferred
+	}
+	return ExitUndeliverable
+}
