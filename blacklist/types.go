@@ -30,4 +30,10 @@ type Result struct {
 	Reason   string        `json:"reason"`   // TXT record, when the list gives one
 	Error    string        `json:"error"`    // why the status is unknown
 	Duration time.Duration `json:"-"`
+	// Query is the DNS name asked, e.g. 99.2.0.192.zen.spamhaus.org, so
+	// the user can repeat it with dig.
+	Query string `json:"query,omitempty"`
+	// Err is the error behind Error, for errors.Is (ErrErrorCode,
+	// ErrOutsideLoopback, ErrResolver, ErrNoAnswer, ErrHostNotFound…).
+	Err error `json:"-"`
 }

@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/netip"
-	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -102,7 +100,7 @@ none listed, 64 bad input.`,
 				Concurrency: concurrency,
 				Timeout:     timeout,
 			}
-			opts := report.BlacklistOptions{Color: blacklistColorWanted(g.stdout)}
+			opts := report.BlacklistOptions{Color: useColor(g.stdout)}
 			if w := blacklist.PublicResolverWarning(client.Servers, lists); w != "" {
 				opts.Warnings = append(opts.Warnings, w)
 			}
@@ -168,19 +166,4 @@ func (h blacklistHosts) LookupHost(ctx context.Context, name string) ([]netip.Ad
 		return nil, err
 	}
 	return addrs, nil
-}
-
-// blacklistColorWanted says whether to colour output written to w: only on a
-// terminal, and never when NO_COLOR is set (no-color.org asks for a
-// non-empty value; set-but-empty is honoured too, erring towards plain).
-func blacklistColorWanted(w io.Writer) bool {
-	if _, set := os.LookupEnv("NO_COLOR"); set {
-		return false
-	}
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }

@@ -1,0 +1,220 @@
+package blacklist
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+// Defaults for Checker fields left zero.
+const (
+	DefaultConcurrency = 64
+	DefaultTimeout     = 5 * time.Second
+)
+
+// Checker asks every list about every target.
+type Checker struct {
+	Resolver Resolver
+	// Hosts resolves host-name targets (Target.Resolve). It may be nil
+	// when every target is an address or a domain.
+	Hosts HostResolver
+	Lists []List
+	// Concurrency bounds the DNSBL queries in flight; 0 means
+	// DefaultConcurrency. The bound protects the resolver and keeps
+	// within the lists' rate limits while still making 40 lists cost
+	// about one round trip.
+	Concurrency int
+	// Timeout bounds each single DNSBL query (A, then TXT); 0 means
+	// DefaultTimeout.
+	Timeout time.Duration
+}
+
+// job is one list asked about one address or domain.
+type job struct {
+	target  string
+	address string // IP or domain as asked; "" when a host did not resolve
+	list    List
+	addr    netip.Addr
+	domain  string
+	failure error // set when the job cannot be asked (host resolution failed)
+}
+
+// Check asks every list about every target, all queries concurrently
+// within the Concurrency bound. Results come in a deterministic order:
+// targets in the given order; within a target, domain lists first (on the
+// name itself), then each address (in resolver order) on the IP lists;
+// lists in c.Lists order. A listed answer costs a second round trip for
+// the TXT reason, asked only then: TXT is pure explanation, and asking it
+// for every clean address would double the load on the lists for nothing.
+func (c *Checker) Check(ctx context.Context, targets []Target) []Result {
+	addrs, hostErrs := c.resolveHosts(ctx, targets)
+	var jobs []job
+	for i, t := range targets {
+		if t.Domain {
+			for _, l := range c.Lists {
+				if l.Kind == KindDomain {
+					jobs = append(jobs, job{target: t.Name, address: t.Name, list: l, domain: t.Name})
+				}
+			}
+		}
+		var as []netip.Addr
+		if t.Addr.IsValid() {
+			as = append(as, t.Addr.Unmap())
+		}
+		as = append(as, addrs[i]...)
+		for _, a := range as {
+			for _, l := range c.Lists {
+				if l.Kind != KindDomain {
+					jobs = append(jobs, job{target: t.Name, address: a.String(), list: l, addr: a})
+				}
+			}
+		}
+		// A name checked as a domain that simply has no addresses is
+		// normal (many mail domains have none); only a failure to find
+		// out, or a pure host target without addresses, is reported.
+		if err := hostErrs[i]; err != nil && !(t.Domain && errors.Is(err, ErrHostNotFound) && c.hasKind(KindDomain)) {
+			for _, l := range c.Lists {
+				if l.Kind != KindDomain {
+					jobs = append(jobs, job{target: t.Name, list: l, failure: err})
+				}
+			}
+		}
+	}
+	return c.run(ctx, jobs)
+}
+
+func (c *Checker) hasKind(k Kind) bool {
+	for _, l := range c.Lists {
+		if l.Kind == k {
+			return true
+		}
+	}
+	return false
+}
+
+// resolveHosts looks up the targets that are host names, concurrently.
+// Duplicate addresses (A and AAAA of an IPv4-mapped form) are dropped.
+// The HostResolver's own per-query timeouts apply.
+func (c *Checker) resolveHosts(ctx context.Context, targets []Target) ([][]netip.Addr, []error) {
+	addrs := make([][]netip.Addr, len(targets))
+	errs := make([]error, len(targets))
+	if !c.hasKind(KindIP) {
+		return addrs, errs
+	}
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, c.concurrency())
+	for i, t := range targets {
+		if !t.Resolve {
+			continue
+		}
+		if c.Hosts == nil {
+			errs[i] = fmt.Errorf("resolving %s: no host resolver configured", t.Name)
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			as, err := c.Hosts.LookupHost(ctx, t.Name)
+			if err != nil {
+				errs[i] = fmt.Errorf("resolving %s: %w", t.Name, err)
+				return
+			}
+			seen := map[netip.Addr]bool{}
+			for _, a := range as {
+				a = a.Unmap().WithZone("")
+				if !seen[a] {
+					seen[a] = true
+					addrs[i] = append(addrs[i], a)
+				}
+			}
+			if len(addrs[i]) == 0 {
+				errs[i] = fmt.Errorf("resolving %s: %w", t.Name, ErrHostNotFound)
+			}
+		}()
+	}
+	wg.Wait()
+	return addrs, errs
+}
+
+func (c *Checker) concurrency() int {
+	if c.Concurrency > 0 {
+		return c.Concurrency
+	}
+	return DefaultConcurrency
+}
+
+func (c *Checker) timeout() time.Duration {
+	if c.Timeout > 0 {
+		return c.Timeout
+	}
+	return DefaultTimeout
+}
+
+// run performs jobs concurrently, at most c.Concurrency at a time, and
+// returns their results in job order.
+func (c *Checker) run(ctx context.Context, jobs []job) []Result {
+	results := make([]Result, len(jobs))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, c.concurrency())
+	for i, j := range jobs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			results[i] = c.lookup(ctx, j)
+		}()
+	}
+	wg.Wait()
+	return results
+}
+
+func (c *Checker) lookup(ctx context.Context, j job) Result {
+	start := time.Now()
+	r := Result{Target: j.target, Address: j.address, List: j.list.Zone, Status: Unknown}
+	unknown := func(err error) Result {
+		r.Status, r.Err, r.Error = Unknown, err, err.Error()
+		r.Duration = time.Since(start)
+		return r
+	}
+	if j.failure != nil {
+		return unknown(j.failure)
+	}
+	qname, err := QueryName(j.list, j.addr, j.domain)
+	if err != nil {
+		return unknown(err)
+	}
+	r.Query = qname
+
+	actx, cancel := context.WithTimeout(ctx, c.timeout())
+	ans, err := c.Resolver.LookupA(actx, qname)
+	cancel()
+	if err != nil {
+		return unknown(err)
+	}
+	v := Decode(j.list, ans)
+	r.Status, r.Codes, r.Meanings = v.Status, v.Codes, v.Meanings
+	if v.Err != nil {
+		return unknown(v.Err)
+	}
+	if v.Status == Listed {
+		// RFC 5782 §2.1: the TXT record at the same name explains the
+		// listing. Its absence or failure does not change the verdict.
+		tctx, cancel := context.WithTimeout(ctx, c.timeout())
+		txt, err := c.Resolver.LookupTXT(tctx, qname)
+		cancel()
+		if err == nil && txt.Rcode == dns.RcodeSuccess {
+			r.Reason = strings.Join(txt.TXT, "; ")
+		}
+	}
+	r.Duration = time.Since(start)
+	return r
+}
