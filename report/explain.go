@@ -1,0 +1,418 @@
+package report
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"sort"
+	"strings"
+
+	"github.com/mailprobe/mailprobe/blacklist"
+	"github.com/mailprobe/mailprobe/mx"
+	"github.com/mailprobe/mailprobe/probe"
+)
+
+// explainCtx carries what an explanation may cite beyond the verdict.
+type explainCtx struct {
+	res              *probe.Result // nil for `mailprobe explain`
+	outcome          *probe.Outcome
+	desc             described
+	dns              *mx.Error
+	notChecked       bool
+	allConnectFailed bool
+	// fromLine is set when explaining a maillog line: a status=sent line
+	// means delivered, not merely deliverable.
+	fromLine *PostfixLine
+}
+
+// explain writes the what / cause / next for a verdict. Every category
+// has an entry; special cases (unverified address, 5xx greeting, catch-
+// all, port 25 blocked, local TLS requirement) refine it.
+func explain(v *Verdict, c explainCtx) Explanation {
+	who := "The server"
+	if v.Relay != "" && v.Relay != "none" {
+		who = "The server " + v.Relay
+	}
+	said := ""
+	if v.Reply != nil {
+		said = fmt.Sprintf(" (%d%s)", v.Reply.Code, enhancedSuffix(v.Reply.Enhanced))
+	}
+	retryNote := "An MTA keeps the message queued and retries (Postfix for up to 5 days, maximal_queue_lifetime)."
+	temp := v.Permanence == PermanenceTemporary || v.Status == StatusDeferred
+
+	if c.notChecked {
+		return Explanation{
+			What:  "This recipient was not checked: " + strings.TrimPrefix(v.Reason, "not checked: ") + ".",
+			Cause: "The probe stopped before this recipient got an answer (the --deadline passed, or it was interrupted).",
+			Next:  "Run the probe again, with a longer --deadline if the servers are slow.",
+		}
+	}
+
+	switch v.Category {
+	case CategoryDelivered:
+		return Explanation{
+			What:  "The message was delivered: the receiving server accepted it after DATA" + said + ".",
+			Cause: "Nothing went wrong on this hop.",
+			Next:  "Nothing to do here. If the recipient did not get it, look at the receiving side (spam folder, filters, later hops).",
+		}
+	case CategoryDeliverable:
+		e := Explanation{
+			What:  who + " accepted RCPT TO for " + rcptName(v) + said + ".",
+			Cause: "The server knows this recipient, or accepts every recipient at this stage and decides later.",
+			Next:  "Nothing to do. A probe stops before DATA, so a content filter can still reject the real message.",
+		}
+		if v.CatchAll != nil && *v.CatchAll {
+			e.Cause = "The server also accepted a made-up address at the same domain: it accepts every address at RCPT (a catch-all, or accept-then-bounce), so this answer cannot tell a real mailbox from a catch-all."
+			e.Next = "Confirm the mailbox another way (ask the recipient or the domain's admin); mail to a non-existent user here may be bounced later or silently land in a catch-all mailbox."
+		} else if v.CatchAll != nil {
+			e.Cause = "A made-up address at the same domain was rejected, so the server really checks recipients: this mailbox exists."
+		}
+		return e
+	case CategoryUserUnknown:
+		text := v.Reason
+		if v.Reply != nil {
+			text = v.Reply.Text()
+		}
+		if isAddressVerification(text) {
+			if temp {
+				return Explanation{
+					What:  who + " could not confirm that " + rcptName(v) + " exists: it checks each recipient against its backend mail store before accepting (Postfix reject_unverified_recipient), and that check has not succeeded yet" + said + ".",
+					Cause: "The backend (e.g. Dovecot over LMTP, or the internal mail server) did not answer the verification probe in time or answered with a temporary error — or the check is still in progress. It can also be a user that does not exist whose negative result is not cached yet.",
+					Next:  "Retry in a few minutes; an MTA does so by itself. If it persists, the receiving admin should look at the verify(8) lines in that server's maillog: they show what the backend answered.",
+				}
+			}
+			return Explanation{
+				What:  who + " verified " + rcptName(v) + " against its backend mail store, and the backend said the user does not exist" + said + ".",
+				Cause: "The address is wrong or the mailbox was removed; the front server only relays its backend's answer.",
+				Next:  "Check the spelling with the recipient. Retrying will not help.",
+			}
+		}
+		if temp {
+			return Explanation{
+				What:  who + " could not confirm the recipient right now" + said + ".",
+				Cause: "The server's user directory (LDAP, SQL, backend) was unavailable, so it answered with a temporary error.",
+				Next:  "Retry later; " + retryNote,
+			}
+		}
+		return Explanation{
+			What:  who + " rejected " + rcptName(v) + ": there is no such user or mailbox" + said + ".",
+			Cause: "A typo in the address, an account that was deleted, or an address that never existed.",
+			Next:  "Check the spelling with the recipient and remove the address from your lists. Retrying will not help.",
+		}
+	case CategoryMailboxFull:
+		e := Explanation{
+			What:  "The recipient's mailbox is full (over quota)" + said + ".",
+			Cause: "The recipient has not cleaned up, or the mailbox quota is small.",
+			Next:  "Tell the recipient by another channel to free space. " + retryNote,
+		}
+		if !temp {
+			e.Next = "The server refuses permanently; tell the recipient by another channel, then send again."
+		}
+		return e
+	case CategoryMailboxDisabled:
+		return Explanation{
+			What:  "The mailbox " + rcptName(v) + " exists but is disabled or inactive" + said + ".",
+			Cause: "The account was deactivated: the person left, the account was unused for a long time, or it was suspended.",
+			Next:  "Use another address for this person. Retrying will not help.",
+		}
+	case CategoryRelayDenied:
+		return Explanation{
+			What:  who + " refused to relay: it does not consider itself a destination for this domain and will not forward mail for you" + said + ".",
+			Cause: "You are talking to the wrong server (stale MX records, or --server pointing elsewhere), the server does not yet list the domain as one of its own (relay_domains, virtual domains), or it relays only for authenticated users.",
+			Next:  "Check that the domain's MX records point at this server and that the server lists the domain; to submit mail through it, use port 587 with authentication.",
+		}
+	case CategoryBlocklisted:
+		e := Explanation{
+			What:  who + " refused mail from your sending IP address because it is on a blocklist" + said + ".",
+			Cause: blocklistEvidence(c),
+			Next:  "Check the address with `mailprobe blacklist IP`, remove the cause of the listing (a compromised host or script, an open relay, missing reverse DNS, a dynamic IP range), then request delisting from the list and ask the receiving provider for delisting (postmaster, or the URL in the reply). Meanwhile send through a smarthost with a clean address.",
+		}
+		if c.desc.greeting5xx {
+			e.Next += " Postfix treats a 5xx greeting as temporary (smtp_skip_5xx_greeting = yes) and keeps retrying, so mail stays queued until the block is lifted or the queue lifetime ends."
+		}
+		return e
+	case CategoryReputation:
+		return Explanation{
+			What:  who + " does not trust mail from your IP address or domain (low reputation)" + said + ".",
+			Cause: "Spam complaints, a sudden volume increase, a new IP with no history, or missing authentication (SPF, DKIM, DMARC, reverse DNS).",
+			Next:  "Check volume and complaint rates, set up SPF, DKIM, DMARC and reverse DNS, use the provider's postmaster tools (Google Postmaster Tools, Microsoft SNDS) and delisting forms, and warm up new IPs slowly.",
+		}
+	case CategoryGreylisted:
+		return Explanation{
+			What:  who + " greylisted the attempt: it refuses the first try from an unknown sender, IP and recipient" + said + ".",
+			Cause: "Greylisting, an anti-spam measure: real MTAs retry, much spam software does not.",
+			Next:  "Nothing to do: an MTA retries after a few minutes and is then accepted. Probe again in 5–15 minutes to see the server's real answer.",
+		}
+	case CategoryRateLimited:
+		return Explanation{
+			What:  who + " is limiting how fast you may send" + said + ".",
+			Cause: "Too many messages or recipients in a short time from your IP or domain, or the recipient is receiving too much mail.",
+			Next:  "Slow down (Postfix: smtp_destination_rate_delay, smtp_destination_recipient_limit). " + retryNote,
+		}
+	case CategoryConnectionLimit:
+		return Explanation{
+			What:  who + " refused the session because it has too many connections open (out of connection slots)" + said + ".",
+			Cause: "A temporary overload of the receiving server, or too many parallel connections from your IP.",
+			Next:  "Nothing is wrong with the address: the MTA retries later. If it persists, lower your concurrency towards this destination (smtp_destination_concurrency_limit).",
+		}
+	case CategoryPolicy:
+		return Explanation{
+			What:  who + " rejected the mail under its sender authentication policy (SPF, DKIM or DMARC)" + said + ".",
+			Cause: "The sending IP is not allowed by the sender domain's SPF record, or the mail is not DKIM-signed in alignment with the From: domain, and that domain's DMARC policy says reject. At RCPT this concerns the envelope sender (--from) and your IP.",
+			Next:  "Publish an SPF record that includes this host, sign with DKIM, align the From: domain, and probe with the sender you really use (--from).",
+		}
+	case CategoryReverseDNS:
+		return Explanation{
+			What:  who + " rejected you because your sending host's DNS identity does not check out (no reverse DNS / PTR record, or a HELO name that does not resolve)" + said + ".",
+			Cause: "The sending IP has no PTR record, or the PTR name does not resolve back to the IP, or the EHLO name is not a resolvable fully-qualified name.",
+			Next:  "Ask your ISP or hosting provider to set a PTR record for the sending IP to a name that resolves back to it, and use that name as EHLO (--helo, Postfix smtp_helo_name).",
+		}
+	case CategoryTLSRequired:
+		if c.desc.tlsLocal || strings.HasPrefix(v.Reason, "TLS is required") || strings.HasPrefix(v.Reason, "Server certificate not verified") {
+			return Explanation{
+				What:  "TLS was required for this probe (--starttls always) and could not be used: " + v.Reason + ".",
+				Cause: "The server does not offer STARTTLS, refused it, or its certificate does not verify for the MX name.",
+				Next:  "Check the server's TLS set-up (certificate chain, name, expiry). Probe with --starttls auto to see how an MTA at the default opportunistic level fares.",
+			}
+		}
+		return Explanation{
+			What:  who + " requires TLS before it accepts mail (\"Must issue a STARTTLS command first\")" + said + ".",
+			Cause: "The server enforces encryption, and this session did not use STARTTLS (--starttls never, or STARTTLS failed).",
+			Next:  "Probe with --starttls auto or always; Postfix needs smtp_tls_security_level = may (or stronger) to reach this server.",
+		}
+	case CategoryAuthRequired:
+		return Explanation{
+			What:  who + " requires authentication (SMTP AUTH) before it takes mail" + said + ".",
+			Cause: "This is a submission or relay server, not an MX that accepts mail for the domain from anyone — or the sender domain is one the server only accepts from logged-in users.",
+			Next:  "Probe the domain's MX hosts instead of this server; to send through it, use port 587 with credentials (mailprobe does not authenticate).",
+		}
+	case CategoryMessageSize:
+		return Explanation{
+			What:  who + " refused the message as too large" + said + ".",
+			Cause: "The message exceeds the server's size limit (advertised with the EHLO SIZE keyword).",
+			Next:  "Send a smaller message (a link instead of the attachment). A probe sends no message, so at RCPT this reflects the SIZE= the sender announced.",
+		}
+	case CategoryContentSpam:
+		return Explanation{
+			What:  who + " rejected the mail as spam or dangerous content" + said + ".",
+			Cause: "A content filter scored the message as spam, virus or phishing. Before DATA (as in a probe) such a verdict rests on the sender, IP or earlier mail from them.",
+			Next:  "Check the message content and links, the sending IP's blocklist status and authentication (SPF, DKIM, DMARC); ask the receiving postmaster if you think it is a false positive.",
+		}
+	case CategoryDNSFailure:
+		return dnsExplanation(v, c)
+	case CategoryNullMX:
+		return Explanation{
+			What:  "The domain " + v.Domain + " publishes a null MX (RFC 7505): it states that it accepts no mail at all.",
+			Cause: "The domain is used for a web site or for sending only, and its owner says so in DNS.",
+			Next:  "Use another address for this recipient. Retrying will not help.",
+		}
+	case CategoryConnectionRefused:
+		if c.allConnectFailed {
+			return port25Blocked(v, c)
+		}
+		return Explanation{
+			What:  "The connection was refused: " + v.Reason + ".",
+			Cause: "No mail server is listening on that address and port (down, restarting, wrong port), or a firewall rejects the connection.",
+			Next:  "An MTA tries the other MX hosts and retries later. Check the port (--port) and ask the domain's admin whether the mail server is running.",
+		}
+	case CategoryConnectionTimeout:
+		if c.allConnectFailed {
+			return port25Blocked(v, c)
+		}
+		if strings.HasPrefix(v.Reason, "connect to ") {
+			return Explanation{
+				What:  "No answer to the connection: " + v.Reason + ".",
+				Cause: "The host is down or a firewall silently drops the packets.",
+				Next:  "An MTA tries the other MX hosts and retries later. If every MX times out, suspect your own network blocking outbound port 25.",
+			}
+		}
+		return Explanation{
+			What:  "The server accepted the connection, then stopped answering: " + v.Reason + ".",
+			Cause: "An overloaded server, deliberate tarpitting of suspected spam senders, or a firewall or SMTP inspection box in between.",
+			Next:  "The MTA retries later. Probe again with a longer --timeout; if it always stalls at the same step, ask the receiving admin.",
+		}
+	case CategoryProtocolError:
+		if strings.HasPrefix(v.Reason, "Cannot start TLS") {
+			return Explanation{
+				What:  "The TLS handshake after STARTTLS failed: " + v.Reason + ".",
+				Cause: "No protocol version or cipher in common, a broken certificate chain, or a middlebox that interferes with TLS.",
+				Next:  "Postfix at the default level (may) retries in clear text; check the server's TLS configuration (e.g. `openssl s_client -starttls smtp`).",
+			}
+		}
+		return Explanation{
+			What:  who + " did not follow the SMTP protocol: " + v.Reason + ".",
+			Cause: "A broken or non-SMTP service on the port, a firewall or proxy mangling the dialogue, or a server that dislikes a command of this session.",
+			Next:  "Look at the dialogue with --transcript; tell the receiving admin if the server is at fault.",
+		}
+	case CategoryServerError:
+		what := who + " reported a temporary problem on its side" + said + "."
+		if strings.HasPrefix(v.Reason, "lost connection") {
+			what = "The server closed the connection unexpectedly: " + v.Reason + "."
+		}
+		return Explanation{
+			What:  what,
+			Cause: "A local problem of the receiving server (disk, backend, configuration, restart), or an anti-spam measure that drops suspected senders.",
+			Next:  "The MTA retries later. If it persists for hours, contact the postmaster of the domain.",
+		}
+	}
+	e := Explanation{
+		What:  who + " refused: " + v.Reason + ".",
+		Cause: "The reply does not match a known pattern; the server's own text is the best guide.",
+		Next:  "Read the reply text; if it names a URL or a code, look it up, or ask the postmaster of the domain.",
+	}
+	if temp {
+		e.Next += " " + retryNote
+	}
+	return e
+}
+
+// rcptName is "<a@b>", or "the recipient" when the address is unknown
+// (explaining a bare reply).
+func rcptName(v *Verdict) string {
+	if v.Recipient == "" {
+		return "the recipient"
+	}
+	return "<" + v.Recipient + ">"
+}
+
+func enhancedSuffix(enh string) string {
+	if enh == "" {
+		return ""
+	}
+	return " " + enh
+}
+
+// port25Blocked explains every connection failing with a timeout or an
+// unreachable network on port 25.
+func port25Blocked(v *Verdict, c explainCtx) Explanation {
+	n := 0
+	if c.outcome != nil && c.outcome.Domain != nil {
+		for _, a := range c.outcome.Domain.Attempts {
+			if a.Skipped == "" {
+				n++
+			}
+		}
+	}
+	what := "Every connection to port 25 failed without an answer: " + v.Reason + "."
+	if n > 1 {
+		what = fmt.Sprintf("All %d connection attempts to the MX hosts on port 25 failed without an answer; the last: %s.", n, v.Reason)
+	}
+	return Explanation{
+		What:  what,
+		Cause: "When every MX host is unreachable on port 25, the likely cause is on your side: outbound port 25 is probably blocked by the local network or cloud provider (most cloud providers and many ISPs block it by default).",
+		Next:  "Probe from another network to confirm, ask the provider to unblock outbound port 25, or send through a smarthost (relayhost) on port 587.",
+	}
+}
+
+func dnsExplanation(v *Verdict, c explainCtx) Explanation {
+	e := c.dns
+	switch {
+	case e != nil && (errors.Is(e, mx.ErrNoHostAddress) || errors.Is(e, mx.ErrMXIsIP) || c.outcome != nil && c.outcome.Err != nil && errors.Is(c.outcome.Err, mx.ErrNoAddress)):
+		return Explanation{
+			What:  "None of the domain's MX hosts has a usable address: " + v.Reason + ".",
+			Cause: "The MX records name hosts that have no A/AAAA records (a typo in the MX target, a removed host, or an IP address written as MX target).",
+			Next:  "The domain's admin must point the MX records at existing host names. Check with `mailprobe mx " + v.Domain + "`.",
+		}
+	case v.Permanence == PermanenceTemporary:
+		return Explanation{
+			What:  "The DNS lookup failed temporarily: " + v.Reason + ".",
+			Cause: "The domain's name servers did not answer properly (SERVFAIL, timeout), or your resolver is failing or refusing queries.",
+			Next:  "Retry later; test with `dig MX " + v.Domain + "` against your resolver (--resolver) and against another one to see which side is broken.",
+		}
+	case strings.Contains(v.Reason, "Host found but no data record"):
+		return Explanation{
+			What:  "The domain exists but has neither MX nor address records, so there is nowhere to deliver: " + v.Reason + ".",
+			Cause: "The domain is not set up for mail (or not at all).",
+			Next:  "Check the address with the recipient; the domain's admin must publish MX records. Retrying will not help.",
+		}
+	}
+	return Explanation{
+		What:  "The domain " + v.Domain + " does not exist in DNS: " + v.Reason + ".",
+		Cause: "A typo in the domain, or a registration that expired.",
+		Next:  "Check the spelling of the domain with the recipient. Retrying will not help.",
+	}
+}
+
+// blocklistEvidence cites the DNSBL listings of the local address(es)
+// the probe used, or says that none of the checked lists has them.
+func blocklistEvidence(c explainCtx) string {
+	base := "The receiving provider checks the connecting IP against DNS blocklists (DNSBLs) or its own list."
+	if c.res == nil {
+		return base
+	}
+	if c.res.DNSBL == nil {
+		return base + " The DNSBLs were not checked in this run (use --dnsbl to see where the address is listed)."
+	}
+	ours := localAddresses(c.res)
+	var listed []string
+	checked := map[string]bool{}
+	addrs := map[string]bool{}
+	for _, r := range c.res.DNSBL {
+		if len(ours) > 0 && !ours[r.Address] && !ours[r.Target] {
+			continue
+		}
+		checked[r.List] = true
+		addrs[r.Address] = true
+		if r.Status == blacklist.Listed {
+			s := fmt.Sprintf("%s lists %s", r.List, r.Address)
+			if len(r.Codes) > 0 {
+				s += " (" + strings.Join(r.Codes, ", ")
+				if len(r.Meanings) > 0 {
+					s += ": " + strings.Join(r.Meanings, "; ")
+				}
+				s += ")"
+			}
+			if r.Reason != "" {
+				s += " — " + r.Reason
+			}
+			listed = append(listed, s)
+		}
+	}
+	a := keys(addrs)
+	private := ""
+	if c.res.LocalPrivate && c.res.PublicIP == "" {
+		private = " Note: the local address is private, so the address the server saw is different; pass --public-ip to check that one."
+	}
+	switch {
+	case len(listed) > 0:
+		return "Listed: " + strings.Join(listed, "; ") + "." + private
+	case len(checked) == 0:
+		return base + " None of the DNSBL answers concern the address this probe sent from." + private
+	}
+	return fmt.Sprintf("None of the %d checked lists has %s, so the block is most likely the provider's own list.%s",
+		len(checked), strings.Join(a, ", "), private)
+}
+
+// localAddresses is the set of addresses the probe sent from: each
+// connection's local IP and --public-ip.
+func localAddresses(res *probe.Result) map[string]bool {
+	out := map[string]bool{}
+	if res.PublicIP != "" {
+		out[res.PublicIP] = true
+	}
+	for _, d := range res.Domains {
+		for _, a := range d.Attempts {
+			if a.Local == "" {
+				continue
+			}
+			h := a.Local
+			if host, _, err := net.SplitHostPort(a.Local); err == nil {
+				h = host
+			}
+			if ip, err := netip.ParseAddr(h); err == nil {
+				out[ip.Unmap().String()] = true
+			}
+		}
+	}
+	return out
+}
+
+func keys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,362 @@
+package report
+
+import (
+	"errors"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/mailprobe/mailprobe/probe"
+)
+
+// LineKind says what kind of Postfix log line was parsed.
+type LineKind string
+
+const (
+	// LineDelivery is a delivery agent's status line: "to=<…>, relay=…,
+	// delay=…, delays=…, dsn=…, status=… (…)".
+	LineDelivery LineKind = "delivery"
+	// LineReject is an smtpd rejection: "NOQUEUE: reject: RCPT from
+	// host[addr]: 450 4.1.1 <…>: …; from=<…> to=<…> proto=… helo=<…>".
+	LineReject LineKind = "reject"
+	// LineNote is a delivery agent's informational line about one server
+	// that was passed over: "host H[A] refused to talk to me: …",
+	// "connect to …", "lost connection with …" (smtp_trouble.c msg_info).
+	LineNote LineKind = "note"
+)
+
+// PostfixLine is one parsed Postfix log line.
+type PostfixLine struct {
+	Kind    LineKind
+	Program string // "postfix/smtp", "postfix/lmtp", "postfix/smtpd"; "" when no syslog tag
+	PID     string
+	QueueID string // "A6B12241F2", "NOQUEUE"; "" when absent
+
+	To     string // recipient without <>
+	OrigTo string
+	Relay  string // "mx.example[192.0.2.1]:25", "none"
+	// Delay and Delays are parsed from delay= and delays=; HasDelays is
+	// false when the line had no delays= field.
+	Delay     time.Duration
+	Delays    [4]time.Duration
+	HasDelays bool
+	DSN       string
+	Status    string // sent, bounced, deferred, deliverable, undeliverable, expired…
+	// Reason is the text inside the parentheses after status= (delivery),
+	// the reject text (reject) or the note itself.
+	Reason string
+
+	// Reply is the server reply inside the reason ("host H said: REPLY
+	// (in reply to …)", "refused to talk to me: REPLY", a reject's
+	// "450 4.1.1 …", or a status=sent "(250 2.0.0 Ok)"); "" for Postfix's
+	// own reasons (connect to …, DNS errors).
+	Reply string
+	// Host is "H[A]" from "host H[A] said:" / "refused to talk to me",
+	// or the client of a reject line.
+	Host string
+	// Command is the SMTP command the reply answered ("RCPT TO"), from
+	// "(in reply to RCPT TO command)" or a reject's "RCPT from".
+	Command string
+	// From, Proto and Helo are a reject line's trailing fields.
+	From, Proto, Helo string
+}
+
+// ErrNotPostfixLine is returned for text that is not a Postfix delivery,
+// reject or note line.
+var ErrNotPostfixLine = errors.New("not a Postfix status line")
+
+var (
+	reSyslogTag = regexp.MustCompile(`([A-Za-z0-9_.-]+(?:/[A-Za-z0-9_.-]+)+)\[(\d+)\]:\s+`)
+	reQueueID   = regexp.MustCompile(`^([0-9A-Za-z]{5,20}|NOQUEUE):\s+`)
+	reSaid      = regexp.MustCompile(`^host (\S+\[[^\]]*\]) said: (.*) \(in reply to (.+?) command\)$`)
+	reRefused   = regexp.MustCompile(`^host (\S+\[[^\]]*\]) refused to talk to me: (.*)$`)
+	reTLSRefuse = regexp.MustCompile(`^TLS is required, but host (\S+\[[^\]]*\]) refused to start TLS: (.*)$`)
+	reReject    = regexp.MustCompile(`^(?:reject|milter-reject|discard|hold|warn): (\S+) from (\S+?): (.*)$`)
+	reReplyHead = regexp.MustCompile(`^[2-5]\d\d[ -]`)
+	noteStarts  = []string{"host ", "connect to ", "lost connection with ", "conversation with ", "Host or domain name not found", "Name service error", "Domain ", "TLS is required", "Cannot start TLS", "Server certificate not verified", "delivery temporarily suspended: "}
+)
+
+// ParsePostfixLine parses one Postfix log line, with or without the
+// syslog prefix: a delivery status line (smtp, lmtp, local, virtual,
+// pipe, verify's probes), an smtpd NOQUEUE/queue-id reject line, or a
+// delivery agent's note about a passed-over server. It never panics and
+// never allocates more than a few copies of the line.
+func ParsePostfixLine(line string) (*PostfixLine, error) {
+	line = strings.TrimRight(line, "\r\n \t")
+	pl := &PostfixLine{}
+	rest := line
+	if loc := reSyslogTag.FindStringSubmatchIndex(rest); loc != nil {
+		pl.Program, pl.PID = rest[loc[2]:loc[3]], rest[loc[4]:loc[5]]
+		rest = rest[loc[1]:]
+	}
+	if m := reQueueID.FindStringSubmatch(rest); m != nil {
+		pl.QueueID = m[1]
+		rest = rest[len(m[0]):]
+	}
+	switch {
+	case strings.HasPrefix(rest, "to=<") || (pl.Program == "" && strings.Contains(rest, "to=<") && strings.Contains(rest, "status=")):
+		if i := strings.Index(rest, "to=<"); i >= 0 {
+			rest = rest[i:]
+		}
+		if err := parseDelivery(pl, rest); err != nil {
+			return nil, err
+		}
+	case reReject.MatchString(rest):
+		parseReject(pl, rest)
+	default:
+		i := noteStart(rest)
+		if i < 0 {
+			return nil, ErrNotPostfixLine
+		}
+		pl.Kind = LineNote
+		pl.Reason = rest[i:]
+	}
+	splitReason(pl)
+	return pl, nil
+}
+
+func noteStart(s string) int {
+	for _, p := range noteStarts {
+		if strings.HasPrefix(s, p) {
+			return 0
+		}
+	}
+	return -1
+}
+
+// parseDelivery reads log_adhoc.c's "to=<%s>[, orig_to=<%s>], relay=%s[,
+// conn_use=%d], delay=…, delays=…[, tls=…], dsn=%s, status=%s (%s)".
+func parseDelivery(pl *PostfixLine, s string) error {
+	pl.Kind = LineDelivery
+	for s != "" {
+		eq := strings.IndexByte(s, '=')
+		if eq <= 0 {
+			break
+		}
+		key := s[:eq]
+		s = s[eq+1:]
+		var val string
+		if key == "status" {
+			sp := strings.IndexByte(s, ' ')
+			if sp < 0 {
+				pl.Status = s
+				s = ""
+				break
+			}
+			pl.Status = s[:sp]
+			r := strings.TrimLeft(s[sp:], " ")
+			if strings.HasPrefix(r, "(") {
+				r = r[1:]
+				r = strings.TrimSuffix(r, ")")
+			}
+			pl.Reason = r
+			s = ""
+			break
+		}
+		if strings.HasPrefix(s, "<") {
+			end := strings.IndexByte(s, '>')
+			if end < 0 {
+				return ErrNotPostfixLine
+			}
+			val = s[1:end]
+			s = s[end+1:]
+		} else {
+			end := strings.Index(s, ", ")
+			if end < 0 {
+				end = len(s)
+			}
+			val = s[:end]
+			s = s[end:]
+		}
+		s = strings.TrimPrefix(s, ", ")
+		switch key {
+		case "to":
+			pl.To = val
+		case "orig_to":
+			pl.OrigTo = val
+		case "relay":
+			pl.Relay = val
+		case "delay":
+			pl.Delay, _ = ParseDelay(val)
+		case "delays":
+			parts := strings.Split(val, "/")
+			if len(parts) == 4 {
+				pl.HasDelays = true
+				for i, p := range parts {
+					pl.Delays[i], _ = ParseDelay(p)
+				}
+			}
+		case "dsn":
+			pl.DSN = val
+		}
+	}
+	if pl.To == "" && pl.Status == "" {
+		return ErrNotPostfixLine
+	}
+	return nil
+}
+
+// parseReject reads smtpd_check.c's reject log:
+// "reject: RCPT from host[addr]: 450 4.1.1 <a@b>: Recipient address
+// rejected: …; from=<s> to=<r> proto=ESMTP helo=<h>".
+func parseReject(pl *PostfixLine, s string) {
+	m := reReject.FindStringSubmatch(s)
+	pl.Kind = LineReject
+	pl.Command = m[1]
+	pl.Host = m[2]
+	body := m[3]
+	if i := strings.LastIndex(body, "; from=<"); i >= 0 {
+		tail := body[i+2:]
+		body = body[:i]
+		pl.From = between(tail, "from=<", ">")
+		pl.To = between(tail, " to=<", ">")
+		pl.Proto = between(tail, " proto=", " ")
+		pl.Helo = between(tail, " helo=<", ">")
+	}
+	pl.Reason = body
+	pl.Reply = body
+	switch pl.Command {
+	case "RCPT":
+		pl.Command = "RCPT TO"
+	case "MAIL":
+		pl.Command = "MAIL FROM"
+	}
+}
+
+func between(s, start, end string) string {
+	i := strings.Index(s, start)
+	if i < 0 {
+		return ""
+	}
+	s = s[i+len(start):]
+	if j := strings.Index(s, end); j >= 0 {
+		return s[:j]
+	}
+	return s
+}
+
+// splitReason finds the server reply inside a delivery or note reason.
+func splitReason(pl *PostfixLine) {
+	if pl.Kind == LineReject {
+		return
+	}
+	r := strings.TrimPrefix(pl.Reason, "delivery temporarily suspended: ")
+	if m := reSaid.FindStringSubmatch(r); m != nil {
+		pl.Host, pl.Reply, pl.Command = m[1], m[2], m[3]
+		return
+	}
+	if m := reRefused.FindStringSubmatch(r); m != nil {
+		pl.Host, pl.Reply = m[1], m[2]
+		return
+	}
+	if m := reTLSRefuse.FindStringSubmatch(r); m != nil {
+		pl.Host, pl.Reply, pl.Command = m[1], m[2], "STARTTLS"
+		return
+	}
+	if reReplyHead.MatchString(r) {
+		// status=sent / deliverable: the reason is the server's reply.
+		pl.Reply = r
+	}
+}
+
+// Explained is the result of explaining one reply or one log line.
+type Explained struct {
+	// Code and Enhanced are the reply's (0 and "" for Postfix's own
+	// reasons, whose dsn then stands in for the enhanced code).
+	Code        int         `json:"code"`
+	Enhanced    string      `json:"enhanced"`
+	Reply       string      `json:"reply,omitempty"`
+	Permanence  Permanence  `json:"permanence"`
+	Category    Category    `json:"category"`
+	Explanation Explanation `json:"explanation"`
+	// The fields below are set when a Postfix line was given.
+	Status    string `json:"status,omitempty"`
+	DSN       string `json:"dsn,omitempty"`
+	Recipient string `json:"recipient,omitempty"`
+	Relay     string `json:"relay,omitempty"`
+	Command   string `json:"command,omitempty"`
+	Reason    string `json:"reason,omitempty"`
+
+	// Line is the parsed Postfix line, nil for a bare reply.
+	Line *PostfixLine `json:"-"`
+}
+
+// ErrEmptyInput is returned by ExplainText for blank input.
+var ErrEmptyInput = errors.New("nothing to explain")
+
+// ExplainText classifies and explains a raw reply ("550 5.1.1 …",
+// multi-line, or Postfix-joined "554-a 554-b 554 c"), a Postfix status
+// line, an smtpd reject line or a delivery agent's note.
+func ExplainText(s string) (Explained, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return Explained{}, ErrEmptyInput
+	}
+	if !strings.Contains(s, "\n") {
+		if pl, err := ParsePostfixLine(s); err == nil {
+			return explainLine(pl), nil
+		}
+	}
+	r, err := probe.ParseReply(s)
+	if err != nil {
+		return Explained{}, err
+	}
+	return explainReply(r, "", ""), nil
+}
+
+func explainReply(r *probe.Reply, status, dsn string) Explained {
+	cat, perm := Classify(r.Code, r.Enhanced, r.Text())
+	v := Verdict{Reply: r, Category: cat, Permanence: perm, Reason: r.Text(), Relay: "none", DSN: replyDSN(r)}
+	v.Status = statusOf(v.DSN)
+	v.Recipient = firstAddress(r.Text())
+	return Explained{
+		Code: r.Code, Enhanced: r.Enhanced, Reply: r.Text(),
+		Category: cat, Permanence: perm,
+		Explanation: explain(&v, explainCtx{}),
+		Status:      status, DSN: dsn,
+	}
+}
+
+func explainLine(pl *PostfixLine) Explained {
+	var out Explained
+	if pl.Reply != "" {
+		if r, err := probe.ParseReply(pl.Reply); err == nil {
+			out = explainReply(r, pl.Status, pl.DSN)
+			if pl.Kind == LineDelivery && pl.Status == "sent" && r.Class() == 2 {
+				out.Category = CategoryDelivered
+				v := Verdict{Reply: r, Category: CategoryDelivered, Permanence: PermanenceSuccess}
+				out.Explanation = explain(&v, explainCtx{fromLine: pl})
+			}
+		}
+	}
+	if out.Category == "" {
+		cat, perm := Classify(0, pl.DSN, pl.Reason)
+		v := Verdict{Category: cat, Permanence: perm, Reason: pl.Reason, DSN: pl.DSN, Relay: pl.Relay, Recipient: pl.To}
+		if pl.To != "" {
+			v.Domain = pl.To[strings.LastIndexByte(pl.To, '@')+1:]
+		}
+		v.Status = statusOf(pl.DSN)
+		out = Explained{Enhanced: pl.DSN, Category: cat, Permanence: perm, Status: pl.Status, DSN: pl.DSN}
+		out.Explanation = explain(&v, explainCtx{fromLine: pl})
+	}
+	out.Line = pl
+	out.Recipient, out.Relay, out.Command, out.Reason = pl.To, pl.Relay, pl.Command, pl.Reason
+	if out.Relay == "" && pl.Host != "" {
+		out.Relay = pl.Host
+	}
+	return out
+}
+
+// firstAddress finds "<a@b>" in a reply, for explanations that name the
+// recipient.
+func firstAddress(s string) string {
+	i := strings.IndexByte(s, '<')
+	if i < 0 {
+		return ""
+	}
+	j := strings.IndexByte(s[i:], '>')
+	if j < 0 {
+		return ""
+	}
+	return s[i+1 : i+j]
+}

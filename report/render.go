@@ -1,0 +1,326 @@
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/mailprobe/mailprobe/blacklist"
+	"github.com/mailprobe/mailprobe/mx"
+	"github.com/mailprobe/mailprobe/probe"
+)
+
+// TextOptions shapes the human-readable report. The command decides
+// Color (a TTY and no NO_COLOR); the renderer never looks at the
+// environment.
+type TextOptions struct {
+	Color bool
+}
+
+const (
+	ansiReset  = "\x1b[0m"
+	ansiBold   = "\x1b[1m"
+	ansiRed    = "\x1b[31m"
+	ansiGreen  = "\x1b[32m"
+	ansiYellow = "\x1b[33m"
+	ansiDim    = "\x1b[2m"
+)
+
+type painter struct{ on bool }
+
+func (p painter) paint(code, s string) string {
+	if !p.on || s == "" {
+		return s
+	}
+	return code + s + ansiReset
+}
+
+func (p painter) status(s Status) string {
+	switch s {
+	case StatusDeliverable:
+		return p.paint(ansiGreen, string(s))
+	case StatusUndeliverable:
+		return p.paint(ansiRed, string(s))
+	}
+	return p.paint(ansiYellow, string(s))
+}
+
+// Text writes the human report: per recipient the Postfix line and the
+// plain-words explanation, then the MX route, the hosts tried (and why
+// they were passed over), TLS facts and DNSBL evidence.
+func Text(w io.Writer, res *probe.Result, opts TextOptions) error {
+	if res == nil {
+		return nil
+	}
+	p := painter{opts.Color}
+	ew := &errWriter{w: w}
+	for i, v := range JudgeAll(res) {
+		if i > 0 {
+			ew.printf("\n")
+		}
+		ew.printf("%s  %s\n", p.paint(ansiBold, v.Recipient), p.status(v.Status))
+		ew.printf("  %s\n", v.Line())
+		ew.printf("  What happened: %s\n", v.Explanation.What)
+		ew.printf("  Likely cause:  %s\n", v.Explanation.Cause)
+		ew.printf("  What to do:    %s\n", v.Explanation.Next)
+		ew.printf("  Category:      %s (%s)\n", v.Category, v.Permanence)
+		for _, po := range v.PassedOver {
+			ew.printf("  Passed over:   %s — %s\n", endpointName(po.Host, po.Address, po.Port), po.Reason)
+		}
+	}
+	for _, d := range res.Domains {
+		ew.printf("\n")
+		if d.Route != nil {
+			writeRoute(ew, d.Route, p)
+		} else {
+			ew.printf("Route for %s: --server, no MX lookup\n", d.Domain)
+		}
+		if len(d.Attempts) > 0 {
+			ew.printf("Hosts tried:\n")
+		}
+		for _, a := range d.Attempts {
+			writeAttempt(ew, a, p)
+		}
+	}
+	writeDNSBL(ew, res, p)
+	c := res.Config
+	from := c.From
+	ew.printf("\nProbed as: %s %s, MAIL FROM:<%s>, STARTTLS %s", helloVerb(c.Protocol), c.HELO, from, c.STARTTLS)
+	if c.Source != "" {
+		ew.printf(", source %s", c.Source)
+	}
+	ew.printf("\n")
+	return ew.err
+}
+
+func helloVerb(p probe.Protocol) string {
+	if p == probe.ProtocolLMTP {
+		return "LHLO"
+	}
+	return "EHLO"
+}
+
+func endpointName(host, addr string, port int) string {
+	s := host
+	if addr != "" && addr != host {
+		s += "[" + addr + "]"
+	}
+	if port != 0 {
+		s += fmt.Sprintf(":%d", port)
+	}
+	return s
+}
+
+func writeRoute(ew *errWriter, rt *mx.Route, p painter) {
+	kind := "MX"
+	if rt.Implicit {
+		kind = "implicit MX (no MX records; the domain's own address, RFC 5321 §5.1)"
+	}
+	ew.printf("Route for %s: %s\n", rt.Domain, kind)
+	if len(rt.CNAMEs) > 0 {
+		ew.printf("  CNAME: %s\n", strings.Join(rt.CNAMEs, " -> "))
+	}
+	if rt.Err != nil {
+		reason, _, _ := dnsReason(rt.Err, rt.Domain)
+		ew.printf("  %s %s\n", p.paint(ansiRed, "error:"), reason)
+	}
+	for _, h := range rt.Hosts {
+		addrs := make([]string, 0, len(h.Addresses))
+		for _, a := range h.Addresses {
+			addrs = append(addrs, a.String())
+		}
+		line := fmt.Sprintf("  %5d  %s", h.Preference, h.Name)
+		if len(addrs) > 0 {
+			line += "  " + strings.Join(addrs, " ")
+		}
+		if h.Err != nil {
+			reason, _, _ := dnsReason(h.Err, h.Name)
+			line += "  " + p.paint(ansiRed, "("+reason+")")
+		}
+		ew.printf("%s\n", line)
+	}
+	for _, wn := range rt.Warnings {
+		ew.printf("  %s %s\n", p.paint(ansiYellow, "warning:"), wn)
+	}
+}
+
+func writeAttempt(ew *errWriter, a *probe.Attempt, p painter) {
+	name := endpointName(a.Host, a.Address, a.Port)
+	if a.Skipped != "" {
+		ew.printf("  %s  %s\n", name, p.paint(ansiDim, "skipped: "+a.Skipped))
+		return
+	}
+	result := "ok"
+	if a.Err != nil {
+		result = a.Err.Error()
+	}
+	retry := ""
+	if a.PlaintextRetry {
+		retry = " (plain-text retry after a failed TLS handshake)"
+	}
+	ew.printf("  %s%s  setup %s s, transaction %s s: %s\n", name, retry, FormatDelay(a.Setup), FormatDelay(a.Transaction), result)
+	if a.Local != "" {
+		ew.printf("    local address %s\n", a.Local)
+	}
+	for _, s := range a.Steps {
+		line := "    " + string(s.Phase)
+		if s.Command != "" {
+			line += " " + s.Command
+		}
+		if s.Reply != nil {
+			line += " -> " + s.Reply.Text()
+		}
+		if s.Err != "" {
+			line += " !! " + s.Err
+		}
+		ew.printf("%s\n", line)
+	}
+	if t := a.TLS; t != nil {
+		if t.Version != "" {
+			ew.printf("    TLS %s %s; certificate %s issued by %s, valid until %s; ", t.Version, t.CipherSuite,
+				t.Subject, t.Issuer, t.NotAfter.UTC().Format("2006-01-02"))
+		} else {
+			ew.printf("    TLS: ")
+		}
+		if t.Verified {
+			ew.printf("%s for %s\n", p.paint(ansiGreen, "verified"), t.ServerName)
+		} else {
+			ew.printf("%s: %s\n", p.paint(ansiYellow, "not verified"), t.VerifyError)
+		}
+	}
+}
+
+func writeDNSBL(ew *errWriter, res *probe.Result, p painter) {
+	if res.DNSBL == nil {
+		return
+	}
+	listed, unknown, clean := 0, 0, 0
+	for _, r := range res.DNSBL {
+		switch r.Status {
+		case blacklist.Listed:
+			listed++
+		case blacklist.Unknown:
+			unknown++
+		default:
+			clean++
+		}
+	}
+	ew.printf("\nDNSBL: %d listed, %d clean, %d unknown\n", listed, clean, unknown)
+	for _, r := range res.DNSBL {
+		switch r.Status {
+		case blacklist.Listed:
+			ew.printf("  %s %s on %s: %s %s %s\n", p.paint(ansiRed, "listed"), r.Address, r.List,
+				strings.Join(r.Codes, ","), strings.Join(r.Meanings, "; "), r.Reason)
+		case blacklist.Unknown:
+			ew.printf("  %s %s on %s: %s\n", p.paint(ansiYellow, "unknown"), r.Address, r.List, r.Error)
+		}
+	}
+	if res.LocalPrivate && res.PublicIP == "" {
+		ew.printf("  note: the local address is private; the address receiving servers see differs (use --public-ip)\n")
+	}
+}
+
+// JSON writes the probe as one ProbeDoc (see schema.go), indented.
+func JSON(w io.Writer, res *probe.Result) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(BuildDoc(res))
+}
+
+// Postfix writes only the status lines, one per recipient.
+func Postfix(w io.Writer, res *probe.Result) error {
+	ew := &errWriter{w: w}
+	for _, v := range JudgeAll(res) {
+		ew.printf("%s\n", v.Line())
+	}
+	return ew.err
+}
+
+// MXText writes the resolution of `mailprobe mx DOMAIN...`: for each
+// route the preference, host and addresses, and what is wrong, in
+// Postfix's words and in plain ones.
+func MXText(w io.Writer, routes []*mx.Route, opts TextOptions) error {
+	ew := &errWriter{w: w}
+	p := painter{opts.Color}
+	for i, rt := range routes {
+		if rt == nil {
+			continue
+		}
+		if i > 0 {
+			ew.printf("\n")
+		}
+		writeRoute(ew, rt, p)
+		if rt.Err != nil {
+			v := Verdict{Domain: rt.Domain, Relay: "none"}
+			v.Reason, v.DSN, v.Category = dnsReason(rt.Err, rt.Domain)
+			v.Permanence = permanenceOf(0, v.DSN)
+			e := explain(&v, explainCtx{dns: rt.Err})
+			ew.printf("  What it means: %s\n  Likely cause:  %s\n  What to do:    %s\n", e.What, e.Cause, e.Next)
+		}
+	}
+	return ew.err
+}
+
+// SchemaMX names the JSON document written by MXJSON:
+// {"schema":"mailprobe.mx/v1","routes":[MXDoc…]} (MXDoc as in the probe
+// document's "mx" array).
+const SchemaMX = "mailprobe.mx/v1"
+
+// MXDocument is the JSON document of `mailprobe mx --output json`.
+type MXDocument struct {
+	Schema string  `json:"schema"`
+	Routes []MXDoc `json:"routes"`
+}
+
+// MXJSON writes the routes as one MXDocument.
+func MXJSON(w io.Writer, routes []*mx.Route) error {
+	doc := MXDocument{Schema: SchemaMX, Routes: []MXDoc{}}
+	for _, rt := range routes {
+		if rt != nil {
+			doc.Routes = append(doc.Routes, mxDoc(rt))
+		}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(doc)
+}
+
+// ExplainedText writes the human form of `mailprobe explain`.
+func ExplainedText(w io.Writer, e Explained) error {
+	ew := &errWriter{w: w}
+	if e.Line != nil {
+		if e.Recipient != "" {
+			ew.printf("recipient:   %s\n", e.Recipient)
+		}
+		if e.Status != "" {
+			ew.printf("status:      %s (dsn %s)\n", e.Status, e.DSN)
+		}
+	}
+	if e.Reply != "" {
+		ew.printf("reply:       %s\n", e.Reply)
+		ew.printf("code:        %d", e.Code)
+		if e.Enhanced != "" {
+			ew.printf(" (enhanced %s)", e.Enhanced)
+		}
+		ew.printf("\n")
+	} else if e.Reason != "" {
+		ew.printf("reason:      %s\n", e.Reason)
+	}
+	ew.printf("permanence:  %s\ncategory:    %s\n", e.Permanence, e.Category)
+	ew.printf("What happened: %s\nLikely cause:  %s\nWhat to do:    %s\n", e.Explanation.What, e.Explanation.Cause, e.Explanation.Next)
+	return ew.err
+}
+
+// errWriter keeps the first write error so renderers can write freely.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) printf(format string, a ...any) {
+	if e.err != nil {
+		return
+	}
+	_, e.err = fmt.Fprintf(e.w, format, a...)
+}
