@@ -8,7 +8,7 @@ import (
 
 // Sentinel kinds of resolution failure; *Error wraps one of them.
 var (
-	ErrNXDomain  = errors.New("domain does not exist")       // NXDOMAIN for the domain itself
+	ErrNXDomain  = errors.New("domain does not exist")        // NXDOMAIN for the queried name (domain or MX host)
 	ErrNoData    = errors.New("no MX and no address records") // name exists, no MX, no A/AAAA
 	ErrServFail  = errors.New("resolver failure (SERVFAIL)")
 	ErrRefused   = errors.New("resolver refused the query")
@@ -17,6 +17,25 @@ var (
 	ErrCNAMELoop = errors.New("CNAME loop or chain too long")
 	ErrMalformed = errors.New("malformed DNS answer")
 	ErrNoAddress = errors.New("no usable address for any MX host")
+
+	// ErrIDMismatch: the resolver answered, but never with the ID of our
+	// query, so no answer could be trusted (spoofing, or a broken NAT or
+	// middlebox rewriting IDs). Temporary.
+	ErrIDMismatch = errors.New("resolver answered with the wrong query ID")
+	// ErrMXIsIP: the MX target is an IP address written as a name
+	// ("10 192.0.2.1."). RFC 5321 §5.1 requires a host name; MTAs look it up
+	// as a name and find nothing, so the host is never dialled. Permanent.
+	ErrMXIsIP = errors.New("MX target is an IP address, not a host name (RFC 5321 §5.1)")
+	// ErrNoHostAddress: the host name exists but has no A/AAAA records of
+	// the wanted family (NODATA). Permanent.
+	ErrNoHostAddress = errors.New("host has no address records")
+	// ErrUnreachable: the resolver could not be reached at all (connection
+	// refused, network unreachable, no resolver configured). Temporary.
+	ErrUnreachable = errors.New("resolver could not be reached")
+	// ErrBadRcode: the resolver answered with an RCODE other than
+	// NOERROR, NXDOMAIN, SERVFAIL or REFUSED (FORMERR, NOTIMP…). Temporary,
+	// as MTAs treat any unexpected resolver answer as "try again".
+	ErrBadRcode = errors.New("resolver returned an unexpected response code")
 )
 
 // Error is a failed lookup, naming the query that failed as Postfix does
@@ -53,14 +72,22 @@ type Route struct {
 	// Implicit is true when the domain has no MX records and its own
 	// address records serve as the single MX (RFC 5321 §5.1).
 	Implicit bool
+	// Family is the address family the route was resolved for; it names
+	// the record type an MTA reports when no address was found (Postfix
+	// with inet_protocols=all reports the AAAA lookup, the last it made).
+	Family Family
 	// CNAME chain followed for the domain itself, if any.
 	CNAMEs []string
 	// Hosts in delivery order: ascending preference; equal preferences
-	// keep a documented order (see Resolve).
+	// sorted by host name (see Resolve and the package doc).
 	Hosts []MXHost
 	// Err is set when the route is unusable as a whole (NXDOMAIN, null MX,
 	// SERVFAIL…). Hosts may still be partly filled.
 	Err *Error
+	// Warnings are oddities that did not stop resolution but that an admin
+	// should see: a "." MX among real ones (RFC 7505 §3), an address
+	// family whose lookup failed while the other one worked…
+	Warnings []string
 }
 
 // MXHost is one MX target with its addresses.
@@ -68,7 +95,9 @@ type MXHost struct {
 	Preference uint16
 	Name       string // without trailing dot
 	// IPLiteral is true when the MX target is an IP address rather than a
-	// host name (a misconfiguration, RFC 5321 §5.1; reported, still used).
+	// host name (a misconfiguration, RFC 5321 §5.1). Such a host is
+	// reported with Err (kind ErrMXIsIP) and never dialled, because an MTA
+	// looks the literal up as a name and fails.
 	IPLiteral bool
 	CNAMEs    []string // CNAME chain followed for the host name, if any
 	Addresses []netip.Addr

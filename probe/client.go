@@ -174,7 +174,11 @@ func (c *conn) do(cmd command) (*Reply, error) {
 func (c *conn) pipeline(cmds []command) (replies []*Reply, err error) {
 	start := time.Now()
 	werr := make(chan error, 1)
-	go func() { werr <- c.write(cmds) }()
+	// The writer works on a copy of c: a failed write marks the copy
+	// closed, not c, which the reader owns (a cancelled run closes the
+	// socket under both at once).
+	wc := *c
+	go func() { werr <- wc.write(cmds) }()
 	for _, cmd := range cmds {
 		r, err := c.read(cmd.verb.phase(), cmd.line(), start)
 		if err != nil {
@@ -201,6 +205,9 @@ func (c *conn) failure(phase Phase, err error) *Error {
 	case errors.Is(err, ErrProtocol):
 		return &Error{Kind: ErrProtocol, Phase: phase, Detail: strings.TrimPrefix(err.Error(), ErrProtocol.Error()+": "), Err: err}
 	case errors.Is(err, os.ErrDeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+		// After a timeout the dialogue is out of step; like Postfix, hang
+		// up without a QUIT that would only wait for another timeout.
+		c.closed = true
 		if !c.deadline.IsZero() && !time.Now().Before(c.deadline) {
 			return &Error{Kind: ErrDeadline, Phase: phase, Err: err}
 		}

@@ -133,7 +133,11 @@ func Judge(o *probe.Outcome, res *probe.Result) Verdict {
 		if errors.Is(me, mx.ErrNoAddress) {
 			me = lastHostError(o, me)
 		}
-		v.Reason, v.DSN, v.Category = dnsReason(me, v.Domain)
+		fam := mx.FamilyAny
+		if o.Domain != nil && o.Domain.Route != nil {
+			fam = o.Domain.Route.Family
+		}
+		v.Reason, v.DSN, v.Category = dnsReason(me, v.Domain, fam)
 		v.Permanence = permanenceOf(0, v.DSN)
 		v.Status = statusOf(v.DSN)
 		ctx.dns = me

@@ -230,7 +230,7 @@ func TestJudge(t *testing.T) {
 				return fixture("a@example.invalid", nil, probe.PhaseDNS, nil, &mx.Error{Kind: mx.ErrNXDomain, Name: "example.invalid", Type: "MX", Rcode: "NXDOMAIN"})
 			},
 			status: StatusUndeliverable, dsn: "5.4.4", relay: "none", category: CategoryDNSFailure,
-			reason: "Host or domain name not found. Name service error for name=example.invalid type=A: Host not found",
+			reason: "Host or domain name not found. Name service error for name=example.invalid type=AAAA: Host not found",
 		},
 		{
 			name: "DNS SERVFAIL",
@@ -266,7 +266,7 @@ func TestJudge(t *testing.T) {
 				return fixture("a@example.org", nil, probe.PhaseDNS, nil, &mx.Error{Kind: mx.ErrNoData, Name: "example.org", Type: "MX"})
 			},
 			status: StatusUndeliverable, dsn: "5.4.4", relay: "none", category: CategoryDNSFailure,
-			reason: "Host or domain name not found. Name service error for name=example.org type=A: Host found but no data record of requested type",
+			reason: "Host or domain name not found. Name service error for name=example.org type=AAAA: Host found but no data record of requested type",
 		},
 		{
 			name: "not checked",

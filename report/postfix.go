@@ -345,7 +345,7 @@ func strerror(e *probe.Error) string {
 // unexpected name server reply"; and "Domain %s does not accept mail
 // (nullMX)". Status codes from smtp_addr.c: 5.1.0 null MX, 5.4.4 not
 // found, 4.4.3 try again, 5.4.3 non-recoverable.
-func dnsReason(e *mx.Error, domain string) (reason, dsn string, cat Category) {
+func dnsReason(e *mx.Error, domain string, fam mx.Family) (reason, dsn string, cat Category) {
 	name, typ := e.Name, e.Type
 	if name == "" {
 		name = domain
@@ -357,11 +357,14 @@ func dnsReason(e *mx.Error, domain string) (reason, dsn string, cat Category) {
 		return fmt.Sprintf("Host or domain name not found. Name service error for name=%s type=%s: %s", name, typ, h)
 	}
 	// A name with no MX falls through to smtp_host_addr(), which asks
-	// for A records: Postfix names type=A for a domain that does not
-	// exist or has no records at all.
+	// for address records and names the last type it asked: A with
+	// inet_protocols=ipv4, AAAA with "all" (seen in Postfix 3.7's log).
 	addrType := func() {
 		if typ == "MX" {
-			typ = "A"
+			typ = "AAAA"
+			if fam == mx.FamilyIPv4 {
+				typ = "A"
+			}
 		}
 	}
 	switch {
@@ -375,10 +378,12 @@ func dnsReason(e *mx.Error, domain string) (reason, dsn string, cat Category) {
 	case errors.Is(e, mx.ErrNoData), errors.Is(e, mx.ErrNoHostAddress), errors.Is(e, mx.ErrMXIsIP):
 		addrType()
 		return notFound("Host found but no data record of requested type"), "5.4.4", CategoryDNSFailure
-	case errors.Is(e, mx.ErrRefused), errors.Is(e, mx.ErrBadRcode):
-		// Postfix bounces these (DNS_FAIL → 5.4.3); mailprobe follows
-		// the resolver package in calling them temporary, since the
-		// usual cause is a local resolver that refuses us.
+	case errors.Is(e, mx.ErrRefused):
+		// glibc's stub resolver takes REFUSED as a failed server and
+		// answers TRY_AGAIN, so Postfix logs exactly what it logs for
+		// SERVFAIL (seen with Postfix 3.7 behind a refusing dnsmasq).
+		return notFound("Host not found, try again"), "4.4.3", CategoryDNSFailure
+	case errors.Is(e, mx.ErrBadRcode):
 		if e.Temporary {
 			return notFound("Non-recoverable error"), "4.4.3", CategoryDNSFailure
 		}

@@ -122,7 +122,7 @@ func writeRoute(ew *errWriter, rt *mx.Route, p painter) {
 		ew.printf("  CNAME: %s\n", strings.Join(rt.CNAMEs, " -> "))
 	}
 	if rt.Err != nil {
-		reason, _, _ := dnsReason(rt.Err, rt.Domain)
+		reason, _, _ := dnsReason(rt.Err, rt.Domain, rt.Family)
 		ew.printf("  %s %s\n", p.paint(ansiRed, "error:"), reason)
 	}
 	for _, h := range rt.Hosts {
@@ -135,7 +135,7 @@ func writeRoute(ew *errWriter, rt *mx.Route, p painter) {
 			line += "  " + strings.Join(addrs, " ")
 		}
 		if h.Err != nil {
-			reason, _, _ := dnsReason(h.Err, h.Name)
+			reason, _, _ := dnsReason(h.Err, h.Name, rt.Family)
 			line += "  " + p.paint(ansiRed, "("+reason+")")
 		}
 		ew.printf("%s\n", line)
@@ -253,7 +253,7 @@ func MXText(w io.Writer, routes []*mx.Route, opts TextOptions) error {
 		writeRoute(ew, rt, p)
 		if rt.Err != nil {
 			v := Verdict{Domain: rt.Domain, Relay: "none"}
-			v.Reason, v.DSN, v.Category = dnsReason(rt.Err, rt.Domain)
+			v.Reason, v.DSN, v.Category = dnsReason(rt.Err, rt.Domain, rt.Family)
 			v.Permanence = permanenceOf(0, v.DSN)
 			e := explain(&v, explainCtx{dns: rt.Err})
 			ew.printf("  What it means: %s\n  Likely cause:  %s\n  What to do:    %s\n", e.What, e.Cause, e.Next)

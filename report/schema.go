@@ -213,7 +213,7 @@ func recipientDoc(v Verdict) RecipientDoc {
 func mxDoc(rt *mx.Route) MXDoc {
 	d := MXDoc{Domain: rt.Domain, Implicit: rt.Implicit, CNAMEs: nonNil(rt.CNAMEs), Warnings: nonNil(rt.Warnings), Hosts: []MXHostDoc{}}
 	if rt.Err != nil {
-		d.Error, _, _ = dnsReason(rt.Err, rt.Domain)
+		d.Error, _, _ = dnsReason(rt.Err, rt.Domain, rt.Family)
 	}
 	for _, h := range rt.Hosts {
 		hd := MXHostDoc{Preference: int(h.Preference), Name: h.Name, IPLiteral: h.IPLiteral, Addresses: []string{}}
@@ -221,7 +221,7 @@ func mxDoc(rt *mx.Route) MXDoc {
 			hd.Addresses = append(hd.Addresses, a.String())
 		}
 		if h.Err != nil {
-			hd.Error, _, _ = dnsReason(h.Err, h.Name)
+			hd.Error, _, _ = dnsReason(h.Err, h.Name, rt.Family)
 		}
 		d.Hosts = append(d.Hosts, hd)
 	}
