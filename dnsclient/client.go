@@ -130,11 +130,71 @@ func (c *Client) exchange(ctx context.Context, m *dns.Msg, server, network strin
 	// A fresh copy per exchange: miekg/dns assigns the ID it checks.
 	q := m.Copy()
 	q.Id = dns.Id()
+	if network == "udp" {
+		return c.exchangeUDP(ctx, cl, q, server)
+	}
 	resp, _, err := cl.ExchangeContext(ctx, q, server)
 	if err != nil {
 		return nil, classify(err)
 	}
 	return resp, nil
+}
+
+// exchangeUDP sends q over UDP and waits for the answer carrying its ID.
+// miekg/dns's own UDP exchange silently drops answers with another ID
+// (they may be late answers to an earlier query, and accepting them would
+// help a spoofer), so a resolver that always answers with the wrong ID
+// looks exactly like one that never answers. We keep the same defence —
+// such answers are never accepted — but remember that they arrived, so
+// that when the deadline passes the caller learns the truth: the resolver
+// did answer, with the wrong ID (ErrIDMismatch), rather than ErrTimeout.
+func (c *Client) exchangeUDP(ctx context.Context, cl *dns.Client, q *dns.Msg, server string) (*dns.Msg, error) {
+	co, err := cl.DialContext(ctx, server)
+	if err != nil {
+		return nil, classify(err)
+	}
+	defer co.Close()
+	if opt := q.IsEdns0(); opt != nil && opt.UDPSize() >= dns.MinMsgSize {
+		// The read buffer must hold the largest answer we advertised.
+		co.UDPSize = opt.UDPSize()
+	}
+	deadline, _ := ctx.Deadline() // exchange always sets one
+	if err := co.SetDeadline(deadline); err != nil {
+		return nil, err
+	}
+	// Closing the socket when ctx ends unblocks the read at once, even if
+	// ctx was cancelled rather than timed out.
+	stop := context.AfterFunc(ctx, func() { co.Close() })
+	defer stop()
+	if err := co.WriteMsg(q); err != nil {
+		return nil, classify(orCtxErr(ctx, err))
+	}
+	mismatched := 0
+	for {
+		resp, err := co.ReadMsg()
+		if err != nil {
+			err = classify(orCtxErr(ctx, err))
+			if mismatched > 0 && errors.Is(err, ErrTimeout) {
+				return nil, fmt.Errorf("%w: %d answer(s) with an ID other than %d", ErrIDMismatch, mismatched, q.Id)
+			}
+			return nil, err
+		}
+		if resp.Id != q.Id {
+			mismatched++
+			continue
+		}
+		return resp, nil
+	}
+}
+
+// orCtxErr prefers the context's error when the context has ended: a read
+// on a socket closed by context.AfterFunc fails with "use of closed
+// network connection", which says nothing about why.
+func orCtxErr(ctx context.Context, err error) error {
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		return ctxErr
+	}
+	return err
 }
 
 func classify(err error) error {

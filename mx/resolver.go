@@ -82,11 +82,12 @@ func (r *Resolver) maxCNAME() int {
 // addresses before asking.
 func (r *Resolver) Resolve(ctx context.Context, domain string) *Route {
 	name := normalize(domain)
-	route := &Route{Domain: name, Family: r.Family}
+	route := &Route{Domain: name}
 	if r == nil || r.DNS == nil {
 		route.Err = &Error{Kind: ErrUnreachable, Name: name, Type: "MX", Temporary: true, Err: dnsclient.ErrNoServers}
 		return route
 	}
+	route.Family = r.Family
 	sem := make(chan struct{}, maxParallel)
 
 	ans, err := r.lookup(ctx, sem, name, dns.TypeMX)
@@ -204,9 +205,19 @@ func (r *Resolver) implicit(ctx context.Context, sem chan struct{}, route *Route
 // LookupHost returns the addresses of a host name (A then AAAA, each
 // sorted, as Family allows), following CNAMEs, and the CNAME chain it
 // followed. It serves --server HOST and DNSBL host targets. A failure of
-// one address family is ignored when the other gave addresses.
+// one address family is ignored when the other gave addresses. An IP
+// address ("192.0.2.1", "[2001:db8::1]") is returned as it is, without a
+// query, if Family allows it: --server takes addresses as well as names.
 func (r *Resolver) LookupHost(ctx context.Context, name string) ([]netip.Addr, []string, *Error) {
 	name = normalize(name)
+	if a, err := netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(name, "["), "]")); err == nil {
+		a = a.Unmap()
+		if (a.Is4() && r.Family == FamilyIPv6) || (a.Is6() && r.Family == FamilyIPv4) {
+			return nil, nil, &Error{Kind: ErrNoHostAddress, Name: name, Type: dns.TypeToString[r.Family.qtypes()[0]],
+				Err: fmt.Errorf("address %s is not of family %s", a, r.Family)}
+		}
+		return []netip.Addr{a}, nil, nil
+	}
 	if r == nil || r.DNS == nil {
 		return nil, nil, &Error{Kind: ErrUnreachable, Name: name, Type: "A", Temporary: true, Err: dnsclient.ErrNoServers}
 	}

@@ -1,0 +1,241 @@
+package mx
+
+import (
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+	"github.com/stretchr/testify/require"
+
+	"github.com/mailprobe/mailprobe/dnsclient"
+)
+
+// misbehaviour is how the test resolver treats a name (or name/TYPE).
+type misbehaviour int
+
+const (
+	behave        misbehaviour = iota
+	servfail                   // RCODE SERVFAIL
+	refused                    // RCODE REFUSED
+	notimp                     // RCODE NOTIMP
+	silent                     // never answers
+	wrongID                    // answers with the query ID flipped
+	garbage                    // answers with a message cut mid-record
+	wrongQuestion              // answers a different question
+	truncateUDP                // UDP answers carry TC and no records
+	cnameOnly                  // answers with the name's CNAME alone, no chasing
+)
+
+// fakeResolver is an in-process recursive resolver on loopback, serving UDP
+// and TCP on one port (as a real resolver does, and as dnsclient assumes
+// when it retries a truncated answer over TCP) from zone text fixtures.
+type fakeResolver struct {
+	Addr string
+
+	zone  map[string]map[uint16][]dns.RR // canonical owner → type → records
+	rules map[string]misbehaviour        // "name." or "name./TYPE"
+
+	mu  sync.Mutex
+	log []queryLog
+}
+
+type queryLog struct {
+	Name, Type, Net string
+}
+
+// startFakeResolver serves the zone files under testdata/ with the given
+// per-name misbehaviours until the test ends.
+func startFakeResolver(t testing.TB, rules map[string]misbehaviour, zoneFiles ...string) *fakeResolver {
+	t.Helper()
+	f := &fakeResolver{zone: map[string]map[uint16][]dns.RR{}, rules: map[string]misbehaviour{}}
+	for k, v := range rules {
+		name, typ, _ := strings.Cut(k, "/")
+		key := dns.CanonicalName(name)
+		if typ != "" {
+			key += "/" + typ
+		}
+		f.rules[key] = v
+	}
+	for _, file := range zoneFiles {
+		f.loadZone(t, file)
+	}
+
+	// Bind UDP on an ephemeral port, then TCP on the same port; another
+	// process may hold that TCP port, so retry a few times.
+	var pc net.PacketConn
+	var l net.Listener
+	for attempt := 0; ; attempt++ {
+		var err error
+		pc, err = net.ListenPacket("udp", "127.0.0.1:0")
+		require.NoError(t, err)
+		l, err = net.Listen("tcp", pc.LocalAddr().String())
+		if err == nil {
+			break
+		}
+		pc.Close()
+		require.Less(t, attempt, 20, "no port free for both UDP and TCP: %v", err)
+	}
+	f.Addr = pc.LocalAddr().String()
+
+	for _, srv := range []*dns.Server{
+		{PacketConn: pc, Handler: f},
+		{Listener: l, Handler: f},
+	} {
+		started := make(chan struct{})
+		srv.NotifyStartedFunc = func() { close(started) }
+		go func() { _ = srv.ActivateAndServe() }()
+		<-started
+		t.Cleanup(func() { _ = srv.Shutdown() })
+	}
+	return f
+}
+
+func (f *fakeResolver) loadZone(t testing.TB, file string) {
+	t.Helper()
+	fh, err := os.Open(file)
+	require.NoError(t, err)
+	defer fh.Close()
+	zp := dns.NewZoneParser(fh, "", file)
+	for rr, ok := zp.Next(); ok; rr, ok = zp.Next() {
+		h := rr.Header()
+		owner := dns.CanonicalName(h.Name)
+		if f.zone[owner] == nil {
+			f.zone[owner] = map[uint16][]dns.RR{}
+		}
+		f.zone[owner][h.Rrtype] = append(f.zone[owner][h.Rrtype], rr)
+	}
+	require.NoError(t, zp.Err())
+}
+
+// client returns a dnsclient for this resolver with a short timeout, so
+// the silent cases end quickly.
+func (f *fakeResolver) client() *dnsclient.Client {
+	return &dnsclient.Client{Servers: []string{f.Addr}, Timeout: 200 * time.Millisecond}
+}
+
+// queries returns the transports ("udp", "tcp") used to ask name/qtype.
+func (f *fakeResolver) queries(name, qtype string) []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var nets []string
+	for _, q := range f.log {
+		if q.Name == dns.CanonicalName(name) && q.Type == qtype {
+			nets = append(nets, q.Net)
+		}
+	}
+	return nets
+}
+
+func (f *fakeResolver) rule(name string, qtype uint16) misbehaviour {
+	if b, ok := f.rules[name+"/"+dns.TypeToString[qtype]]; ok {
+		return b
+	}
+	return f.rules[name]
+}
+
+func (f *fakeResolver) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
+	if len(req.Question) != 1 {
+		return
+	}
+	q := req.Question[0]
+	name := dns.CanonicalName(q.Name)
+	network := w.LocalAddr().Network()
+	f.mu.Lock()
+	f.log = append(f.log, queryLog{Name: name, Type: dns.TypeToString[q.Qtype], Net: network})
+	f.mu.Unlock()
+
+	m := new(dns.Msg)
+	m.SetReply(req)
+	m.RecursionAvailable = true
+	switch f.rule(name, q.Qtype) {
+	case silent:
+		return
+	case servfail:
+		m.Rcode = dns.RcodeServerFailure
+		_ = w.WriteMsg(m)
+		return
+	case refused:
+		m.Rcode = dns.RcodeRefused
+		_ = w.WriteMsg(m)
+		return
+	case notimp:
+		m.Rcode = dns.RcodeNotImplemented
+		_ = w.WriteMsg(m)
+		return
+	case wrongQuestion:
+		m.Question[0].Name = "elsewhere.test."
+	case truncateUDP:
+		if network == "udp" {
+			m.Truncated = true
+			_ = w.WriteMsg(m)
+			return
+		}
+	}
+
+	f.answer(m, name, q.Qtype)
+
+	if network == "udp" {
+		// A real resolver never sends more than the client's EDNS0 buffer
+		// size (512 without EDNS0) over UDP: it truncates and sets TC.
+		size := dns.MinMsgSize
+		if opt := req.IsEdns0(); opt != nil {
+			size = int(opt.UDPSize())
+		}
+		m.Truncate(size)
+	}
+	switch f.rule(name, q.Qtype) {
+	case wrongID:
+		m.Id ^= 0xffff
+	case garbage:
+		buf, err := m.Pack()
+		if err != nil {
+			return
+		}
+		// The header still promises the records the cut removed.
+		_, _ = w.Write(buf[:len(buf)-3])
+		return
+	}
+	_ = w.WriteMsg(m)
+}
+
+// answer fills m like a recursive resolver: the CNAME chain from name (up
+// to 12 hops, stopping at a repeat), then the records of qtype at its end,
+// or NXDOMAIN if the end does not exist.
+func (f *fakeResolver) answer(m *dns.Msg, name string, qtype uint16) {
+	cur := name
+	seen := map[string]bool{cur: true}
+	for hop := 0; hop < 12; hop++ {
+		rrset := f.zone[cur]
+		if rrset == nil {
+			m.Rcode = dns.RcodeNameError
+			return
+		}
+		if rrs := rrset[qtype]; len(rrs) > 0 {
+			m.Answer = append(m.Answer, rrs...)
+			return
+		}
+		cname := rrset[dns.TypeCNAME]
+		if len(cname) == 0 {
+			return // NODATA
+		}
+		m.Answer = append(m.Answer, cname[0])
+		target := dns.CanonicalName(cname[0].(*dns.CNAME).Target)
+		if seen[target] || f.rule(cur, qtype) == cnameOnly {
+			return
+		}
+		seen[target] = true
+		cur = target
+	}
+}
+
+// errKind returns the sentinel an *Error carries, or nil.
+func errKind(e *Error) error {
+	if e == nil {
+		return nil
+	}
+	return e.Kind
+}
