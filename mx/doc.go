@@ -35,8 +35,9 @@
 //   - An MX pointing at a CNAME (forbidden by RFC 2181 §10.3, followed by
 //     MTAs anyway) is followed; the chain is in MXHost.CNAMEs.
 //   - An MX target that is an IP address ("10 192.0.2.1.") is not a host
-//     name (RFC 5321 §5.1): MTAs look it up as a name and fail, so the host
-//     gets ErrMXIsIP with IPLiteral set and is never dialled.
+//     name (RFC 5321 §5.1), but Postfix's smtp_addr_one() interprets a
+//     numerical name as an address and dials it: so do we, with IPLiteral
+//     set and a warning.
 //   - An MX host without addresses keeps its place in Route.Hosts with its
 //     own Err (ErrNXDomain or ErrNoHostAddress, Type "A" or "AAAA"); when no
 //     host has an address the route fails with ErrNoAddress.

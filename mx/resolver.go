@@ -150,8 +150,18 @@ func (r *Resolver) Resolve(ctx context.Context, domain string) *Route {
 	for i := range route.Hosts {
 		h := &route.Hosts[i]
 		if isIPLiteral(h.Name) {
+			// Postfix's smtp_addr_one() "interprets a numerical name as
+			// an address" and dials it, so we do too, with a warning:
+			// RFC 5321 §5.1 wants a host name there.
 			h.IPLiteral = true
-			h.Err = &Error{Kind: ErrMXIsIP, Name: h.Name, Type: "MX"}
+			ip, _ := netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(h.Name, "["), "]"))
+			ip = ip.Unmap()
+			if r.Family == FamilyIPv4 && !ip.Is4() || r.Family == FamilyIPv6 && ip.Is4() {
+				h.Err = &Error{Kind: ErrMXIsIP, Name: h.Name, Type: "MX"}
+				continue
+			}
+			h.Addresses = []netip.Addr{ip}
+			warnings[i] = []string{fmt.Sprintf("MX target %s is an IP address, not a host name (RFC 5321 §5.1); MTAs such as Postfix dial it anyway", h.Name)}
 			continue
 		}
 		wg.Add(1)

@@ -167,13 +167,12 @@ func TestResolve(t *testing.T) {
 		{name: "MX target is a CNAME, answered CNAME-only", domain: "mxcnameq.test", hosts: []hostView{
 			{Pref: 10, Name: "alias-hostq.mxcnameq.test", CNAMEs: []string{"real.mxcname.test"}, Addrs: []string{"192.0.2.70"}},
 		}},
-		{name: "MX target is an IP address", domain: "mxip.test",
-			hosts:   []hostView{{Pref: 10, Name: "192.0.2.1", IPLiteral: true, ErrKind: ErrMXIsIP, ErrType: "MX"}},
-			errKind: ErrNoAddress, errType: "MX"},
+		{name: "MX target is an IP address: dialled as Postfix does", domain: "mxip.test",
+			hosts: []hostView{{Pref: 10, Name: "192.0.2.1", IPLiteral: true, Addrs: []string{"192.0.2.1"}}}, warnings: 1},
 		{name: "IP-address MX beside a real one", domain: "mxipmixed.test", hosts: []hostView{
-			{Pref: 10, Name: "192.0.2.1", IPLiteral: true, ErrKind: ErrMXIsIP, ErrType: "MX"},
+			{Pref: 10, Name: "192.0.2.1", IPLiteral: true, Addrs: []string{"192.0.2.1"}},
 			{Pref: 20, Name: "backup.mxipmixed.test", Addrs: []string{"192.0.2.80"}},
-		}},
+		}, warnings: 1},
 		{name: "MX hosts without address", domain: "noaddr.test", hosts: []hostView{
 			{Pref: 10, Name: "gone.noaddr.test", ErrKind: ErrNXDomain, ErrType: "AAAA"},
 			{Pref: 20, Name: "empty.noaddr.test", ErrKind: ErrNoHostAddress, ErrType: "AAAA"},

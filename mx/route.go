@@ -23,8 +23,8 @@ var (
 	// middlebox rewriting IDs). Temporary.
 	ErrIDMismatch = errors.New("resolver answered with the wrong query ID")
 	// ErrMXIsIP: the MX target is an IP address written as a name
-	// ("10 192.0.2.1."). RFC 5321 §5.1 requires a host name; MTAs look it up
-	// as a name and find nothing, so the host is never dialled. Permanent.
+	// ("10 192.0.2.1.") of a family excluded by -4/-6. (Of an allowed
+	// family it is dialled, as Postfix does, with a warning.) Permanent.
 	ErrMXIsIP = errors.New("MX target is an IP address, not a host name (RFC 5321 §5.1)")
 	// ErrNoHostAddress: the host name exists but has no A/AAAA records of
 	// the wanted family (NODATA). Permanent.
@@ -95,9 +95,8 @@ type MXHost struct {
 	Preference uint16
 	Name       string // without trailing dot
 	// IPLiteral is true when the MX target is an IP address rather than a
-	// host name (a misconfiguration, RFC 5321 §5.1). Such a host is
-	// reported with Err (kind ErrMXIsIP) and never dialled, because an MTA
-	// looks the literal up as a name and fails.
+	// host name (a misconfiguration, RFC 5321 §5.1). Postfix dials such a
+	// target as an address, so the address is used, and a warning says so.
 	IPLiteral bool
 	CNAMEs    []string // CNAME chain followed for the host name, if any
 	Addresses []netip.Addr

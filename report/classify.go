@@ -159,7 +159,7 @@ var textRules = []rule{
 	{cat: CategoryMailboxDisabled, re: rx(`(mailbox|account|user|address) (is |has been )?(disabled|deactivated|suspended|inactive|locked|blocked|closed)|account that you tried to reach is (disabled|inactive)|mailbox (is )?unavailable.*disabled|recipient (is )?inactive`)},
 
 	// Relaying.
-	{cat: CategoryRelayDenied, re: rx(`relay access denied|relaying denied|relay(ing)? not permitted|not permitted to relay|unable to relay|relay denied|we do not relay|relaying (is )?not allowed|relay not allowed|not a (valid )?relay|no relaying|relaying prohibited|non-accepted domain`)},
+	{cat: CategoryRelayDenied, re: rx(`relay access denied|relaying denied|relay(ing)? not permitted|not permitted to relay|unable to relay|relay denied|we do not relay|relaying (is )?not allowed|relay not allowed|not a (valid )?relay|no relaying|relaying prohibited|non-accepted domain|(isn't|is not|not) allowed to be relayed|relayed thru`)},
 
 	// Sender authentication.
 	{cat: CategoryPolicy, re: rx(`\bspf\b|sender policy framework|\bdmarc\b|\bdkim\b|domainkeys|unauthenticated (email|mail|sender)|sender is unauthenticated|this mail is unauthenticated|does not pass dmarc|authentication (check|results) failed`)},

@@ -27,6 +27,7 @@ func TestClassify(t *testing.T) {
 		{"seed t-online accepted", "250 2.0.0 Message accepted.", CategoryDeliverable, PermanenceSuccess},
 		{"postfix user unknown", "550 5.1.1 <a@example.org>: Recipient address rejected: User unknown in virtual mailbox table", CategoryUserUnknown, PermanencePermanent},
 		{"postfix relay access denied", "554 5.7.1 <a@example.net>: Relay access denied", CategoryRelayDenied, PermanencePermanent},
+		{"qmail rcpthosts", "553 sorry, that domain isn't allowed to be relayed thru this MTA (#5.7.1)", CategoryRelayDenied, PermanencePermanent},
 		{"postfix rbl", "554 5.7.1 Service unavailable; Client host [192.0.2.9] blocked using zen.spamhaus.org; https://www.spamhaus.org/query/ip/192.0.2.9", CategoryBlocklisted, PermanencePermanent},
 		{"postfix no reverse hostname", "450 4.7.1 Client host rejected: cannot find your hostname, [192.0.2.9]", CategoryReverseDNS, PermanenceTemporary},
 		{"postfix helo", "504 5.5.2 <localhost>: Helo command rejected: need fully-qualified hostname", CategoryReverseDNS, PermanencePermanent},
