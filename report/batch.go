@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -88,13 +89,16 @@ func BatchDoc(e BatchEntry) BatchLineDoc {
 	return BatchLineDoc{RecipientDoc: d, Problem: e.Problem}
 }
 
-// BatchJSONL writes one entry as one JSON line.
+// BatchJSONL writes one entry as one JSON line. Angle brackets stay as
+// they are (no HTML escaping): the lines are for jq and grep, not HTML.
 func BatchJSONL(w io.Writer, e BatchEntry) error {
-	b, err := json.Marshal(BatchDoc(e))
-	if err != nil {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(BatchDoc(e)); err != nil {
 		return err
 	}
-	_, err = w.Write(append(b, '\n'))
+	_, err := w.Write(buf.Bytes())
 	return err
 }
 

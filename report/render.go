@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/mailprobe/mailprobe/blacklist"
 	"github.com/mailprobe/mailprobe/mx"
@@ -159,7 +160,7 @@ func writeAttempt(ew *errWriter, a *probe.Attempt, p painter) {
 	if a.PlaintextRetry {
 		retry = " (plain-text retry after a failed TLS handshake)"
 	}
-	ew.printf("  %s%s  setup %s s, transaction %s s: %s\n", name, retry, FormatDelay(a.Setup), FormatDelay(a.Transaction), result)
+	ew.printf("  %s%s  setup %s, transaction %s: %s\n", name, retry, humanDuration(a.Setup), humanDuration(a.Transaction), result)
 	if a.Local != "" {
 		ew.printf("    local address %s\n", a.Local)
 	}
@@ -323,4 +324,17 @@ func (e *errWriter) printf(format string, a ...any) {
 		return
 	}
 	_, e.err = fmt.Fprintf(e.w, format, a...)
+}
+
+// humanDuration shows a duration to a useful precision for people:
+// "0.42 ms", "12 ms", "1.3 s". (Postfix's delay= format rounds a loopback
+// session to 0, which says nothing.)
+func humanDuration(d time.Duration) string {
+	switch {
+	case d < 10*time.Millisecond:
+		return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000)
+	case d < time.Second:
+		return fmt.Sprintf("%d ms", d.Milliseconds())
+	}
+	return fmt.Sprintf("%.1f s", d.Seconds())
 }
