@@ -46,8 +46,8 @@ appended when it has no dot), and MAIL FROM:<postmaster@that name>.`,
   mailprobe probe --protocol lmtp --server unix:/run/dovecot/lmtp user@example.org
   mailprobe probe --output json example.org`,
 		Args: func(cmd *cobra.Command, args []string) error {
-			if len(args) == 0 {
-				return usagef("probe needs at least one RECIPIENT or DOMAIN")
+			if len(args) == 0 && !batchRequested(cmd) {
+				return usagef("probe needs at least one RECIPIENT or DOMAIN (or --rcpt-file)")
 			}
 			return nil
 		},
@@ -75,10 +75,14 @@ appended when it has no dot), and MAIL FROM:<postmaster@that name>.`,
 	fl.StringVar(&f.lists, "lists", "", "DNSBLs to check (see mailprobe blacklist --help); default the built-in set")
 	fl.StringVar(&f.publicIP, "public-ip", "", "the public address receivers see, checked instead of a private local address")
 	fl.BoolVar(&f.transcript, "transcript", false, "show the dialogue swaks-style (-> sent, <- received)")
+	addBatchFlags(cmd)
 	return cmd
 }
 
 func runProbe(cmd *cobra.Command, g *globals, f *probeFlags, args []string) error {
+	if batchRequested(cmd) {
+		return runBatch(cmd, g, f, args)
+	}
 	if err := g.checkOutput("text", "json", "postfix"); err != nil {
 		return err
 	}

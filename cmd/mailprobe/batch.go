@@ -1,0 +1,314 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mailprobe/mailprobe/probe"
+	"github.com/mailprobe/mailprobe/report"
+)
+
+// Batch defaults, documented in --help and the README. The window of 100
+// is the number of recipients RFC 5321 §4.5.3.1.8 obliges every server to
+// accept in one transaction; 2 sessions per host keep a verifier from
+// looking like a mail storm.
+const (
+	defaultRcptWindow  = 100
+	defaultConcurrency = 2
+)
+
+const batchHelp = `
+Batch verification (--rcpt-file FILE, or - for stdin):
+  One address per line; '#' comments, blank lines and CRLF are fine, and so are
+  Postfix lookup tables (virtual_mailbox_maps, postmap input): the first column is
+  the address, lines starting with blanks continue the previous entry. "@domain"
+  catch-all keys and bare "domain  value" lines are reported as skipped; lines that
+  are not addresses as invalid (dsn 5.1.3), each with its line number. Duplicates
+  are probed and reported once per line.
+  Exactly one result per address line, in input order, written as soon as it is
+  decided. Sessions are reused: up to --rcpt-window RCPTs per transaction (pipelined
+  when the server offers PIPELINING), --concurrency sessions per host; a dropped or
+  421'd session is reopened and goes on where it stopped. Over SMTP a session is
+  renewed before 9 refused RCPTs, below Postfix's smtpd_soft_error_limit.
+  Ctrl-C prints what was decided and reports the rest as not checked.
+  --output text|postfix|jsonl|postmap (postmap: undeliverable addresses as a
+  Postfix access table, "address  REJECT dsn text"). The summary goes to stdout
+  after text output, to stderr otherwise. A progress line is shown on stderr when
+  stderr is a terminal and stdout is not. --deadline applies only when given.
+`
+
+// addBatchFlags registers the batch flags on the probe command.
+func addBatchFlags(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.String("rcpt-file", "", "verify every address in FILE (- for stdin): one per line or a Postfix lookup table")
+	fl.Int("rcpt-window", defaultRcptWindow, "with --rcpt-file: RCPTs per transaction and per pipelined write")
+	fl.Int("concurrency", defaultConcurrency, "with --rcpt-file: sessions per host")
+	fl.Float64("rate", 0, "with --rcpt-file: at most this many RCPTs per second in all (0: no limit)")
+	fl.Int("max-session-errors", 0, "with --rcpt-file: new session before this many refused RCPTs (default 9 for smtp, none for lmtp; -1: none)")
+	cmd.Long += "\n" + batchHelp
+	cmd.Example += "\n  mailprobe probe --protocol lmtp --server 127.0.0.1:24 --rcpt-file virtual_mailbox_maps\n" +
+		"  postconf -h virtual_mailbox_maps | sed 's/^hash://' | xargs cat | mailprobe probe --server mx.example.org --rcpt-file - -o postmap > reject_table"
+}
+
+// batchRequested reports whether the probe command was given --rcpt-file.
+func batchRequested(cmd *cobra.Command) bool { return cmd.Flags().Changed("rcpt-file") }
+
+// batchOutput is what one format writes per entry.
+type batchOutput func(io.Writer, report.BatchEntry) error
+
+func runBatch(cmd *cobra.Command, g *globals, f *probeFlags, args []string) error {
+	fl := cmd.Flags()
+	path, _ := fl.GetString("rcpt-file")
+	window, _ := fl.GetInt("rcpt-window")
+	conc, _ := fl.GetInt("concurrency")
+	rate, _ := fl.GetFloat64("rate")
+	maxErr, _ := fl.GetInt("max-session-errors")
+	if len(args) > 0 {
+		return usagef("give recipients either as arguments or with --rcpt-file, not both")
+	}
+	if path == "" {
+		return usagef("--rcpt-file needs a file name, or - for stdin")
+	}
+	if g.output == "json" {
+		return usagef("--output json is one document; use --output jsonl with --rcpt-file (one object per line)")
+	}
+	if err := g.checkOutput("text", "postfix", "jsonl", "postmap"); err != nil {
+		return err
+	}
+	switch {
+	case window < 1 || window > 10000:
+		return usagef("--rcpt-window %d: want 1 to 10000", window)
+	case conc < 1 || conc > 100:
+		return usagef("--concurrency %d: want 1 to 100", conc)
+	case rate < 0:
+		return usagef("--rate must not be negative")
+	case f.allMX || f.catchAll:
+		return usagef("--all-mx and --catch-all-check do not apply to --rcpt-file")
+	}
+	cfg, err := f.toConfig(g)
+	if err != nil {
+		return err
+	}
+	if !fl.Changed("deadline") {
+		cfg.Deadline = 0 // a batch takes as long as its input
+	}
+	cfg.DNSBL = nil
+	if f.transcript {
+		cfg.Transcript = transcriptWriter(g.stderr, true)
+	}
+
+	in := g.stdin
+	var size int64
+	if path != "-" {
+		fh, err := os.Open(path)
+		if err != nil {
+			return usagef("--rcpt-file: %v", err)
+		}
+		defer fh.Close()
+		if st, err := fh.Stat(); err == nil && st.Mode().IsRegular() {
+			size = st.Size()
+		}
+		in = fh
+	}
+	counted := &countingReader{r: in}
+
+	b, err := probe.NewBatch(cfg, probe.BatchOptions{Window: window, Concurrency: conc, Rate: rate, MaxSessionErrors: maxErr})
+	if err != nil {
+		return &usageError{err}
+	}
+
+	out := newFlusher(g.stdout)
+	defer out.stop()
+	summaryTo := g.stderr
+	var write batchOutput
+	switch g.output {
+	case "jsonl":
+		write = report.BatchJSONL
+	case "postfix":
+		write = report.BatchPostfix
+	case "postmap":
+		write = report.BatchPostmap
+	default:
+		color := useColor(g.stdout)
+		write = func(w io.Writer, e report.BatchEntry) error {
+			return report.BatchText(w, e, report.TextOptions{Color: color})
+		}
+		summaryTo = nil // after the results, on stdout
+	}
+	var prog *progress
+	if isTerminal(g.stderr) && !isTerminal(g.stdout) {
+		prog = &progress{w: g.stderr, size: size, read: &counted.n, start: time.Now()}
+	}
+
+	sum := report.NewBatchSummary()
+	runErr := b.Run(cmd.Context(), probe.NewRcptReader(counted), func(it probe.BatchItem) error {
+		e := report.BatchJudge(it, b.Result())
+		sum.Add(e)
+		if prog != nil {
+			prog.tick(sum.Total)
+		}
+		return out.write(func(w io.Writer) error { return write(w, e) })
+	})
+	if prog != nil {
+		prog.clear()
+	}
+	if err := out.stop(); err != nil && runErr == nil {
+		runErr = err
+	}
+	opts := report.TextOptions{Color: useColor(g.stderr)}
+	if summaryTo == nil {
+		summaryTo = g.stdout
+		opts.Color = useColor(g.stdout)
+		if sum.Total > 0 {
+			fmt.Fprintln(g.stdout)
+		}
+	}
+	if err := report.BatchSummaryText(summaryTo, sum, b.Stats(), opts); err != nil && runErr == nil {
+		runErr = err
+	}
+	if runErr != nil {
+		if errors.Is(runErr, probe.ErrRcptRead) {
+			return &usageError{runErr}
+		}
+		return runErr
+	}
+	return withCode(batchExitCode(sum))
+}
+
+// batchExitCode applies the single-probe exit codes to a batch: an
+// invalid line counts as undeliverable (a server would refuse it), a
+// skipped one not at all.
+func batchExitCode(s *report.BatchSummary) int {
+	switch {
+	case s.ByStatus[report.StatusUndeliverable]+s.ByStatus[report.BatchStatusInvalid] > 0:
+		return ExitUndeliverable
+	case s.ByStatus[report.StatusDeferred]+s.ByStatus[report.StatusNotChecked] > 0:
+		return ExitDeferred
+	}
+	return ExitOK
+}
+
+// countingReader counts the bytes read, for the progress line.
+type countingReader struct {
+	r io.Reader
+	n atomic.Int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// flusher buffers output and flushes it at least every 200 ms, so results
+// appear as they are decided without one write(2) per line.
+type flusher struct {
+	mu     sync.Mutex
+	bw     *bufio.Writer
+	err    error
+	done   chan struct{}
+	once   sync.Once
+	wg     sync.WaitGroup
+	closed bool
+}
+
+func newFlusher(w io.Writer) *flusher {
+	f := &flusher{bw: bufio.NewWriterSize(w, 64<<10), done: make(chan struct{})}
+	f.wg.Add(1)
+	go func() {
+		defer f.wg.Done()
+		t := time.NewTicker(200 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				f.mu.Lock()
+				if f.err == nil {
+					f.err = f.bw.Flush()
+				}
+				f.mu.Unlock()
+			case <-f.done:
+				return
+			}
+		}
+	}()
+	return f
+}
+
+func (f *flusher) write(fn func(io.Writer) error) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err != nil {
+		return f.err
+	}
+	f.err = fn(f.bw)
+	return f.err
+}
+
+// stop ends the ticker and flushes what is left; safe to call twice.
+func (f *flusher) stop() error {
+	f.once.Do(func() {
+		close(f.done)
+		f.wg.Wait()
+		f.mu.Lock()
+		if f.err == nil {
+			f.err = f.bw.Flush()
+		}
+		f.mu.Unlock()
+	})
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.err
+}
+
+// progress is a one-line progress display on a terminal, redrawn at most
+// ten times a second.
+type progress struct {
+	w     io.Writer
+	size  int64 // input size when known (a regular file), else 0
+	read  *atomic.Int64
+	start time.Time
+	last  time.Time
+}
+
+func (p *progress) tick(n int) {
+	now := time.Now()
+	if now.Sub(p.last) < 100*time.Millisecond {
+		return
+	}
+	p.last = now
+	rate := float64(n) / max(now.Sub(p.start).Seconds(), 1e-3)
+	line := fmt.Sprintf("%d addresses, %.0f/s", n, rate)
+	if p.size > 0 {
+		frac := min(1, float64(p.read.Load())/float64(p.size))
+		const width = 30
+		fill := int(frac * width)
+		line = fmt.Sprintf("[%s%s] %3.0f%%  ", strings.Repeat("#", fill), strings.Repeat(" ", width-fill), frac*100) + line
+	}
+	fmt.Fprintf(p.w, "\r\x1b[K%s", line)
+}
+
+func (p *progress) clear() {
+	if !p.last.IsZero() {
+		fmt.Fprint(p.w, "\r\x1b[K")
+	}
+}
+
+// isTerminal reports whether w is a character device (a TTY).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
