@@ -1,0 +1,65 @@
+package lab_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+
+	"github.com/mailprobe/mailprobe/lab"
+)
+
+// Start a lab, look up a scenario and read what its MX says on
+// connecting. Everything stays on 127.0.0.0/8.
+func ExampleStart() {
+	l, err := lab.Start(context.Background(), lab.Options{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer l.Close()
+
+	sc, _ := l.Scenario("connection-slots")
+	fmt.Println(sc.Target, sc.Want.Status, sc.Want.DSN, sc.Want.Category)
+	fmt.Println(sc.Want.Reason)
+
+	c, err := net.Dial("tcp", net.JoinHostPort("127.0.0.15", strconv.Itoa(l.Port())))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer c.Close()
+	greeting, _ := bufio.NewReader(c).ReadString('\n')
+	fmt.Println(strings.TrimRight(greeting, "\r\n"))
+	fmt.Println("DATA seen:", l.SawVerb("DATA"))
+	// Output:
+	// alice@busy.lab.test deferred 4.0.0 connection-limit
+	// host mx1.busy.lab.test[127.0.0.15] refused to talk to me: 421 mx1.busy.lab.test out of connection slots
+	// 421 mx1.busy.lab.test out of connection slots
+	// DATA seen: false
+}
+
+// Serve one of the shipped hostile scripts and read its greeting.
+func ExampleStartScript() {
+	s, err := lab.StartScript("drop-after-greeting")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer s.Close()
+
+	c, err := net.Dial("tcp", s.Addr())
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer c.Close()
+	r := bufio.NewReader(c)
+	greeting, _ := r.ReadString('\n')
+	_, err = r.ReadString('\n')
+	fmt.Printf("%q then %v\n", greeting, err)
+	// Output:
+	// "220 drop.lab.test ESMTP\r\n" then EOF
+}
