@@ -88,7 +88,8 @@ type conn struct {
 	deadline time.Time     // the whole probe's deadline
 	att      *Attempt
 	tap      TranscriptFunc
-	closed   bool // the server closed (421 or EOF); no QUIT owed
+	closed   bool            // the server closed (421 or EOF); no QUIT owed
+	ctx      context.Context // cancelling it closes the socket (see open)
 }
 
 func newConn(nc net.Conn, att *Attempt, timeout time.Duration, deadline time.Time, tap TranscriptFunc) *conn {
@@ -200,17 +201,26 @@ func (c *conn) pipeline(cmds []command) (replies []*Reply, err error) {
 
 // failure turns a low-level read/write error into an *Error for phase.
 func (c *conn) failure(phase Phase, err error) *Error {
+	// The run's deadline and an interrupt close the socket from outside;
+	// whatever error the read then saw, say why it really ended.
+	if !c.deadline.IsZero() && !time.Now().Before(c.deadline) {
+		c.closed = true
+		return &Error{Kind: ErrDeadline, Phase: phase, Err: err}
+	}
+	if c.ctx != nil && c.ctx.Err() != nil {
+		c.closed = true
+		return &Error{Kind: ErrInterrupted, Phase: phase, Err: err}
+	}
 	var ne net.Error
 	switch {
 	case errors.Is(err, ErrProtocol):
+		// Out of step with the server: no QUIT, just hang up.
+		c.closed = true
 		return &Error{Kind: ErrProtocol, Phase: phase, Detail: strings.TrimPrefix(err.Error(), ErrProtocol.Error()+": "), Err: err}
 	case errors.Is(err, os.ErrDeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
 		// After a timeout the dialogue is out of step; like Postfix, hang
 		// up without a QUIT that would only wait for another timeout.
 		c.closed = true
-		if !c.deadline.IsZero() && !time.Now().Before(c.deadline) {
-			return &Error{Kind: ErrDeadline, Phase: phase, Err: err}
-		}
 		return &Error{Kind: ErrTimeout, Phase: phase, Err: err}
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, syscall.ECONNRESET),
 		errors.Is(err, syscall.EPIPE), errors.Is(err, net.ErrClosed):

@@ -68,6 +68,7 @@ func (p *prober) open(ctx context.Context, t target, att *Attempt, tlsMode TLSMo
 		att.Local = la.String()
 	}
 	c := newConn(nc, att, p.cfg.Timeout, p.deadline, p.tap)
+	c.ctx = ctx
 	// Closing the socket is what unblocks a read when the whole probe
 	// is cancelled (Ctrl-C), not only when a deadline passes.
 	stop := context.AfterFunc(ctx, func() { _ = nc.Close() })
