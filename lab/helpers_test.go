@@ -34,6 +34,8 @@ func dial(t *testing.T, network, addr string) *client {
 	t.Helper()
 	c, err := net.Dial(network, addr)
 	require.NoError(t, err)
+	// A server that does not answer must fail the test, never hang it.
+	require.NoError(t, c.SetDeadline(time.Now().Add(20*time.Second)))
 	t.Cleanup(func() { _ = c.Close() })
 	return &client{t: t, c: c, br: bufio.NewReader(c)}
 }

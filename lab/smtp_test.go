@@ -189,8 +189,8 @@ func TestDATAIsRefusedAndRecorded(t *testing.T) {
 	c.cmd("RCPT TO:<alice@accept.lab.test>")
 	assert.Equal(t, []string{"502 5.5.1 Missing RCPT TO command."}, c.cmd("DATA"), "accepted recipients are not counted by go-smtp")
 	// The chunk follows BDAT even when BDAT is refused (RFC 3030 §2).
-	c.send("BDAT 10 LAST")
-	_, err := c.c.Write([]byte("0123456789"))
+	// One write, so the chunk is there whenever the server reads it.
+	_, err := c.c.Write([]byte("BDAT 10 LAST\r\n0123456789"))
 	require.NoError(t, err)
 	assert.Equal(t, []string{"502 5.5.1 Missing RCPT TO command."}, c.reply())
 	c.cmd("QUIT")

@@ -23,8 +23,8 @@ import (
 func hostileConfig(t *testing.T, srv *lab.ScriptServer) probe.Config {
 	t.Helper()
 	return probe.Config{
-		Server:  &probe.Server{Network: "tcp", Host: "127.0.0.1", Port: srv.Port()},
-		HELO:    "probe.lab.test", From: "postmaster@probe.lab.test",
+		Server: &probe.Server{Network: "tcp", Host: "127.0.0.1", Port: srv.Port()},
+		HELO:   "probe.lab.test", From: "postmaster@probe.lab.test",
 		Timeout: 300 * time.Millisecond, Deadline: 5 * time.Second, STARTTLS: probe.TLSAuto,
 	}
 }

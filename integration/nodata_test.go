@@ -1,0 +1,98 @@
+package integration
+
+import (
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// sessionCommands are the SMTP verbs a probe may use (RFC 5321 §4.1.1 minus DATA, and no
+// BDAT, RFC 3030); Postfix counts every command of a session on its "disconnect from" line.
+var sessionCommands = map[string]bool{
+	"ehlo": true, "helo": true, "starttls": true, "mail": true, "rcpt": true,
+	"rset": true, "noop": true, "quit": true, "commands": true,
+}
+
+var disconnectRE = regexp.MustCompile(`disconnect from probe\.it\.test\[127\.0\.2\.67\]((?: [a-z]+=\d+(?:/\d+)?)+)$`)
+
+// TestNeverData runs mailprobe against every listener of the receiving Postfix - accepting,
+// rejecting at RCPT, refusing at the greeting - from its own source address 127.0.2.67, and
+// reads Postfix's "disconnect from … commands=" lines for those sessions: no DATA or BDAT
+// (and nothing else outside the probe's verbs) was ever sent, and recipients of one domain
+// shared one session with one RCPT each.
+func TestNeverData(t *testing.T) {
+	requireServers(t)
+	logFile := servers.log("postfix-mx.log")
+	probes := []struct {
+		rcpts   []string
+		greeted bool // false: the listener answers 421 in place of the greeting
+	}{
+		{[]string{"alice@it.test"}, true},
+		{[]string{"nobody@it.test"}, true},
+		{[]string{"alice@it.test", "bob@it.test", "nobody@it.test", "ghost@it.test"}, true},
+		{[]string{"alice@grey.it.test"}, true},
+		{[]string{"alice@full.it.test"}, true},
+		{[]string{"alice@deadbest.it.test"}, true},
+		{[]string{"alice@dnsbl.it.test"}, true},
+		{[]string{"alice@busy.it.test"}, false},
+	}
+	for _, p := range probes {
+		t.Run(strings.Join(p.rcpts, ","), func(t *testing.T) {
+			st, err := os.Stat(logFile)
+			require.NoError(t, err)
+			offset := st.Size()
+			args := append([]string{"probe", "-4", "--resolver", resolverAddr, "--source", probeAddr,
+				"--helo", "probe.it.test", "--timeout", probeTimeout, "--dnsbl", "never"}, p.rcpts...)
+			res := runMailprobe(t, args...)
+			require.Len(t, res.Doc.Recipients, len(p.rcpts), "stderr: %s", res.Stderr)
+
+			// Postfix logs the line when the session ends, possibly after mailprobe exited.
+			var sessions [][]string
+			for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+				data, err := os.ReadFile(logFile)
+				require.NoError(t, err)
+				require.GreaterOrEqual(t, int64(len(data)), offset, "postfix-mx.log shrank: was the set restarted?")
+				sessions = sessions[:0]
+				for _, l := range strings.Split(string(data[offset:]), "\n") {
+					if m := disconnectRE.FindStringSubmatch(l); m != nil {
+						sessions = append(sessions, strings.Fields(m[1]))
+					}
+				}
+				if len(sessions) > 0 {
+					break
+				}
+			}
+			require.Len(t, sessions, 1, "one Postfix session per probe (one host, recipients of one domain share it)")
+
+			counts := map[string]string{}
+			for _, kv := range sessions[0] {
+				k, v, _ := strings.Cut(kv, "=")
+				counts[k] = v
+				assert.Truef(t, sessionCommands[k], "Postfix counted %q: %v", kv, sessions[0])
+			}
+			assert.NotContains(t, counts, "data")
+			assert.NotContains(t, counts, "bdat")
+			if !p.greeted {
+				assert.Equal(t, "0/0", counts["commands"], "nothing may follow a 421 greeting")
+				return
+			}
+			assert.Equal(t, "1", counts["ehlo"])
+			assert.Equal(t, "1", counts["mail"])
+			assert.Equal(t, strconv.Itoa(len(p.rcpts)), total(counts["rcpt"]), "one RCPT per recipient")
+		})
+	}
+}
+
+// total is the attempted count of a Postfix counter: "3" or "0/3" (accepted/attempted).
+func total(v string) string {
+	if _, after, ok := strings.Cut(v, "/"); ok {
+		return after
+	}
+	return v
+}

@@ -1,0 +1,74 @@
+# shellcheck shell=bash
+# Shared settings for scripts/servers-{install,up,down} and scripts/test-all.
+# Everything the real-server set writes lives under $MAILPROBE_SERVERS_DIR
+# (default /tmp/mailprobe-servers); nothing global on the machine is changed.
+
+umask 022
+export PATH=/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH
+
+SCRIPTS=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$SCRIPTS/.." && pwd)
+TESTDATA=$REPO/testdata/integration
+STATE=${MAILPROBE_SERVERS_DIR:-/tmp/mailprobe-servers}
+CONF=$STATE/conf
+LOGS=$STATE/log
+
+# Address plan (see testdata/integration/README.md).
+RESOLVER_ADDR=127.0.2.53
+NSD_ADDR=127.0.2.54
+RBLDNSD_ADDR=127.0.2.55
+LMTP_ADDR=127.0.2.24
+MX_ADDRS="127.0.2.25 127.0.2.26 127.0.2.27 127.0.2.28 127.0.2.29"
+SILENT_ADDR=127.0.2.30
+CLIENT_ADDR=127.0.2.66
+
+log() { printf '%s: %s\n' "$(basename "$0")" "$*" >&2; }
+die() { log "$*"; exit 1; }
+
+require_root() {
+    [ "$(id -u)" -eq 0 ] || die "must run as root (binds port 25/53, starts Postfix and Dovecot)"
+}
+
+# running PID: the process exists and is not a zombie (an init that reaps late, as in some
+# containers, leaves exited daemons as zombies for a while; they hold no sockets).
+running() {
+    local state
+    kill -0 "$1" 2>/dev/null || return 1
+    state=$(sed -E 's/^[0-9]+ \(.*\) (.).*/\1/' "/proc/$1/stat" 2>/dev/null) || return 1
+    [ "$state" != Z ]
+}
+
+# pid_alive FILE: the pid in FILE is a running process
+pid_alive() {
+    local pid
+    [ -s "$1" ] || return 1
+    pid=$(head -n1 "$1" | tr -dc 0-9)
+    [ -n "$pid" ] && running "$pid"
+}
+
+# stop_pidfile NAME FILE: TERM the process in FILE, wait up to 5 s, then KILL it.
+stop_pidfile() {
+    local name=$1 file=$2 pid i
+    pid_alive "$file" || { rm -f "$file"; return 0; }
+    pid=$(head -n1 "$file" | tr -dc 0-9)
+    kill -TERM "$pid" 2>/dev/null || true
+    for i in $(seq 50); do
+        running "$pid" || break
+        sleep 0.1
+    done
+    if running "$pid"; then
+        log "$name (pid $pid) did not stop on TERM; sending KILL"
+        kill -KILL "$pid" 2>/dev/null || true
+    fi
+    rm -f "$file"
+}
+
+# smtp_greets ADDR PORT: the server sends a 2xx greeting within 5 s
+smtp_greets() {
+    timeout 5 bash -c 'exec 3<>/dev/tcp/$0/$1 && IFS= read -r line <&3 && printf "QUIT\r\n" >&3 && case $line in 2*) exit 0;; *) exit 1;; esac' "$1" "$2" 2>/dev/null
+}
+
+# tcp_open ADDR PORT: something accepts TCP connections
+tcp_open() {
+    timeout 3 bash -c 'exec 3<>/dev/tcp/$0/$1' "$1" "$2" 2>/dev/null
+}
