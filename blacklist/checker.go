@@ -218,3 +218,17 @@ func (c *Checker) lookup(ctx context.Context, j job) Result {
 	r.Duration = time.Since(start)
 	return r
 }
+
+// AddrChecker asks a Checker about plain addresses; it is what package
+// probe needs for --dnsbl (probe.DNSBLChecker), without probe knowing how
+// lists are configured.
+type AddrChecker struct{ Checker *Checker }
+
+// CheckAddrs checks each address on the checker's lists.
+func (a AddrChecker) CheckAddrs(ctx context.Context, addrs []netip.Addr) []Result {
+	ts := make([]Target, len(addrs))
+	for i, ad := range addrs {
+		ts[i] = TargetIP(ad)
+	}
+	return a.Checker.Check(ctx, ts)
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/mailprobe/mailprobe/blacklist"
 	"github.com/mailprobe/mailprobe/dnsclient"
 	"github.com/mailprobe/mailprobe/probe"
 )
@@ -29,6 +30,14 @@ func (l *Lab) ProbeConfig(sc Scenario) (probe.Config, []probe.Target, error) {
 		Deadline: 10 * time.Second,
 		DNS:      c,
 		TLSRoots: x509.NewCertPool(),
+		// Blocklist evidence comes from the lab's own DNSBL only: the
+		// well-known lists are not reachable (nor wanted) from a lab.
+		DNSBL: blacklist.AddrChecker{Checker: &blacklist.Checker{
+			Resolver: blacklist.DNSResolver{Client: c},
+			Lists:    []blacklist.List{{Zone: DNSBLZone, Kind: blacklist.KindIP, Name: "lab DNSBL"}},
+			Timeout:  time.Second,
+		}},
+		CatchAllCheck: sc.CatchAllCheck,
 	}
 	if sc.Server != "" {
 		srv, err := probe.ParseServer(sc.Server)

@@ -18,8 +18,11 @@ type Scenario struct {
 	Server string
 	// DNS lists the records the scenario relies on, in zone-file syntax,
 	// exactly as the lab's DNS serves them.
-	DNS  []string
-	Want Want
+	DNS []string
+	// CatchAllCheck asks the prober to also try a random local part
+	// (mailprobe probe --catch-all-check).
+	CatchAllCheck bool
+	Want          Want
 }
 
 // Want is the verdict a prober should reach, in Postfix's terms.
@@ -353,7 +356,8 @@ var scenarioTemplates = []Scenario{
 			"host mx1.tlsreq.lab.test[127.0.0.25] said: 530 5.7.0 Must issue a STARTTLS command first (in reply to MAIL FROM command)"},
 	},
 	{
-		Name: "catch-all", Title: "Catch-all server: every recipient is accepted",
+		CatchAllCheck: true,
+		Name:          "catch-all", Title: "Catch-all server: every recipient is accepted",
 		Target: "x7q2k9zz@catchall.lab.test", Protocol: "smtp",
 		DNS:  []string{"catchall.lab.test. 300 IN MX 10 mx1.catchall.lab.test.", "mx1.catchall.lab.test. 300 IN A 127.0.0.26"},
 		Want: Want{StatusDeliverable, "2.1.5", "deliverable", "250 2.1.5 Ok"},
@@ -416,4 +420,15 @@ var extraRecords = []string{
 	// A CNAME loop: a resolver that follows it must give up.
 	"loop1.lab.test. 300 IN CNAME loop2.lab.test.",
 	"loop2.lab.test. 300 IN CNAME loop1.lab.test.",
+	// A DNSBL (RFC 5782) that lists the lab's client address 127.0.0.1,
+	// so the blocklisted scenario shows the evidence a real run would,
+	// and answers the RFC 5782 §5 test points.
+	"1.0.0.127.dnsbl.lab.test. 300 IN A 127.0.0.2",
+	"1.0.0.127.dnsbl.lab.test. 300 IN TXT \"127.0.0.1 is listed in the lab DNSBL: seen sending to spam traps\"",
+	"2.0.0.127.dnsbl.lab.test. 300 IN A 127.0.0.2",
+	"2.0.0.127.dnsbl.lab.test. 300 IN TXT \"RFC 5782 test point\"",
 }
+
+// DNSBLZone is the lab's blocklist; it lists 127.0.0.1, the address lab
+// clients come from.
+const DNSBLZone = "dnsbl.lab.test"

@@ -135,5 +135,8 @@ func demoFlags(sc lab.Scenario) string {
 	if sc.Server != "" {
 		s += " --server " + sc.Server
 	}
+	if sc.CatchAllCheck {
+		s += " --catch-all-check"
+	}
 	return s
 }

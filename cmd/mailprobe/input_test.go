@@ -76,7 +76,9 @@ func TestBadInputNeverReachesTheWire(t *testing.T) {
 
 type utf8Backend struct{}
 
-func (utf8Backend) NewSession(*smtp.Conn) (smtp.Session, error) { return &batchSession{&batchBackend{}}, nil }
+func (utf8Backend) NewSession(*smtp.Conn) (smtp.Session, error) {
+	return &batchSession{&batchBackend{}}, nil
+}
 
 // TestSMTPUTF8OnlyWhenOffered: a UTF-8 address goes out only to a server
 // that offers SMTPUTF8 (RFC 6531); otherwise the probe says why it
