@@ -185,11 +185,21 @@ func statusOf(dsn string) Status {
 // last host lookup's error (smtp_addr.c: the why buffer is overwritten
 // per host; a soft error dominates).
 func lastHostError(o *probe.Outcome, e *mx.Error) *mx.Error {
-	if o.Domain == nil || o.Domain.Route == nil {
+	if o.Domain == nil {
+		return e
+	}
+	return routeError(o.Domain.Route, e)
+}
+
+// routeError is the error to report for a failed route: for "no MX host
+// has an address" the hosts' own lookup errors, as Postfix reports them,
+// else the route's error.
+func routeError(rt *mx.Route, e *mx.Error) *mx.Error {
+	if rt == nil || !errors.Is(e, mx.ErrNoAddress) {
 		return e
 	}
 	var last, soft *mx.Error
-	for _, h := range o.Domain.Route.Hosts {
+	for _, h := range rt.Hosts {
 		if h.Err != nil {
 			last = h.Err
 			if h.Err.Temporary {

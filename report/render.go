@@ -123,7 +123,7 @@ func writeRoute(ew *errWriter, rt *mx.Route, p painter) {
 		ew.printf("  CNAME: %s\n", strings.Join(rt.CNAMEs, " -> "))
 	}
 	if rt.Err != nil {
-		reason, _, _ := dnsReason(rt.Err, rt.Domain, rt.Family)
+		reason, _, _ := dnsReason(routeError(rt, rt.Err), rt.Domain, rt.Family)
 		ew.printf("  %s %s\n", p.paint(ansiRed, "error:"), reason)
 	}
 	for _, h := range rt.Hosts {
@@ -253,10 +253,11 @@ func MXText(w io.Writer, routes []*mx.Route, opts TextOptions) error {
 		}
 		writeRoute(ew, rt, p)
 		if rt.Err != nil {
+			rerr := routeError(rt, rt.Err)
 			v := Verdict{Domain: rt.Domain, Relay: "none"}
-			v.Reason, v.DSN, v.Category = dnsReason(rt.Err, rt.Domain, rt.Family)
+			v.Reason, v.DSN, v.Category = dnsReason(rerr, rt.Domain, rt.Family)
 			v.Permanence = permanenceOf(0, v.DSN)
-			e := explain(&v, explainCtx{dns: rt.Err})
+			e := explain(&v, explainCtx{dns: rerr})
 			ew.printf("  What it means: %s\n  Likely cause:  %s\n  What to do:    %s\n", e.What, e.Cause, e.Next)
 		}
 	}

@@ -160,3 +160,20 @@ func BenchmarkClassify(b *testing.B) {
 		_, _ = Classify(550, "5.1.1", text)
 	}
 }
+
+// TestMXNoAddressNamesTheHost: when no MX host has an address, the route
+// error shown is the host's own lookup error, as Postfix reports it, not
+// a "domain does not exist".
+func TestMXNoAddressNamesTheHost(t *testing.T) {
+	rt := &mx.Route{Domain: "noaddr.example", Family: mx.FamilyAny,
+		Err: &mx.Error{Kind: mx.ErrNoAddress, Name: "noaddr.example", Type: "MX"},
+		Hosts: []mx.MXHost{{Preference: 10, Name: "gone.noaddr.example",
+			Err: &mx.Error{Kind: mx.ErrNoHostAddress, Name: "gone.noaddr.example", Type: "AAAA", Rcode: "NOERROR"}}}}
+	var b bytes.Buffer
+	require.NoError(t, MXText(&b, []*mx.Route{rt}, TextOptions{}))
+	assert.Contains(t, b.String(), "error: Host or domain name not found. Name service error for name=gone.noaddr.example type=AAAA: Host found but no data record of requested type")
+	assert.NotContains(t, b.String(), "does not exist in DNS")
+	b.Reset()
+	require.NoError(t, MXJSON(&b, []*mx.Route{rt}))
+	assert.Contains(t, b.String(), "name=gone.noaddr.example type=AAAA")
+}

@@ -213,7 +213,7 @@ func recipientDoc(v Verdict) RecipientDoc {
 func mxDoc(rt *mx.Route) MXDoc {
 	d := MXDoc{Domain: rt.Domain, Implicit: rt.Implicit, CNAMEs: nonNil(rt.CNAMEs), Warnings: nonNil(rt.Warnings), Hosts: []MXHostDoc{}}
 	if rt.Err != nil {
-		d.Error, _, _ = dnsReason(rt.Err, rt.Domain, rt.Family)
+		d.Error, _, _ = dnsReason(routeError(rt, rt.Err), rt.Domain, rt.Family)
 	}
 	for _, h := range rt.Hosts {
 		hd := MXHostDoc{Preference: int(h.Preference), Name: h.Name, IPLiteral: h.IPLiteral, Addresses: []string{}}
