@@ -254,3 +254,29 @@ func TestCatchAllCheck(t *testing.T) {
 	}
 	assert.False(t, l.SawVerb("DATA"))
 }
+
+// TestAllMX: --all-mx dials every host at once and reports each; the
+// recipient's verdict is still the one an MTA would reach.
+func TestAllMX(t *testing.T) {
+	l, err := lab.Start(context.Background(), lab.Options{})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = l.Close() })
+	sc, ok := l.Scenario("backup-mx")
+	require.True(t, ok)
+	cfg, ts, err := l.ProbeConfig(sc)
+	require.NoError(t, err)
+	cfg.AllMX = true
+	res, err := probe.Run(context.Background(), cfg, ts)
+	require.NoError(t, err)
+	atts := res.Domains[0].Attempts
+	require.Len(t, atts, 2, "every MX address is tried")
+	assert.ErrorIs(t, atts[0].Err, probe.ErrRefused)
+	assert.Nil(t, atts[1].Err)
+	require.Len(t, atts[1].Rcpts, 1)
+	assert.Equal(t, 250, atts[1].Rcpts[0].Reply.Code)
+	o := res.Recipients[0]
+	assert.Same(t, atts[1], o.Attempt)
+	v := report.Judge(o, res)
+	assert.Equal(t, report.Status("deliverable"), v.Status)
+	assert.False(t, l.SawVerb("DATA"))
+}

@@ -140,3 +140,31 @@ func TestSTARTTLSVerifyFatal(t *testing.T) {
 	assert.ErrorIs(t, o.Err, ErrTLS)
 	assert.Equal(t, PhaseTLS, o.Phase)
 }
+
+// TestSMTPS: implicit TLS (RFC 8314) — the handshake comes before the
+// greeting, and no STARTTLS is sent.
+func TestSMTPS(t *testing.T) {
+	now := time.Now()
+	cert := testCert(t, "mx.lab.test", now.Add(-time.Hour), now.Add(time.Hour), nil)
+	l, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert}})
+	require.NoError(t, err)
+	rec := &recorder{}
+	s := smtp.NewServer(&backend{rcpt: knownUsers("a@lab.test")})
+	s.Domain = "mx.lab.test"
+	go func() { _ = s.Serve(tapListener{l, rec}) }()
+	t.Cleanup(func() { _ = s.Close() })
+
+	cfg := baseConfig(l.Addr().String())
+	cfg.Protocol = ProtocolSMTPS
+	res, err := Run(context.Background(), cfg, []Target{mustTarget(t, "a@lab.test")})
+	require.NoError(t, err)
+	o := res.Recipients[0]
+	require.NotNil(t, o.Reply, "err: %v", o.Err)
+	assert.Equal(t, 250, o.Reply.Code)
+	require.NotNil(t, o.Attempt.TLS)
+	assert.False(t, o.Attempt.TLS.Verified, "a self-signed certificate for another name")
+	assert.NotEmpty(t, o.Attempt.TLS.Version)
+	assert.Equal(t, PhaseTLS, o.Attempt.Steps[1].Phase, "the handshake precedes the greeting")
+	assert.NotContains(t, rec.commands(), "STARTTLS")
+	requireNoData(t, rec)
+}

@@ -58,6 +58,16 @@ blocklists, and explains the outcome as Postfix's maillog would, then in plain w
 ` + exitHelp,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		// With Args and RunE set, cobra hands an unknown subcommand to
+		// RunE instead of making up an error we could only recognise by
+		// its text.
+		Args: cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usagef("unknown command %q (see mailprobe --help)", args[0])
+			}
+			return cmd.Help()
+		},
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
 	pf := root.PersistentFlags()
@@ -82,21 +92,5 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	err := root.ExecuteContext(ctx)
-	if err != nil && isCobraUsage(err) {
-		err = &usageError{err}
-	}
-	return exitCode(err, stderr)
-}
-
-// isCobraUsage recognises cobra's own argument errors (unknown command,
-// wrong number of args), which it returns as plain errors.
-func isCobraUsage(err error) bool {
-	msg := err.Error()
-	for _, p := range []string{"unknown command", "accepts ", "requires at least", "unknown flag", "unknown shorthand", "invalid argument"} {
-		if strings.Contains(msg, p) {
-			return true
-		}
-	}
-	return false
+	return exitCode(root.ExecuteContext(ctx), stderr)
 }
