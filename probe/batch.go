@@ -136,27 +136,9 @@ const maxRouteCache = 4096
 // NewBatch checks cfg like Run does and prepares a batch. cfg.AllMX,
 // CatchAllCheck and DNSBL do not apply to batches and are ignored.
 func NewBatch(cfg Config, opts BatchOptions) (*Batch, error) {
-	// The same defaults as Run.
-	if cfg.Protocol == "" {
-		cfg.Protocol = ProtocolSMTP
-	}
-	if cfg.STARTTLS == "" {
-		cfg.STARTTLS = TLSAuto
-	}
-	if cfg.Port == 0 {
-		cfg.Port = DefaultPort(cfg.Protocol)
-	}
-	if cfg.Timeout <= 0 {
-		cfg.Timeout = 30 * time.Second
-	}
-	if cfg.MaxAddresses <= 0 {
-		cfg.MaxAddresses = 5
-	}
-	if cfg.HELO == "" {
-		return nil, fmt.Errorf("%w: HELO name is empty", ErrBadInput)
-	}
-	if cfg.Server == nil && cfg.DNS == nil {
-		return nil, fmt.Errorf("%w: no DNS client for MX resolution", ErrBadInput)
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
 	}
 	if opts.Window <= 0 {
 		opts.Window = 100

@@ -190,10 +190,9 @@ type prober struct {
 	resolver *mx.Resolver
 }
 
-// Run probes every target and returns what it saw. It returns an error
-// only for a bad configuration; everything that happens on the network is
-// in the Result.
-func Run(ctx context.Context, cfg Config, targets []Target) (*Result, error) {
+// withDefaults fills the documented defaults and rejects a config that
+// cannot work; Run and NewBatch share it.
+func (cfg Config) withDefaults() (Config, error) {
 	if cfg.Protocol == "" {
 		cfg.Protocol = ProtocolSMTP
 	}
@@ -213,10 +212,21 @@ func Run(ctx context.Context, cfg Config, targets []Target) (*Result, error) {
 		cfg.MaxSessions = 2
 	}
 	if cfg.HELO == "" {
-		return nil, fmt.Errorf("%w: HELO name is empty", ErrBadInput)
+		return cfg, fmt.Errorf("%w: HELO name is empty", ErrBadInput)
 	}
 	if cfg.Server == nil && cfg.DNS == nil {
-		return nil, fmt.Errorf("%w: no DNS client for MX resolution", ErrBadInput)
+		return cfg, fmt.Errorf("%w: no DNS client for MX resolution", ErrBadInput)
+	}
+	return cfg, nil
+}
+
+// Run probes every target and returns what it saw. It returns an error
+// only for a bad configuration; everything that happens on the network is
+// in the Result.
+func Run(ctx context.Context, cfg Config, targets []Target) (*Result, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
 	}
 	p := &prober{cfg: cfg, from: cfg.From, tap: cfg.Transcript}
 	p.fromUTF8 = !isASCII(cfg.From)
