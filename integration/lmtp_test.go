@@ -25,7 +25,7 @@ func TestLMTPDovecot(t *testing.T) {
 			}
 			pf := postfixVerifyLMTP(t, c.Recipient)
 			live[c.Name] = pf.Line
-			res := runMailprobe(t, "probe", "--protocol", "lmtp", "--server", server,
+			res := runMailprobe(t, "probe", "--protocol", "lmtp", "--server", server, "--dnsbl", "never",
 				"--helo", "mx.it.test", "--from", "verify@report.it.test", "--timeout", probeTimeout, c.Recipient)
 			require.Len(t, res.Doc.Recipients, 1, "stderr: %s", res.Stderr)
 			got := res.Doc.Recipients[0]
@@ -62,7 +62,7 @@ func TestLMTPSession(t *testing.T) {
 	requireServers(t)
 	for _, server := range []string{lmtpAddr, "unix:" + servers.dir + "/dovecot/lmtp"} {
 		t.Run(server, func(t *testing.T) {
-			res := runMailprobe(t, "probe", "--protocol", "lmtp", "--server", server, "--timeout", probeTimeout,
+			res := runMailprobe(t, "probe", "--protocol", "lmtp", "--server", server, "--dnsbl", "never", "--timeout", probeTimeout,
 				"alice@it.test", "nobody@it.test", "bob@it.test", "postmaster@it.test", "ghost@it.test")
 			want := map[string]string{
 				"alice@it.test": "deliverable", "nobody@it.test": "undeliverable", "bob@it.test": "deliverable",

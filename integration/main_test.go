@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -214,6 +215,11 @@ func runMailprobe(t *testing.T, args ...string) mailprobeResult {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
+	// Every lookup goes to the test resolver on loopback, even when a
+	// test does not name one: the machine's own resolver is off limits.
+	if !slices.Contains(args, "--resolver") {
+		args = append(args, "--resolver", resolverAddr)
+	}
 	cmd := exec.CommandContext(ctx, servers.mailprobe, append(args, "--output", "json")...)
 	cmd.Env = append(os.Environ(), "NO_COLOR=1")
 	var stdout, stderr bytes.Buffer
