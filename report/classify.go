@@ -1,7 +1,6 @@
 package report
 
 import (
-	"regexp"
 	"strconv"
 	"strings"
 )
@@ -110,7 +109,7 @@ func permanenceOf(code int, enhanced string) Permanence {
 // (Spamhaus before "spam", "too many messages" before "421 … too many").
 type rule struct {
 	cat Category
-	re  *regexp.Regexp
+	re  pattern
 	// codes, when set, restricts the rule to these reply classes (4, 5).
 	classes string
 	// enhanced, when set, restricts the rule to these RFC 3463 codes.
@@ -119,7 +118,7 @@ type rule struct {
 
 // rx compiles a pattern that is matched against lower-cased text
 // (lower-casing once is much cheaper than (?i) in every pattern).
-func rx(s string) *regexp.Regexp { return regexp.MustCompile(s) }
+func rx(s string) pattern { return newPattern(s) }
 
 // textRules are matched against the reply text (all lines, codes kept).
 // Sources of the wordings: Postfix smtpd/postscreen reject texts,
