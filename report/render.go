@@ -179,7 +179,7 @@ func writeAttempt(ew *errWriter, a *probe.Attempt, p painter) {
 	}
 	if t := a.TLS; t != nil {
 		if t.Version != "" {
-			ew.printf("    TLS %s %s; certificate %s issued by %s, valid until %s; ", t.Version, t.CipherSuite,
+			ew.printf("    TLS: %s %s; certificate %s issued by %s, valid until %s; ", t.Version, t.CipherSuite,
 				t.Subject, t.Issuer, t.NotAfter.UTC().Format("2006-01-02"))
 		} else {
 			ew.printf("    TLS: ")
