@@ -525,8 +525,15 @@ func (p *prober) ctxReason(ctx context.Context) string {
 // server that accepts it accepts anything, so its "250" for a real
 // recipient proves nothing about that mailbox.
 func (p *prober) addCatchAllProbe(g *group) {
-	if len(g.rcpts) == 0 || p.cfg.Server != nil {
+	if len(g.rcpts) == 0 {
 		return
+	}
+	// With --server one group may hold several domains; a random local
+	// part says something only about its own domain.
+	for _, r := range g.rcpts[1:] {
+		if r.addr.ASCIIDomain != g.rcpts[0].addr.ASCIIDomain {
+			return
+		}
 	}
 	var b [6]byte
 	_, _ = rand.Read(b[:])

@@ -241,3 +241,37 @@ func TestGreetingTimeout(t *testing.T) {
 	assert.ErrorIs(t, o.Err, ErrTimeout)
 	assert.Equal(t, PhaseGreeting, o.Phase)
 }
+
+func TestCatchAllCheckWithServer(t *testing.T) {
+	acceptAll := func(string) error { return nil }
+	addr, rec := testServer(t, false, acceptAll)
+	cfg := baseConfig(addr)
+	cfg.CatchAllCheck = true
+	res, err := Run(context.Background(), cfg, []Target{mustTarget(t, "a@lab.test"), mustTarget(t, "b@lab.test")})
+	require.NoError(t, err)
+	for _, o := range res.Recipients {
+		require.NotNil(t, o.CatchAll, o.Recipient)
+		assert.True(t, *o.CatchAll)
+	}
+	requireNoData(t, rec)
+
+	// Recipients of two domains: a random local part would speak for one
+	// domain only, so no catch-all verdict is given.
+	res, err = Run(context.Background(), cfg, []Target{mustTarget(t, "a@lab.test"), mustTarget(t, "b@other.test")})
+	require.NoError(t, err)
+	assert.Nil(t, res.Recipients[0].CatchAll)
+}
+
+func TestUTF8SenderNeedsSMTPUTF8(t *testing.T) {
+	addr, rec := testServer(t, false, knownUsers("a@lab.test"), func(s *smtp.Server) { s.EnableSMTPUTF8 = false })
+	cfg := baseConfig(addr)
+	cfg.From = "jörg@bücher.example"
+	res, err := Run(context.Background(), cfg, []Target{mustTarget(t, "a@lab.test")})
+	require.NoError(t, err)
+	o := res.Recipients[0]
+	assert.ErrorIs(t, o.Err, ErrNoSMTPUTF8)
+	assert.Equal(t, PhaseMAIL, o.Phase)
+	for _, c := range rec.commands() {
+		assert.NotContains(t, c, "jörg", "the UTF-8 sender must not be sent")
+	}
+}

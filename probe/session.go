@@ -181,6 +181,14 @@ func (s *session) verify(rcpts []*pending, last bool) *Error {
 	defer func() { s.att.Transaction += time.Since(start) }()
 	todo := make([]*pending, 0, len(rcpts))
 	for _, r := range rcpts {
+		if s.p.fromUTF8 && !s.offers("SMTPUTF8") {
+			// RFC 6531 §3.4: a UTF-8 sender cannot be given to a server
+			// without SMTPUTF8, so no recipient can be asked.
+			r.res = RcptResult{Recipient: r.addr.String(), Phase: PhaseMAIL,
+				Err: &Error{Kind: ErrNoSMTPUTF8, Phase: PhaseMAIL, Detail: "the sender address needs SMTPUTF8"}}
+			r.done = true
+			continue
+		}
 		if r.addr.UTF8 && !s.offers("SMTPUTF8") {
 			r.res = RcptResult{Recipient: r.addr.String(), Phase: PhaseRCPT,
 				Err: &Error{Kind: ErrNoSMTPUTF8, Phase: PhaseRCPT}}
