@@ -2,6 +2,7 @@ package probe
 
 import (
 	"context"
+	"errors"
 	"net/netip"
 	"slices"
 )
@@ -57,7 +58,11 @@ func (p *prober) checkDNSBL(ctx context.Context, res *Result) {
 		return
 	}
 	// The blocklist answer is worth having even when the probe's own
-	// deadline has passed: it gets a short grace of its own.
+	// deadline has passed: it gets a short grace of its own. An
+	// interrupt (Ctrl-C) gets none.
+	if errors.Is(ctx.Err(), context.Canceled) {
+		return
+	}
 	if ctx.Err() != nil {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), p.cfg.Timeout)
