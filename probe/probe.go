@@ -27,6 +27,10 @@ type Config struct {
 	Server *Server
 	// Port for MX hosts; 0 means 25 (24 for LMTP, 465 for SMTPS).
 	Port int
+	// MXDomain, when set, is resolved (MX, then implicit MX) in place of
+	// each recipient's domain: a Postfix nexthop such as relayhost =
+	// example.net or transport "smtp:example.net" (smtp_connect.c).
+	MXDomain string
 	// From is the envelope sender without brackets; "" is the null
 	// sender <>. cmd fills the documented default postmaster@HELO.
 	From     string
@@ -256,7 +260,7 @@ func Run(ctx context.Context, cfg Config, targets []Target) (*Result, error) {
 	var order []*group
 	for _, t := range targets {
 		key := t.Address.ASCIIDomain
-		if cfg.Server != nil {
+		if cfg.Server != nil || cfg.MXDomain != "" {
 			key = ""
 		}
 		g := groups[key]
@@ -264,6 +268,8 @@ func Run(ctx context.Context, cfg Config, targets []Target) (*Result, error) {
 			g = &group{dom: &DomainResult{Domain: t.Address.ASCIIDomain}, lit: t.Address.Literal}
 			if cfg.Server != nil {
 				g.dom.Domain = cfg.Server.String()
+			} else if cfg.MXDomain != "" {
+				g.dom.Domain = cfg.MXDomain
 			}
 			groups[key] = g
 			order = append(order, g)
@@ -361,7 +367,7 @@ func (p *prober) route(ctx context.Context, g *group) ([]target, error) {
 		}
 		return ts, nil
 	}
-	if g.lit.IsValid() {
+	if g.lit.IsValid() && p.cfg.MXDomain == "" {
 		// RFC 5321 §5.1: an address literal is dialled directly, no MX.
 		return []target{{host: g.lit.String(), address: g.lit.String(), port: port, network: "tcp"}}, nil
 	}
