@@ -3,6 +3,9 @@ package postfixconf
 import (
 	"context"
 	"fmt"
+	"io"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -48,7 +51,12 @@ func (r *Resolver) ReadCache(ctx context.Context) (map[string]string, error) {
 	if table == "" {
 		return nil, fmt.Errorf("address_verify_map is empty: the verify service keeps its cache in memory, nothing to read")
 	}
-	ents, err := r.tb.t.List(ctx, table)
+	snap, cleanup, err := snapshot(table)
+	if err != nil {
+		return nil, err
+	}
+	defer cleanup()
+	ents, err := r.tb.t.List(ctx, snap)
 	if err != nil {
 		return nil, err
 	}
@@ -59,6 +67,42 @@ func (r *Resolver) ReadCache(ctx context.Context) (map[string]string, error) {
 		}
 	}
 	return m, nil
+}
+
+// snapshot copies a file-based cache table and names the copy: the
+// running verify daemon holds its table locked for as long as it lives
+// (dict_cache with DICT_FLAG_OPEN_LOCK), so postmap -s on the live file
+// would wait for it to exit. Updates are written synchronously
+// (DICT_FLAG_SYNC_UPDATE), so a copy is a consistent snapshot.
+func snapshot(table string) (string, func(), error) {
+	typ, name, ok := strings.Cut(table, ":")
+	suffix := map[string]string{"btree": ".db", "hash": ".db", "lmdb": ".lmdb", "cdb": ".cdb"}[typ]
+	if !ok || suffix == "" {
+		return table, func() {}, nil
+	}
+	dir, err := os.MkdirTemp("", "mailprobe-verify-cache-")
+	if err != nil {
+		return "", nil, err
+	}
+	cleanup := func() { os.RemoveAll(dir) }
+	src, err := os.Open(name + suffix)
+	if err != nil {
+		cleanup()
+		return "", nil, fmt.Errorf("reading the verify cache: %w", err)
+	}
+	defer src.Close()
+	dst, err := os.Create(filepath.Join(dir, "verify_cache"+suffix))
+	if err == nil {
+		_, err = io.Copy(dst, src)
+		if cerr := dst.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		cleanup()
+		return "", nil, fmt.Errorf("copying the verify cache: %w", err)
+	}
+	return typ + ":" + filepath.Join(dir, "verify_cache"), cleanup, nil
 }
 
 // ParseCacheEntry parses a raw cache value; ok is false for a malformed
@@ -133,6 +177,9 @@ func (r *Resolver) attachCache(ctx context.Context, rep *Report, now time.Time) 
 		r.c.judgeCache(&e, now)
 		if e.Current {
 			e.Answer, e.AnswerText = r.c.PredictReply(res.Recipient, e.Status, e.Text)
+			if e.Answer == PredictAccept && res.unlisted != "" {
+				e.Answer, e.AnswerText = res.unlisted, res.unlistedReply
+			}
 			if res.Status != "" && e.Status != VerifyPending && e.Status != res.Status {
 				e.Disagrees = true
 				switch {

@@ -68,6 +68,11 @@ type Result struct {
 	Notes      []string
 	// Cache is the verify cache's entry, with --verify-cache.
 	Cache *CacheEntry
+
+	// unlisted is smtpd's answer after a passing verification when the
+	// recipient table does not list the address ("" when it does).
+	unlisted      Prediction
+	unlistedReply string
 }
 
 // Warning is a configuration problem found on the way.
@@ -351,10 +356,10 @@ func (r *Resolver) judgeGroup(rep *Report, g *group, b *probe.Batch, items []pro
 // names it: as the nexthop gives it (relative to queue_directory, or
 // inside the chroot), not as the absolute path the probe connected to.
 func postfixPath(rt *Route, reason string) string {
-	ep := rt.Endpoint
-	if ep == nil || ep.Network != "unix" {
+	if rt == nil || rt.Endpoint == nil || rt.Endpoint.Network != "unix" {
 		return reason
 	}
+	ep := rt.Endpoint
 	sites := List(rt.Nexthop)
 	if len(sites) == 0 {
 		return reason
@@ -386,7 +391,7 @@ func (r *Resolver) unlisted(ctx context.Context, rep *Report) {
 		return
 	}
 	for _, res := range rep.Results {
-		if res.Route == nil || res.Prediction != PredictAccept {
+		if res.Route == nil {
 			continue
 		}
 		var maps []string
@@ -406,8 +411,11 @@ func (r *Resolver) unlisted(ctx context.Context, rep *Report) {
 			continue
 		}
 		if p, reply, ok := r.c.unlistedReply(res.Recipient, res.Route.Class); ok {
-			res.Prediction, res.PredictedReply = p, reply
-			res.Notes = append(res.Notes, "verification passes, but the address is not in the "+string(res.Route.Class)+" recipient table, so smtpd refuses it anyway (reject_unlisted_recipient)")
+			res.unlisted, res.unlistedReply = p, reply
+			if res.Prediction == PredictAccept {
+				res.Prediction, res.PredictedReply = p, reply
+				res.Notes = append(res.Notes, "verification passes, but the address is not in the "+string(res.Route.Class)+" recipient table, so smtpd refuses it anyway (reject_unlisted_recipient)")
+			}
 		}
 	}
 }
