@@ -416,7 +416,7 @@ func TestCheckLyingResolver(t *testing.T) {
 		// Postfix's reject_rbl_client) reads NXDOMAIN, not listed.
 		"nxdata.lab.test": zone(func(_, m *dns.Msg) *dns.Msg { m.Rcode = dns.RcodeNameError; return m }),
 		// A NOERROR answer without question section.
-		"noq.lab.test": zone(func(_, m *dns.Msg) *dns.Msg { m.Question = nil; return m }),
+		"noq.lab.test":   zone(func(_, m *dns.Msg) *dns.Msg { m.Question = nil; return m }),
 		"clean.lab.test": clean,
 	}
 	lab := startLabDNS(t, zones, 0)

@@ -18,22 +18,22 @@ import (
 type misbehaviour int
 
 const (
-	behave        misbehaviour = iota
-	servfail                   // RCODE SERVFAIL
-	refused                    // RCODE REFUSED
-	notimp                     // RCODE NOTIMP
-	silent                     // never answers
-	wrongID                    // answers with the query ID flipped
-	garbage                    // answers with a message cut mid-record
-	wrongQuestion              // answers a different question
-	truncateUDP                // UDP answers carry TC and no records
-	cnameOnly                  // answers with the name's CNAME alone, no chasing
-	echo                       // sends the query back as it came (QR bit clear)
-	foreignOwner               // the records, renamed to another name
-	nxdomainWithData           // NXDOMAIN, with the records anyway
-	wrongOpcode                // the answer, with opcode STATUS
-	wrongClass                 // the answer, with the question's class CHAOS
-	caseFlipped                // the answer, with the question name upper-cased (0x20 mixing: valid)
+	behave           misbehaviour = iota
+	servfail                      // RCODE SERVFAIL
+	refused                       // RCODE REFUSED
+	notimp                        // RCODE NOTIMP
+	silent                        // never answers
+	wrongID                       // answers with the query ID flipped
+	garbage                       // answers with a message cut mid-record
+	wrongQuestion                 // answers a different question
+	truncateUDP                   // UDP answers carry TC and no records
+	cnameOnly                     // answers with the name's CNAME alone, no chasing
+	echo                          // sends the query back as it came (QR bit clear)
+	foreignOwner                  // the records, renamed to another name
+	nxdomainWithData              // NXDOMAIN, with the records anyway
+	wrongOpcode                   // the answer, with opcode STATUS
+	wrongClass                    // the answer, with the question's class CHAOS
+	caseFlipped                   // the answer, with the question name upper-cased (0x20 mixing: valid)
 )
 
 // fakeResolver is an in-process recursive resolver on loopback, serving UDP
