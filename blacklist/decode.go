@@ -23,6 +23,10 @@ var (
 	ErrResolver = errors.New("resolver failure")
 	// ErrNoAnswer: the query got no answer at all (timeout, network).
 	ErrNoAnswer = errors.New("no answer")
+	// ErrBadAnswer: what came back was not an answer to the question
+	// (dnsclient.Validate): the query echoed, another question answered,
+	// records owned by another name. It says neither "listed" nor "clean".
+	ErrBadAnswer = errors.New("the resolver's answer does not answer the question asked")
 	// ErrHostNotFound: a host-name target has no A or AAAA records.
 	ErrHostNotFound = errors.New("host name has no addresses")
 )
