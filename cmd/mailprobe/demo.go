@@ -17,7 +17,7 @@ func init() { subcommands = append(subcommands, newDemoCmd) }
 
 func newDemoCmd(g *globals) *cobra.Command {
 	var only []string
-	var list bool
+	var list, serve bool
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Start the built-in lab on loopback and probe every scenario in it",
@@ -35,6 +35,9 @@ reports. Needs no network and sends nothing beyond loopback.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := g.checkOutput("text", "json", "postfix"); err != nil {
 				return err
+			}
+			if serve {
+				return serveLab(cmd.Context(), g)
 			}
 			l, err := lab.Start(cmd.Context(), lab.Options{})
 			if err != nil {
@@ -61,6 +64,7 @@ reports. Needs no network and sends nothing beyond loopback.`,
 	}
 	cmd.Flags().StringSliceVar(&only, "scenario", nil, "probe only these scenarios (repeatable; see --list)")
 	cmd.Flags().BoolVar(&list, "list", false, "list the scenarios and exit")
+	cmd.Flags().BoolVar(&serve, "serve", false, "keep the lab running until Ctrl-C and print how to reach it (same as mailprobe lab)")
 	return cmd
 }
 
@@ -110,8 +114,7 @@ func runDemo(cmd *cobra.Command, g *globals, l *lab.Lab, only []string) error {
 				fmt.Fprintln(g.stdout)
 			}
 			rule := strings.Repeat("═", 78)
-			fmt.Fprintf(g.stdout, "%s\n%s — %s\n  mailprobe probe --resolver %s --port %d%s %s\n%s\n",
-				rule, sc.Name, sc.Title, l.DNSAddr(), l.Port(), demoFlags(sc), targets[0].Address, rule)
+			fmt.Fprintf(g.stdout, "%s\n%s — %s\n  %s\n%s\n", rule, sc.Name, sc.Title, labReproduce(l, sc), rule)
 			if err := report.Text(g.stdout, res, report.TextOptions{Color: color}); err != nil {
 				return err
 			}
@@ -124,20 +127,4 @@ func runDemo(cmd *cobra.Command, g *globals, l *lab.Lab, only []string) error {
 		return enc.Encode(doc)
 	}
 	return nil
-}
-
-// demoFlags shows the flags that reach a scenario, so a reader can repeat
-// it by hand while the demo's lab is up.
-func demoFlags(sc lab.Scenario) string {
-	s := ""
-	if sc.Protocol != "" && sc.Protocol != "smtp" {
-		s += " --protocol " + sc.Protocol
-	}
-	if sc.Server != "" {
-		s += " --server " + sc.Server
-	}
-	if sc.CatchAllCheck {
-		s += " --catch-all-check"
-	}
-	return s
 }
