@@ -90,6 +90,7 @@ func runDemo(cmd *cobra.Command, g *globals, l *lab.Lab, only []string) error {
 		if err != nil {
 			return err
 		}
+		cfg.BlockLike = report.BlockLike
 		res, err := probe.Run(cmd.Context(), cfg, targets)
 		if err != nil {
 			return err

@@ -223,6 +223,7 @@ func (f *probeFlags) toConfig(g *globals) (probe.Config, error) {
 			return cfg, err
 		}
 		cfg.DNSBL = chk
+		cfg.BlockLike = report.BlockLike
 	}
 	return cfg, nil
 }
