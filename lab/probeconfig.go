@@ -34,18 +34,25 @@ func (l *Lab) ProbeOptions(sc Scenario) probe.Options {
 }
 
 // ProbeConfig is ProbeOptions validated by probe.NewConfig, with the
-// scenario's target.
+// scenario's targets.
 func (l *Lab) ProbeConfig(sc Scenario) (probe.Config, []probe.Target, error) {
 	cfg, err := probe.NewConfig(l.ProbeOptions(sc))
 	if err != nil {
 		return cfg, nil, fmt.Errorf("scenario %s: %w", sc.Name, err)
 	}
+	ts, err := ProbeTargets(sc)
+	return cfg, ts, err
+}
+
+// ProbeTargets are the recipients a scenario probes: its target, or
+// postmaster at its domain.
+func ProbeTargets(sc Scenario) ([]probe.Target, error) {
 	addr, err := probe.ParseTarget(sc.Target)
 	if err != nil {
-		return cfg, nil, fmt.Errorf("scenario %s: %w", sc.Name, err)
+		return nil, fmt.Errorf("scenario %s: %w", sc.Name, err)
 	}
 	if addr.Local == "" {
 		addr = probe.DomainRecipient(addr)
 	}
-	return cfg, []probe.Target{{Address: addr}}, nil
+	return []probe.Target{{Address: addr}}, nil
 }

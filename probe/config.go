@@ -65,10 +65,12 @@ type Config struct {
 	CatchAllCheck bool
 
 	// DNSBL, when set, checks the local addresses used and the MX
-	// addresses against blocklists; DNSBLAlways checks even when no
-	// server refused anything.
+	// addresses against blocklists after a block-like refusal (BlockLike,
+	// nil: defaultBlockLike); DNSBLAlways checks even when no server
+	// refused anything.
 	DNSBL       DNSBLChecker
 	DNSBLAlways bool
+	BlockLike   BlockLikeFunc
 	// PublicIP is checked instead of a private local address.
 	PublicIP netip.Addr
 
@@ -85,7 +87,11 @@ type Config struct {
 // DNSBLChecker is what probe needs of package blacklist; an interface so
 // tests can stand in for the network.
 type DNSBLChecker interface {
-	CheckAddrs(ctx context.Context, addrs []netip.Addr) []blacklist.Result
+	// CheckAddrs asks the configured lists and the zones a refusal named
+	// about addrs.
+	CheckAddrs(ctx context.Context, addrs []netip.Addr, named []string) []blacklist.Result
+	// Lists are the configured lists (to recognise their zones in URLs).
+	Lists() []blacklist.List
 }
 
 // Server is a parsed --server value.

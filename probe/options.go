@@ -58,6 +58,9 @@ type Options struct {
 	// Lists is a blacklist.ParseLists spec, "" the built-in set.
 	DNSBL string
 	Lists string
+	// BlockLike tells a block-like refusal (report.BlockLike); nil: the
+	// probe's own default.
+	BlockLike BlockLikeFunc
 
 	// Resolver is the DNS server, ADDR[:PORT]; "" means /etc/resolv.conf.
 	Resolver   string
@@ -217,6 +220,7 @@ func NewConfig(o Options) (Config, error) {
 			return cfg, err
 		}
 		cfg.DNSBL = chk
+		cfg.BlockLike = o.BlockLike
 	}
 	return cfg, nil
 }

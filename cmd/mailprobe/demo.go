@@ -86,7 +86,7 @@ func runDemo(cmd *cobra.Command, g *globals, l *lab.Lab, only []string) error {
 		if len(only) > 0 && !slices.Contains(only, sc.Name) {
 			continue
 		}
-		cfg, targets, err := l.ProbeConfig(sc)
+		cfg, targets, err := demoConfig(l, sc)
 		if err != nil {
 			return err
 		}
@@ -122,6 +122,19 @@ func runDemo(cmd *cobra.Command, g *globals, l *lab.Lab, only []string) error {
 		return enc.Encode(doc)
 	}
 	return nil
+}
+
+// demoConfig is the configuration demo probes a scenario with: the lab's
+// options, with the command line's judgement of a block-like refusal.
+func demoConfig(l *lab.Lab, sc lab.Scenario) (probe.Config, []probe.Target, error) {
+	o := l.ProbeOptions(sc)
+	o.BlockLike = report.BlockLike
+	cfg, err := probe.NewConfig(o)
+	if err != nil {
+		return cfg, nil, fmt.Errorf("scenario %s: %w", sc.Name, err)
+	}
+	targets, err := lab.ProbeTargets(sc)
+	return cfg, targets, err
 }
 
 // reproduce is the command that repeats a scenario's probe by hand while

@@ -34,14 +34,14 @@ func TestDemoCommandReproducesTheProbe(t *testing.T) {
 
 	for _, sc := range demoLab.Scenarios() {
 		t.Run(sc.Name, func(t *testing.T) {
-			cfg, targets, err := demoLab.ProbeConfig(sc)
+			cfg, targets, err := demoConfig(demoLab, sc)
 			require.NoError(t, err)
 			res, err := probe.Run(ctx, cfg, targets)
 			require.NoError(t, err)
 			var want bytes.Buffer
 			require.NoError(t, report.JSON(&want, res))
 
-			cliCfg, cliTargets, err := cliLab.ProbeConfig(sc)
+			cliCfg, cliTargets, err := demoConfig(cliLab, sc)
 			require.NoError(t, err)
 			line := reproduce(cliCfg, cliTargets)
 			args := shellWords(t, line)

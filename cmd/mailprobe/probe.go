@@ -47,6 +47,7 @@ appended when it has no dot), and MAIL FROM:<postmaster@that name>.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f.o.NullSender = cmd.Flags().Changed("from") && f.o.From == ""
 			f.o.Resolver, f.o.DNSTimeout = g.resolver, g.dnsTimeout
+			f.o.BlockLike = report.BlockLike
 			return runProbe(cmd, g, f, args)
 		},
 	}
