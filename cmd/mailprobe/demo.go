@@ -90,11 +90,10 @@ func runDemo(cmd *cobra.Command, g *globals, l *lab.Lab, only []string) error {
 		if len(only) > 0 && !slices.Contains(only, sc.Name) {
 			continue
 		}
-		cfg, targets, err := l.ProbeConfig(sc)
+		cfg, targets, err := demoConfig(l, sc)
 		if err != nil {
 			return err
 		}
-		cfg.BlockLike = report.BlockLike
 		res, err := probe.Run(cmd.Context(), cfg, targets)
 		if err != nil {
 			return err
@@ -114,7 +113,7 @@ func runDemo(cmd *cobra.Command, g *globals, l *lab.Lab, only []string) error {
 				fmt.Fprintln(g.stdout)
 			}
 			rule := strings.Repeat("═", 78)
-			fmt.Fprintf(g.stdout, "%s\n%s — %s\n  %s\n%s\n", rule, sc.Name, sc.Title, labReproduce(l, sc), rule)
+			fmt.Fprintf(g.stdout, "%s\n%s — %s\n  %s\n%s\n", rule, sc.Name, sc.Title, reproduce(cfg, targets), rule)
 			if err := report.Text(g.stdout, res, report.TextOptions{Color: color}); err != nil {
 				return err
 			}
@@ -127,4 +126,40 @@ func runDemo(cmd *cobra.Command, g *globals, l *lab.Lab, only []string) error {
 		return enc.Encode(doc)
 	}
 	return nil
+}
+
+// demoConfig is the configuration demo probes a scenario with: the lab's
+// options, with the command line's judgement of a block-like refusal.
+func demoConfig(l *lab.Lab, sc lab.Scenario) (probe.Config, []probe.Target, error) {
+	o := l.ProbeOptions(sc)
+	o.BlockLike = report.BlockLike
+	cfg, err := probe.NewConfig(o)
+	if err != nil {
+		return cfg, nil, fmt.Errorf("scenario %s: %w", sc.Name, err)
+	}
+	targets, err := lab.ProbeTargets(sc)
+	return cfg, targets, err
+}
+
+// reproduce is the command that repeats a scenario's probe by hand while
+// the demo's lab is up: derived from the Config the demo ran with, so it
+// carries the HELO, the sender, the lab DNSBL and the timeouts too.
+func reproduce(cfg probe.Config, targets []probe.Target) string {
+	words := []string{"mailprobe", "probe"}
+	words = append(words, cfg.Args()...)
+	for _, t := range targets {
+		words = append(words, t.Address.String())
+	}
+	for i, w := range words {
+		words[i] = shellQuote(w)
+	}
+	return strings.Join(words, " ")
+}
+
+// shellQuote quotes a word for a POSIX shell when it needs it.
+func shellQuote(w string) string {
+	if w != "" && strings.Trim(w, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@%+=:,./-_[]") == "" {
+		return w
+	}
+	return "'" + strings.ReplaceAll(w, "'", `'\''`) + "'"
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -54,21 +53,11 @@ func writeLabBanner(w io.Writer, l *lab.Lab) {
 }
 
 // labReproduce is the `mailprobe probe` command that reaches scenario sc
-// while lab l runs: its resolver and port, the lab's DNSBL (the
-// well-known lists are neither reachable nor wanted from a lab), and the
-// scenario's own flags.
+// while lab l runs, derived from the configuration demo probes it with.
 func labReproduce(l *lab.Lab, sc lab.Scenario) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "mailprobe probe --resolver %s --port %d --lists %s", l.DNSAddr(), l.Port(), lab.DNSBLZone)
-	if sc.Protocol != "" && sc.Protocol != "smtp" {
-		b.WriteString(" --protocol " + sc.Protocol)
+	cfg, targets, err := demoConfig(l, sc)
+	if err != nil {
+		return "(" + err.Error() + ")"
 	}
-	if sc.Server != "" {
-		b.WriteString(" --server " + sc.Server)
-	}
-	if sc.CatchAllCheck {
-		b.WriteString(" --catch-all-check")
-	}
-	b.WriteString(" " + sc.Target)
-	return b.String()
+	return reproduce(cfg, targets)
 }
