@@ -45,7 +45,8 @@ func TestCheckLab(t *testing.T) {
 			codes: []string{"127.0.1.4"}, meanings: []string{"phishing domain"}},
 		{name: "domain not listed", target: TargetDomain("good.example"), list: labDom, status: Clean},
 		{name: "public resolver refused", target: TargetIP(ip("192.0.2.1")), list: labPublic, status: Unknown,
-			codes: []string{"127.255.255.254"}, meanings: []string{"error: query through a public/open resolver, refused by Spamhaus"}, err: ErrErrorCode},
+			codes: []string{"127.255.255.254"}, meanings: []string{"error: query through a public/open resolver, refused by Spamhaus"}, err: ErrErrorCode,
+			reason: "public resolver refused"}, // an error answer's TXT says why, as a listing's does
 		{name: "typo'd zone", target: TargetIP(ip("192.0.2.1")), list: labTypo, status: Unknown,
 			codes: []string{"127.255.255.252"}, meanings: []string{"error: typo in the DNSBL zone name, or zone not served to this resolver"}, err: ErrErrorCode},
 		{name: "over quota", target: TargetIP(ip("2001:db8::1")), list: labQuota, status: Unknown,

@@ -15,8 +15,10 @@ import (
 	"github.com/mailprobe/mailprobe/mx"
 )
 
-// Config is everything a probe run needs. The command line fills it; the
-// zero value of each field means the documented default.
+// Config is everything a probe run needs, validated. Build it with
+// NewConfig (or NewBatchConfig) from Options; a Config written by hand
+// (tests) gets the defaults of the zero fields from the table in
+// defaults.go when Run or NewBatch checks it.
 type Config struct {
 	Protocol Protocol
 	// Server bypasses MX resolution: "host", "host:port", "[v6]:port" or
@@ -63,20 +65,33 @@ type Config struct {
 	CatchAllCheck bool
 
 	// DNSBL, when set, checks the local addresses used and the MX
-	// addresses against blocklists; DNSBLAlways checks even when no
-	// server refused anything.
+	// addresses against blocklists after a block-like refusal (BlockLike,
+	// nil: defaultBlockLike); DNSBLAlways checks even when no server
+	// refused anything.
 	DNSBL       DNSBLChecker
 	DNSBLAlways bool
+	BlockLike   BlockLikeFunc
 	// PublicIP is checked instead of a private local address.
 	PublicIP netip.Addr
 
 	Transcript TranscriptFunc
+
+	// Resolver, DNSTimeout and Lists record the --resolver,
+	// --dns-timeout and --lists that NewConfig built DNS and DNSBL from,
+	// so that Args can print the command that reproduces the run.
+	Resolver   string
+	DNSTimeout time.Duration
+	Lists      string
 }
 
 // DNSBLChecker is what probe needs of package blacklist; an interface so
 // tests can stand in for the network.
 type DNSBLChecker interface {
-	CheckAddrs(ctx context.Context, addrs []netip.Addr) []blacklist.Result
+	// CheckAddrs asks the configured lists and the zones a refusal named
+	// about addrs.
+	CheckAddrs(ctx context.Context, addrs []netip.Addr, named []string) []blacklist.Result
+	// Lists are the configured lists (to recognise their zones in URLs).
+	Lists() []blacklist.List
 }
 
 // Server is a parsed --server value.
@@ -151,18 +166,6 @@ func isHostLabel(s string) bool {
 	return true
 }
 
-// DefaultPort is the port of a protocol: 25 SMTP (RFC 5321), 24 LMTP
-// (RFC 2033 suggests it), 465 SMTPS (RFC 8314 §7.3).
-func DefaultPort(p Protocol) int {
-	switch p {
-	case ProtocolLMTP:
-		return 24
-	case ProtocolSMTPS:
-		return 465
-	}
-	return 25
-}
-
 // withDefaults fills the documented defaults and rejects a config that
 // cannot work; Run and NewBatch share it.
 func (cfg Config) withDefaults() (Config, error) {
@@ -176,13 +179,13 @@ func (cfg Config) withDefaults() (Config, error) {
 		cfg.Port = DefaultPort(cfg.Protocol)
 	}
 	if cfg.Timeout <= 0 {
-		cfg.Timeout = 30 * time.Second
+		cfg.Timeout = DefaultTimeout
 	}
 	if cfg.MaxAddresses <= 0 {
-		cfg.MaxAddresses = 5
+		cfg.MaxAddresses = DefaultMaxAddresses
 	}
 	if cfg.MaxSessions <= 0 {
-		cfg.MaxSessions = 2
+		cfg.MaxSessions = DefaultMaxSessions
 	}
 	if cfg.HELO == "" {
 		return cfg, fmt.Errorf("%w: HELO name is empty", ErrBadInput)
