@@ -202,18 +202,20 @@ func (c *Checker) lookup(ctx context.Context, j job) Result {
 	}
 	v := Decode(j.list, ans)
 	r.Status, r.Codes, r.Meanings = v.Status, v.Codes, v.Meanings
-	if v.Err != nil {
-		return unknown(v.Err)
-	}
-	if v.Status == Listed {
+	if v.Status == Listed || errors.Is(v.Err, ErrErrorCode) {
 		// RFC 5782 §2.1: the TXT record at the same name explains the
-		// listing. Its absence or failure does not change the verdict.
+		// listing; lists answering with an error code explain it the same
+		// way ("Error: open resolver"). Its absence or failure does not
+		// change the verdict.
 		tctx, cancel := context.WithTimeout(ctx, c.timeout())
 		txt, err := c.Resolver.LookupTXT(tctx, qname)
 		cancel()
 		if err == nil && txt.Rcode == dns.RcodeSuccess {
 			r.Reason = strings.Join(txt.TXT, "; ")
 		}
+	}
+	if v.Err != nil {
+		return unknown(v.Err)
 	}
 	r.Duration = time.Since(start)
 	return r
@@ -224,11 +226,19 @@ func (c *Checker) lookup(ctx context.Context, j job) Result {
 // lists are configured.
 type AddrChecker struct{ Checker *Checker }
 
-// CheckAddrs checks each address on the checker's lists.
-func (a AddrChecker) CheckAddrs(ctx context.Context, addrs []netip.Addr) []Result {
+// CheckAddrs checks each address on the checker's lists and on the zones
+// a server's refusal named (see Mentioned), so that the list the server
+// used is always among the evidence.
+func (a AddrChecker) CheckAddrs(ctx context.Context, addrs []netip.Addr, named []string) []Result {
 	ts := make([]Target, len(addrs))
 	for i, ad := range addrs {
 		ts[i] = TargetIP(ad)
 	}
-	return a.Checker.Check(ctx, ts)
+	c := *a.Checker
+	c.Lists = ListsFor(c.Lists, named)
+	return c.Check(ctx, ts)
 }
+
+// Lists are the lists the checker asks when no refusal names another;
+// probe reads them to tell which URLs in a reply name a list.
+func (a AddrChecker) Lists() []List { return a.Checker.Lists }

@@ -2,6 +2,7 @@ package blacklist
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 
@@ -30,7 +31,8 @@ type HostResolver interface {
 }
 
 // DNSResolver is the production Resolver: it asks through dnsclient, so
-// queries go over UDP first and over TCP only when an answer is truncated
+// every answer passes dnsclient.Validate — the same check MX answers pass —
+// before it is decoded, and queries go over UDP first and over TCP only when an answer is truncated
 // (rbldnsd, which serves most DNSBLs, answers UDP only).
 type DNSResolver struct {
 	Client *dnsclient.Client
@@ -48,6 +50,9 @@ func (r DNSResolver) LookupTXT(ctx context.Context, name string) (Answer, error)
 
 func (r DNSResolver) lookup(ctx context.Context, name string, qtype uint16) (Answer, error) {
 	m, err := r.Client.Query(ctx, name, qtype)
+	if errors.Is(err, dnsclient.ErrBadAnswer) {
+		return Answer{}, fmt.Errorf("%w: %s %s: %w", ErrBadAnswer, name, dns.TypeToString[qtype], err)
+	}
 	if err != nil {
 		return Answer{}, fmt.Errorf("%w: %s %s: %w", ErrNoAnswer, name, dns.TypeToString[qtype], err)
 	}

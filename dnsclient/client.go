@@ -20,6 +20,9 @@ var (
 	ErrNoServers  = errors.New("no DNS resolver configured")
 )
 
+// ErrBadAnswer (validate.go) joins these: an answer with the right ID that
+// does not answer the question.
+
 // Client sends queries to one or more recursive resolvers in order.
 type Client struct {
 	// Servers are host:port pairs, tried in order until one answers.
@@ -87,8 +90,9 @@ func (c *Client) Describe() string {
 }
 
 // Query asks for name/qtype with recursion desired. It returns the first
-// answer any server gives, whatever its RCODE. A truncated UDP answer is
-// asked again over TCP from the same server.
+// valid answer any server gives, whatever its RCODE, reduced by Validate
+// to what may be believed. A truncated UDP answer is asked again over TCP
+// from the same server.
 func (c *Client) Query(ctx context.Context, name string, qtype uint16) (*dns.Msg, error) {
 	if len(c.Servers) == 0 {
 		return nil, ErrNoServers
@@ -137,7 +141,8 @@ func (c *Client) exchange(ctx context.Context, m *dns.Msg, server, network strin
 	if err != nil {
 		return nil, classify(err)
 	}
-	return resp, nil
+	// One answer per TCP exchange: a bad one is final.
+	return Validate(q, resp)
 }
 
 // exchangeUDP sends q over UDP and waits for the answer carrying its ID.
@@ -148,6 +153,10 @@ func (c *Client) exchange(ctx context.Context, m *dns.Msg, server, network strin
 // such answers are never accepted — but remember that they arrived, so
 // that when the deadline passes the caller learns the truth: the resolver
 // did answer, with the wrong ID (ErrIDMismatch), rather than ErrTimeout.
+// Answers with the right ID that fail Validate (an echoed query, another
+// question) are treated the same way, as glibc's send_dg does ("goto
+// wait"): skipped, so a spoofed or reflected datagram cannot hide the real
+// answer, and named when the wait ends (ErrBadAnswer).
 func (c *Client) exchangeUDP(ctx context.Context, cl *dns.Client, q *dns.Msg, server string) (*dns.Msg, error) {
 	co, err := cl.DialContext(ctx, server)
 	if err != nil {
@@ -170,11 +179,15 @@ func (c *Client) exchangeUDP(ctx context.Context, cl *dns.Client, q *dns.Msg, se
 		return nil, classify(orCtxErr(ctx, err))
 	}
 	mismatched := 0
+	var invalid error
 	for {
 		resp, err := co.ReadMsg()
 		if err != nil {
 			err = classify(orCtxErr(ctx, err))
-			if mismatched > 0 && errors.Is(err, ErrTimeout) {
+			switch {
+			case invalid != nil && errors.Is(err, ErrTimeout):
+				return nil, invalid
+			case mismatched > 0 && errors.Is(err, ErrTimeout):
 				return nil, fmt.Errorf("%w: %d answer(s) with an ID other than %d", ErrIDMismatch, mismatched, q.Id)
 			}
 			return nil, err
@@ -183,7 +196,14 @@ func (c *Client) exchangeUDP(ctx context.Context, cl *dns.Client, q *dns.Msg, se
 			mismatched++
 			continue
 		}
-		return resp, nil
+		valid, err := Validate(q, resp)
+		if err != nil {
+			if invalid == nil {
+				invalid = err
+			}
+			continue
+		}
+		return valid, nil
 	}
 }
 

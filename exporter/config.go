@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"net/netip"
 	"os"
 	"sort"
 	"strings"
@@ -12,7 +11,6 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/mailprobe/mailprobe/blacklist"
 	"github.com/mailprobe/mailprobe/probe"
 )
 
@@ -81,12 +79,9 @@ type Module struct {
 	// none unless the exporter runs with --allow-any-target.
 	AllowedTargets []string `yaml:"allowed_targets"`
 
-	// Derived by validate.
+	// Derived by validate: the probe options every request starts from.
 	name    string
-	tlsMode probe.TLSMode
-	source  netip.Addr
-	public  netip.Addr
-	lists   []blacklist.List
+	options probe.Options
 }
 
 // moduleDefaults is the one table of module defaults: Load applies it
@@ -217,19 +212,6 @@ func (m *Module) validate(name string) error {
 	default:
 		return fmt.Errorf("target %q: want mx or server", m.Target)
 	}
-	if m.Port < 0 || m.Port > 65535 {
-		return fmt.Errorf("port %d: want 1 to 65535", m.Port)
-	}
-	if m.HELO != "" {
-		if err := probe.ValidateHELO(m.HELO); err != nil {
-			return err
-		}
-	}
-	if m.Sender != nil && *m.Sender != "" {
-		if _, err := probe.ParseAddress("sender", *m.Sender); err != nil {
-			return err
-		}
-	}
 	if m.STARTTLS == "" {
 		m.STARTTLS = d.STARTTLS
 	}
@@ -237,32 +219,8 @@ func (m *Module) validate(name string) error {
 	if !ok {
 		return fmt.Errorf("starttls %q: want none, may or encrypt", m.STARTTLS)
 	}
-	m.tlsMode = mode
 	if m.DNSBL == "" {
 		m.DNSBL = d.DNSBL
-	}
-	switch m.DNSBL {
-	case "auto", "always", "never":
-	default:
-		return fmt.Errorf("dnsbl %q: want auto, always or never", m.DNSBL)
-	}
-	if m.DNSBL != "never" {
-		lists := blacklist.DefaultLists()
-		if len(m.Lists) > 0 {
-			l, err := blacklist.ParseLists(strings.Join(m.Lists, ","))
-			if err != nil {
-				return fmt.Errorf("lists: %w", err)
-			}
-			lists = l
-		}
-		for _, l := range lists {
-			if l.Kind == blacklist.KindIP {
-				m.lists = append(m.lists, l)
-			}
-		}
-		if len(m.lists) == 0 {
-			return errors.New("lists: no IP blocklist (the probe asks about addresses)")
-		}
 	}
 	if m.IPFamily == "" {
 		m.IPFamily = d.IPFamily
@@ -271,17 +229,6 @@ func (m *Module) validate(name string) error {
 	case "any", "ipv4", "ipv6":
 	default:
 		return fmt.Errorf("ip_family %q: want any, ipv4 or ipv6", m.IPFamily)
-	}
-	var err error
-	if m.Source != "" {
-		if m.source, err = netip.ParseAddr(m.Source); err != nil {
-			return fmt.Errorf("source %q: not an IP address", m.Source)
-		}
-	}
-	if m.PublicIP != "" {
-		if m.public, err = netip.ParseAddr(m.PublicIP); err != nil {
-			return fmt.Errorf("public_ip %q: not an IP address", m.PublicIP)
-		}
 	}
 	for _, f := range []struct {
 		name string
@@ -300,5 +247,36 @@ func (m *Module) validate(name string) error {
 			return fmt.Errorf("allowed_targets %q: a pattern is one word", p)
 		}
 	}
+	o := probe.DefaultOptions()
+	o.Protocol, o.Port, o.HELO = string(m.Protocol), m.Port, m.HELO
+	if m.Sender != nil {
+		o.From, o.NullSender = *m.Sender, *m.Sender == ""
+	}
+	o.STARTTLS, o.TLSVerify = string(mode), m.TLSVerify
+	o.Timeout, o.Deadline = m.PhaseTimeout, m.Timeout
+	o.Source, o.PublicIP = m.Source, m.PublicIP
+	o.IPv4, o.IPv6 = m.IPFamily == "ipv4", m.IPFamily == "ipv6"
+	o.AllMX = m.AllMX
+	o.DNSBL, o.Lists = m.DNSBL, strings.Join(m.Lists, ",")
+	m.options = o
+	// The one validation path: probe.NewConfig checks every option. The
+	// resolver here is a placeholder for construction only (nothing is
+	// sent); each request builds its Config again with the real one.
+	check := o
+	check.Resolver = "127.0.0.1"
+	if m.Target == TargetServer {
+		check.Server = "127.0.0.1"
+		if m.Protocol == probe.ProtocolLMTP {
+			check.Server = "unix:/"
+		}
+	}
+	if _, err := probe.NewConfig(check); err != nil {
+		return errors.New(optionNames.Replace(err.Error()))
+	}
 	return nil
 }
+
+// optionNames turns the flag names in probe's errors into this file's
+// keys.
+var optionNames = strings.NewReplacer("--from", "sender", "--public-ip", "public_ip", "--starttls", "starttls",
+	"--timeout and --deadline", "timeout and phase_timeout", "--", "")

@@ -20,7 +20,6 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/mailprobe/mailprobe/blacklist"
-	"github.com/mailprobe/mailprobe/mx"
 	"github.com/mailprobe/mailprobe/probe"
 	"github.com/mailprobe/mailprobe/report"
 )
@@ -193,7 +192,10 @@ func (s *Server) run(ctx context.Context, req *request, start time.Time, transcr
 	deadline, _ := ctx.Deadline()
 	budget := deadline.Sub(start)
 	probeBudget := budget - dnsblReserve(budget)
-	cfg := s.probeConfig(req, probeBudget, deadline)
+	cfg, err := s.probeConfig(req, probeBudget, deadline)
+	if err != nil {
+		return nil, err
+	}
 	if transcript != nil {
 		cfg.Transcript = transcript.tap
 	}
@@ -206,32 +208,28 @@ func (s *Server) run(ctx context.Context, req *request, start time.Time, transcr
 	return o, nil
 }
 
-// probeConfig turns a module into a probe.Config for one request. This is
-// the one seam between the module file and package probe.
-func (s *Server) probeConfig(req *request, probeBudget time.Duration, hard time.Time) probe.Config {
-	m := req.module
-	helo := m.HELO
-	if helo == "" {
-		helo = s.opts.HELO
+// probeConfig turns a module into a probe.Config for one request,
+// through probe.NewConfig like every other caller: the module's options
+// with this request's server, budget and the global resolver.
+func (s *Server) probeConfig(req *request, probeBudget time.Duration, hard time.Time) (probe.Config, error) {
+	o := req.module.options
+	if o.HELO == "" {
+		o.HELO = s.opts.HELO
 	}
-	from := "postmaster@" + helo
-	if m.Sender != nil {
-		from = *m.Sender
+	if req.server != nil {
+		o.Server = req.server.String()
 	}
-	cfg := probe.Config{
-		Protocol: m.Protocol, Server: req.server, Port: m.Port, From: from, HELO: helo,
-		STARTTLS: m.tlsMode, TLSVerify: m.TLSVerify,
-		Timeout: min(m.PhaseTimeout, probeBudget), Deadline: probeBudget,
-		Source: m.source, PublicIP: m.public, AllMX: m.AllMX, DNS: s.dns,
-		Family: map[string]mx.Family{"any": mx.FamilyAny, "ipv4": mx.FamilyIPv4, "ipv6": mx.FamilyIPv6}[m.IPFamily],
+	o.Resolver, o.DNSTimeout = s.opts.Resolver, s.opts.DNSTimeout
+	o.Deadline = probeBudget
+	o.Timeout = min(o.Timeout, probeBudget)
+	cfg, err := probe.NewConfig(o)
+	if err != nil {
+		return cfg, err
 	}
-	if m.DNSBL != "never" {
-		cfg.DNSBLAlways = m.DNSBL == "always"
-		cfg.DNSBL = boundedDNSBL{hard: hard, c: blacklist.AddrChecker{Checker: &blacklist.Checker{
-			Resolver: blacklist.DNSResolver{Client: s.dns}, Lists: m.lists, Timeout: s.opts.DNSTimeout,
-		}}}
+	if cfg.DNSBL != nil {
+		cfg.DNSBL = boundedDNSBL{hard: hard, DNSBLChecker: cfg.DNSBL}
 	}
-	return cfg
+	return cfg, nil
 }
 
 // boundedDNSBL keeps the blocklist lookups inside the request's budget:
@@ -239,13 +237,13 @@ func (s *Server) probeConfig(req *request, probeBudget time.Duration, hard time.
 // must not outlast the scrape.
 type boundedDNSBL struct {
 	hard time.Time
-	c    probe.DNSBLChecker
+	probe.DNSBLChecker
 }
 
-func (b boundedDNSBL) CheckAddrs(ctx context.Context, addrs []netip.Addr) []blacklist.Result {
+func (b boundedDNSBL) CheckAddrs(ctx context.Context, addrs []netip.Addr, named []string) []blacklist.Result {
 	ctx, cancel := context.WithDeadline(ctx, b.hard)
 	defer cancel()
-	return b.c.CheckAddrs(ctx, addrs)
+	return b.DNSBLChecker.CheckAddrs(ctx, addrs, named)
 }
 
 // saw421 reports whether any server answered 421 (RFC 5321 §3.8: the

@@ -19,6 +19,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/mailprobe/mailprobe/dnsclient"
+	"github.com/mailprobe/mailprobe/probe"
 )
 
 // Defaults of the serve flags, in one place (cmd/mailprobe/serve.go shows
@@ -53,7 +54,6 @@ type Options struct {
 type Server struct {
 	opts Options
 	log  *slog.Logger
-	dns  *dnsclient.Client
 	cfg  atomic.Pointer[Config]
 
 	reloadMu sync.Mutex
@@ -103,14 +103,13 @@ func New(opts Options) (*Server, error) {
 		opts.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
 	if opts.HELO == "" {
-		return nil, errors.New("no default HELO name")
+		opts.HELO = probe.DefaultHELO()
 	}
-	c, err := dnsclient.New(opts.Resolver, opts.DNSTimeout)
-	if err != nil {
+	if _, err := dnsclient.New(opts.Resolver, opts.DNSTimeout); err != nil {
 		return nil, fmt.Errorf("resolver: %w", err)
 	}
 	s := &Server{
-		opts: opts, log: opts.Logger, dns: c,
+		opts: opts, log: opts.Logger,
 		sem:  make(chan struct{}, opts.MaxConcurrent),
 		keys: map[string]*keyLock{}, backoff: map[string]*backoffEntry{}, now: time.Now,
 	}

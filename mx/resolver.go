@@ -335,9 +335,6 @@ func (r *Resolver) lookup(ctx context.Context, sem chan struct{}, name string, q
 		if qerr != nil {
 			return ans, mkErr(transportKind(ctx, qerr), "", true, qerr)
 		}
-		if err := checkReply(msg, cur, qtype); err != nil {
-			return ans, mkErr(ErrMalformed, dns.RcodeToString[msg.Rcode], true, err)
-		}
 		rcode := dns.RcodeToString[msg.Rcode]
 		switch msg.Rcode {
 		case dns.RcodeSuccess, dns.RcodeNameError:
@@ -417,6 +414,10 @@ func transportKind(ctx context.Context, err error) error {
 	switch {
 	case errors.Is(err, dnsclient.ErrIDMismatch):
 		return ErrIDMismatch
+	case errors.Is(err, dnsclient.ErrBadAnswer):
+		// dnsclient.Validate: an echoed query, an answer to another
+		// question, records for other names only. Never believed.
+		return ErrMalformed
 	case errors.Is(err, dnsclient.ErrTimeout), errors.Is(err, context.DeadlineExceeded),
 		errors.Is(err, context.Canceled), ctx.Err() != nil:
 		return ErrTimeout
@@ -426,29 +427,6 @@ func transportKind(ctx context.Context, err error) error {
 		return ErrMalformed
 	}
 	return ErrUnreachable
-}
-
-// checkReply rejects answers that are not answers to the question asked.
-// miekg/dns only matches the ID; a resolver (or something in between)
-// that answers another question must not be believed.
-func checkReply(msg *dns.Msg, name string, qtype uint16) error {
-	if !msg.Response {
-		return errors.New("QR bit not set: message is not a response")
-	}
-	if len(msg.Question) == 0 {
-		// Some servers omit the question in error replies; an error
-		// RCODE is still informative, a positive answer is not.
-		if msg.Rcode == dns.RcodeSuccess || msg.Rcode == dns.RcodeNameError {
-			return errors.New("response has no question section")
-		}
-		return nil
-	}
-	q := msg.Question[0]
-	if len(msg.Question) != 1 || q.Qtype != qtype || dns.CanonicalName(q.Name) != name {
-		return fmt.Errorf("response answers %s %s, not %s %s",
-			q.Name, dns.TypeToString[q.Qtype], name, dns.TypeToString[qtype])
-	}
-	return nil
 }
 
 // cnameOf returns the target of the CNAME owned by name in rrs.

@@ -3,26 +3,9 @@ package probe
 import (
 	"context"
 	"net"
-	"strconv"
 	"strings"
 	"time"
 )
-
-// target is one place to dial: an address of an MX host, the --server, or
-// a unix socket.
-type target struct {
-	host    string // name for reports and certificate checks
-	address string // IP, or socket path for unix
-	port    int
-	network string // "tcp" or "unix"
-}
-
-func (t target) dialAddr() string {
-	if t.network == "unix" {
-		return t.address
-	}
-	return net.JoinHostPort(t.address, strconv.Itoa(t.port))
-}
 
 // session is an open, greeted and introduced connection, ready for MAIL.
 type session struct {
@@ -199,7 +182,7 @@ func (s *session) verify(rcpts []*pending, last bool) *Error {
 	}
 	window := s.p.cfg.RcptWindow
 	if window <= 0 {
-		window = 100
+		window = DefaultRcptWindow
 	}
 	for len(todo) > 0 {
 		n := min(window, len(todo))

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"sort"
 	"strings"
 
@@ -30,6 +31,18 @@ type explainCtx struct {
 // has an entry; special cases (unverified address, 5xx greeting, catch-
 // all, port 25 blocked, local TLS requirement) refine it.
 func explain(v *Verdict, c explainCtx) Explanation {
+	e := explainBody(v, c)
+	e.Party = v.Party
+	if e.Party == "" {
+		e.Party = defaultParty(v.Category)
+	}
+	if v.Rule != nil && v.Rule.Next != "" {
+		e.Next = v.Rule.Next
+	}
+	return e
+}
+
+func explainBody(v *Verdict, c explainCtx) Explanation {
 	who := "The server"
 	if v.Relay != "" && v.Relay != "none" {
 		who = "The server " + v.Relay
@@ -334,27 +347,42 @@ func dnsExplanation(v *Verdict, c explainCtx) Explanation {
 	}
 }
 
-// blocklistEvidence cites the DNSBL listings of the local address(es)
-// the probe used, or says that none of the checked lists has them.
+// blocklistEvidence cites the DNSBL answers about the address(es) the
+// server saw: the local addresses the probe used, --public-ip, and any
+// address the refusal itself names. Only lists that answered "not listed"
+// count as clean; a list that could not be asked (REFUSED, SERVFAIL,
+// timeout, an error code such as 127.255.255.254) is no evidence either
+// way. A list the refusal names ("blocked using ZONE") is cited first.
 func blocklistEvidence(c explainCtx) string {
 	base := "The receiving provider checks the connecting IP against DNS blocklists (DNSBLs) or its own list."
 	if c.res == nil {
 		return base
 	}
+	named := c.res.DNSBLNamed
+	namedNote := ""
+	if len(named) > 0 {
+		namedNote = " The reply names " + strings.Join(named, ", ") + "."
+	}
 	if c.res.DNSBL == nil {
-		return base + " The DNSBLs were not checked in this run (use --dnsbl to see where the address is listed)."
+		return base + namedNote + " The DNSBLs were not checked in this run (use --dnsbl always to see where the address is listed)."
 	}
 	ours := localAddresses(c.res)
+	for _, a := range c.res.ServerSaw {
+		ours[a] = true
+	}
 	var listed []string
-	checked := map[string]bool{}
+	clean, unknown := map[string]bool{}, map[string]bool{}
+	var unknownWhy []string
 	addrs := map[string]bool{}
+	perNamed := map[string][]string{}
 	for _, r := range c.res.DNSBL {
 		if len(ours) > 0 && !ours[r.Address] && !ours[r.Target] {
 			continue
 		}
-		checked[r.List] = true
 		addrs[r.Address] = true
-		if r.Status == blacklist.Listed {
+		isNamed := slices.Contains(named, r.List)
+		switch r.Status {
+		case blacklist.Listed:
 			s := fmt.Sprintf("%s lists %s", r.List, r.Address)
 			if len(r.Codes) > 0 {
 				s += " (" + strings.Join(r.Codes, ", ")
@@ -367,21 +395,96 @@ func blocklistEvidence(c explainCtx) string {
 				s += " — " + r.Reason
 			}
 			listed = append(listed, s)
+		case blacklist.Clean:
+			clean[r.List] = true
+			if isNamed {
+				perNamed[r.List] = append(perNamed[r.List], "does not list "+r.Address+" now (the listing may have expired since, or the server keeps its own copy of the list)")
+			}
+		default:
+			unknown[r.List] = true
+			why := r.Error
+			if why == "" {
+				why = "no usable answer"
+			}
+			unknownWhy = append(unknownWhy, r.List+": "+why)
+			if isNamed {
+				perNamed[r.List] = append(perNamed[r.List], "could not be asked about "+r.Address+" ("+why+")")
+			}
 		}
 	}
-	a := keys(addrs)
-	private := ""
-	if c.res.LocalPrivate && c.res.PublicIP == "" {
-		private = " Note: the local address is private, so the address the server saw is different; pass --public-ip to check that one."
-	}
+	a := strings.Join(keys(addrs), ", ")
+	note := ""
 	switch {
-	case len(listed) > 0:
-		return "Listed: " + strings.Join(listed, "; ") + "." + private
-	case len(checked) == 0:
-		return base + " None of the DNSBL answers concern the address this probe sent from." + private
+	case len(c.res.ServerSaw) > 0:
+		// The server said which address it saw: that address was
+		// checked, and no guess about NAT is needed.
+		if saw := strings.Join(c.res.ServerSaw, ", "); !sameSet(c.res.ServerSaw, localAddresses(c.res)) {
+			note = " The reply says the server saw " + saw + "; that address was checked."
+		}
+	case c.res.LocalPrivate && c.res.PublicIP == "":
+		note = " Note: the local address is private, so the address the server saw may differ; pass --public-ip to check that one."
 	}
-	return fmt.Sprintf("None of the %d checked lists has %s, so the block is most likely the provider's own list.%s",
-		len(checked), strings.Join(a, ", "), private)
+	if len(listed) > 0 {
+		return "Listed: " + strings.Join(listed, "; ") + "." + namedEvidence(named, perNamed) + note
+	}
+	if len(addrs) == 0 {
+		return base + namedNote + " None of the DNSBL answers concern the address this probe sent from." + note
+	}
+	nClean, nUnknown := 0, 0
+	for l := range clean {
+		if !unknown[l] {
+			nClean++
+		}
+	}
+	nUnknown = len(unknown)
+	var b strings.Builder
+	switch {
+	case nClean == 0:
+		fmt.Fprintf(&b, "No list could be asked about %s (%s): the blocklist evidence is missing, which is not the same as clean. Check the lists from a resolver that may query them (`mailprobe blacklist --resolver …`).",
+			a, strings.Join(unknownWhy, "; "))
+	case nUnknown > 0:
+		fmt.Fprintf(&b, "%s answered that %s is not listed; %s could not be asked (%s), so they say nothing either way.",
+			plural(nClean, "list"), a, plural(nUnknown, "list"), strings.Join(unknownWhy, "; "))
+	case len(named) > 0:
+		fmt.Fprintf(&b, "None of the %d checked lists has %s.", nClean, a)
+	default:
+		fmt.Fprintf(&b, "None of the %d checked lists has %s, so the block is most likely the provider's own list.", nClean, a)
+	}
+	b.WriteString(namedEvidence(named, perNamed))
+	return b.String() + note
+}
+
+// namedEvidence says what each list the refusal named answered.
+func namedEvidence(named []string, per map[string][]string) string {
+	var parts []string
+	for _, z := range named {
+		if ans := per[z]; len(ans) > 0 {
+			parts = append(parts, z+" "+strings.Join(ans, ", "))
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return " Named in the reply: " + strings.Join(parts, "; ") + "."
+}
+
+func sameSet(a []string, b map[string]bool) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for _, x := range a {
+		if !b[x] {
+			return false
+		}
+	}
+	return true
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return fmt.Sprintf("1 %s", word)
+	}
+	return fmt.Sprintf("%d %ss", n, word)
 }
 
 // localAddresses is the set of addresses the probe sent from: each

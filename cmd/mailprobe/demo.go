@@ -86,7 +86,7 @@ func runDemo(cmd *cobra.Command, g *globals, l *lab.Lab, only []string) error {
 		if len(only) > 0 && !slices.Contains(only, sc.Name) {
 			continue
 		}
-		cfg, targets, err := l.ProbeConfig(sc)
+		cfg, targets, err := demoConfig(l, sc)
 		if err != nil {
 			return err
 		}
@@ -109,8 +109,7 @@ func runDemo(cmd *cobra.Command, g *globals, l *lab.Lab, only []string) error {
 				fmt.Fprintln(g.stdout)
 			}
 			rule := strings.Repeat("═", 78)
-			fmt.Fprintf(g.stdout, "%s\n%s — %s\n  mailprobe probe --resolver %s --port %d%s %s\n%s\n",
-				rule, sc.Name, sc.Title, l.DNSAddr(), l.Port(), demoFlags(sc), targets[0].Address, rule)
+			fmt.Fprintf(g.stdout, "%s\n%s — %s\n  %s\n%s\n", rule, sc.Name, sc.Title, reproduce(cfg, targets), rule)
 			if err := report.Text(g.stdout, res, report.TextOptions{Color: color}); err != nil {
 				return err
 			}
@@ -125,18 +124,38 @@ func runDemo(cmd *cobra.Command, g *globals, l *lab.Lab, only []string) error {
 	return nil
 }
 
-// demoFlags shows the flags that reach a scenario, so a reader can repeat
-// it by hand while the demo's lab is up.
-func demoFlags(sc lab.Scenario) string {
-	s := ""
-	if sc.Protocol != "" && sc.Protocol != "smtp" {
-		s += " --protocol " + sc.Protocol
+// demoConfig is the configuration demo probes a scenario with: the lab's
+// options, with the command line's judgement of a block-like refusal.
+func demoConfig(l *lab.Lab, sc lab.Scenario) (probe.Config, []probe.Target, error) {
+	o := l.ProbeOptions(sc)
+	o.BlockLike = report.BlockLike
+	cfg, err := probe.NewConfig(o)
+	if err != nil {
+		return cfg, nil, fmt.Errorf("scenario %s: %w", sc.Name, err)
 	}
-	if sc.Server != "" {
-		s += " --server " + sc.Server
+	targets, err := lab.ProbeTargets(sc)
+	return cfg, targets, err
+}
+
+// reproduce is the command that repeats a scenario's probe by hand while
+// the demo's lab is up: derived from the Config the demo ran with, so it
+// carries the HELO, the sender, the lab DNSBL and the timeouts too.
+func reproduce(cfg probe.Config, targets []probe.Target) string {
+	words := []string{"mailprobe", "probe"}
+	words = append(words, cfg.Args()...)
+	for _, t := range targets {
+		words = append(words, t.Address.String())
 	}
-	if sc.CatchAllCheck {
-		s += " --catch-all-check"
+	for i, w := range words {
+		words[i] = shellQuote(w)
 	}
-	return s
+	return strings.Join(words, " ")
+}
+
+// shellQuote quotes a word for a POSIX shell when it needs it.
+func shellQuote(w string) string {
+	if w != "" && strings.Trim(w, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@%+=:,./-_[]") == "" {
+		return w
+	}
+	return "'" + strings.ReplaceAll(w, "'", `'\''`) + "'"
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mailprobe/mailprobe/dnsclient"
+	"github.com/mailprobe/mailprobe/probe"
 )
 
 // globals are the flags every subcommand shares.
@@ -73,7 +74,7 @@ blocklists, and explains the outcome as Postfix's maillog would, then in plain w
 	pf := root.PersistentFlags()
 	pf.StringVarP(&g.output, "output", "o", "text", "output format: text, json (and postfix, jsonl, postmap for probe)")
 	pf.StringVar(&g.resolver, "resolver", "", "DNS resolver ADDR[:PORT] (default: the servers in /etc/resolv.conf)")
-	pf.DurationVar(&g.dnsTimeout, "dns-timeout", 5*time.Second, "timeout of one DNS query")
+	pf.DurationVar(&g.dnsTimeout, "dns-timeout", probe.DefaultDNSTimeout, "timeout of one DNS query")
 	root.SetUsageTemplate(root.UsageTemplate() + "\n" + exitHelp)
 	for _, add := range subcommands {
 		root.AddCommand(add(g))

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mailprobe/mailprobe/exporter"
+	"github.com/mailprobe/mailprobe/probe"
 )
 
 func init() { subcommands = append(subcommands, newServeCmd) }
@@ -92,7 +93,7 @@ func runServe(cmd *cobra.Command, g *globals, f *serveFlags) error {
 	}
 	helo := f.helo
 	if helo == "" {
-		helo = defaultHELO()
+		helo = probe.DefaultHELO()
 	}
 	log := slog.New(slog.NewTextHandler(g.stderr, nil))
 	srv, err := exporter.New(exporter.Options{
