@@ -53,10 +53,10 @@ const maxSessionTransactions = 90
 // options that cannot work.
 func (opts BatchOptions) withDefaults(protocol Protocol) (BatchOptions, error) {
 	if opts.Window <= 0 {
-		opts.Window = 100
+		opts.Window = DefaultRcptWindow
 	}
 	if opts.Concurrency <= 0 {
-		opts.Concurrency = 2
+		opts.Concurrency = DefaultConcurrency
 	}
 	if opts.Rate < 0 {
 		return opts, fmt.Errorf("%w: negative rate", ErrBadInput)
@@ -66,19 +66,19 @@ func (opts BatchOptions) withDefaults(protocol Protocol) (BatchOptions, error) {
 		opts.Window = max(1, min(opts.Window, int(opts.Rate)))
 	}
 	if opts.MaxSessionErrors == 0 {
-		opts.MaxSessionErrors = 9
+		opts.MaxSessionErrors = DefaultMaxSessionErrors
 		if protocol == ProtocolLMTP {
 			opts.MaxSessionErrors = -1
 		}
 	}
 	if opts.MaxReconnects <= 0 {
-		opts.MaxReconnects = 3
+		opts.MaxReconnects = DefaultMaxReconnects
 	}
 	if opts.Backoff <= 0 {
-		opts.Backoff = time.Second
+		opts.Backoff = DefaultBackoff
 	}
 	if opts.MaxSessions <= 0 {
-		opts.MaxSessions = 16
+		opts.MaxSessions = DefaultBatchSessions
 	}
 	opts.MaxSessions = max(opts.MaxSessions, opts.Concurrency)
 	return opts, nil

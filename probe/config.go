@@ -15,8 +15,10 @@ import (
 	"github.com/mailprobe/mailprobe/mx"
 )
 
-// Config is everything a probe run needs. The command line fills it; the
-// zero value of each field means the documented default.
+// Config is everything a probe run needs, validated. Build it with
+// NewConfig (or NewBatchConfig) from Options; a Config written by hand
+// (tests) gets the defaults of the zero fields from the table in
+// defaults.go when Run or NewBatch checks it.
 type Config struct {
 	Protocol Protocol
 	// Server bypasses MX resolution: "host", "host:port", "[v6]:port" or
@@ -73,6 +75,13 @@ type Config struct {
 	PublicIP netip.Addr
 
 	Transcript TranscriptFunc
+
+	// Resolver, DNSTimeout and Lists record the --resolver,
+	// --dns-timeout and --lists that NewConfig built DNS and DNSBL from,
+	// so that Args can print the command that reproduces the run.
+	Resolver   string
+	DNSTimeout time.Duration
+	Lists      string
 }
 
 // DNSBLChecker is what probe needs of package blacklist; an interface so
@@ -157,18 +166,6 @@ func isHostLabel(s string) bool {
 	return true
 }
 
-// DefaultPort is the port of a protocol: 25 SMTP (RFC 5321), 24 LMTP
-// (RFC 2033 suggests it), 465 SMTPS (RFC 8314 §7.3).
-func DefaultPort(p Protocol) int {
-	switch p {
-	case ProtocolLMTP:
-		return 24
-	case ProtocolSMTPS:
-		return 465
-	}
-	return 25
-}
-
 // withDefaults fills the documented defaults and rejects a config that
 // cannot work; Run and NewBatch share it.
 func (cfg Config) withDefaults() (Config, error) {
@@ -182,13 +179,13 @@ func (cfg Config) withDefaults() (Config, error) {
 		cfg.Port = DefaultPort(cfg.Protocol)
 	}
 	if cfg.Timeout <= 0 {
-		cfg.Timeout = 30 * time.Second
+		cfg.Timeout = DefaultTimeout
 	}
 	if cfg.MaxAddresses <= 0 {
-		cfg.MaxAddresses = 5
+		cfg.MaxAddresses = DefaultMaxAddresses
 	}
 	if cfg.MaxSessions <= 0 {
-		cfg.MaxSessions = 2
+		cfg.MaxSessions = DefaultMaxSessions
 	}
 	if cfg.HELO == "" {
 		return cfg, fmt.Errorf("%w: HELO name is empty", ErrBadInput)

@@ -182,7 +182,7 @@ func (s *session) verify(rcpts []*pending, last bool) *Error {
 	}
 	window := s.p.cfg.RcptWindow
 	if window <= 0 {
-		window = 100
+		window = DefaultRcptWindow
 	}
 	for len(todo) > 0 {
 		n := min(window, len(todo))

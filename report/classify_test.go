@@ -34,7 +34,7 @@ func TestClassify(t *testing.T) {
 		{"postfix starttls required", "530 5.7.0 Must issue a STARTTLS command first", CategoryTLSRequired, PermanencePermanent},
 		{"postfix too many connections", "421 4.7.0 mx.example.org Error: too many connections from 192.0.2.9", CategoryConnectionLimit, PermanenceTemporary},
 		{"out of connection slots", "421 4.3.2 mx.example.org out of connection slots, try again later", CategoryConnectionLimit, PermanenceTemporary},
-		{"postfix too many recipients", "452 4.5.3 Error: too many recipients", CategoryRateLimited, PermanenceTemporary},
+		{"postfix too many recipients per message", "452 4.5.3 Error: too many recipients", CategoryProtocolError, PermanenceTemporary},
 		{"postfix size", "552 5.3.4 Message size exceeds fixed limit", CategoryMessageSize, PermanencePermanent},
 		{"postfix not logged in", "553 5.7.1 <a@example.org>: Sender address rejected: not logged in", CategoryAuthRequired, PermanencePermanent},
 		{"postfix insufficient storage", "452 4.3.1 Insufficient system storage", CategoryServerError, PermanenceTemporary},

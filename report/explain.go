@@ -31,6 +31,18 @@ type explainCtx struct {
 // has an entry; special cases (unverified address, 5xx greeting, catch-
 // all, port 25 blocked, local TLS requirement) refine it.
 func explain(v *Verdict, c explainCtx) Explanation {
+	e := explainBody(v, c)
+	e.Party = v.Party
+	if e.Party == "" {
+		e.Party = defaultParty(v.Category)
+	}
+	if v.Rule != nil && v.Rule.Next != "" {
+		e.Next = v.Rule.Next
+	}
+	return e
+}
+
+func explainBody(v *Verdict, c explainCtx) Explanation {
 	who := "The server"
 	if v.Relay != "" && v.Relay != "none" {
 		who = "The server " + v.Relay

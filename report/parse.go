@@ -268,6 +268,9 @@ type Explained struct {
 	Reply       string      `json:"reply,omitempty"`
 	Permanence  Permanence  `json:"permanence"`
 	Category    Category    `json:"category"`
+	Party       Party       `json:"party"`
+	Provider    string      `json:"provider,omitempty"`
+	Rule        string      `json:"rule,omitempty"` // id of the rule that decided
 	Explanation Explanation `json:"explanation"`
 	// The fields below are set when a Postfix line was given.
 	Status    string `json:"status,omitempty"`
@@ -299,22 +302,37 @@ func ExplainText(s string) (Explained, error) {
 	}
 	r, err := probe.ParseReply(s)
 	if err != nil {
-		return Explained{}, err
+		// Not a reply: an MTA's own reason ("connect to …", "mail for
+		// … loops back to myself"), classified without a reply code.
+		return explainLine(&PostfixLine{Kind: LineNote, Reason: s, DSN: leadingDSN(s)}), nil
 	}
 	return explainReply(r, "", ""), nil
 }
 
+// leadingDSN is the RFC 3463 code a reason starts with ("4.4.4 no MX
+// host …"), or "".
+func leadingDSN(s string) string {
+	f, _, _ := strings.Cut(s, " ")
+	if validEnhanced(f) {
+		return f
+	}
+	return ""
+}
+
 func explainReply(r *probe.Reply, status, dsn string) Explained {
-	cat, perm := Classify(r.Code, r.Enhanced, r.Text())
-	v := Verdict{Reply: r, Category: cat, Permanence: perm, Reason: r.Text(), Relay: "none", DSN: replyDSN(r)}
+	cl := ClassifyText(r.Code, r.Enhanced, r.Text())
+	cat, perm := cl.Category, cl.Permanence
+	v := Verdict{Reply: r, Category: cat, Permanence: perm, Party: cl.Party, Rule: cl.Rule, Reason: r.Text(), Relay: "none", DSN: replyDSN(r)}
 	v.Status = statusOf(v.DSN)
 	v.Recipient = firstAddress(r.Text())
-	return Explained{
+	out := Explained{
 		Code: r.Code, Enhanced: r.Enhanced, Reply: r.Text(),
 		Category: cat, Permanence: perm,
 		Explanation: explain(&v, explainCtx{}),
 		Status:      status, DSN: dsn,
 	}
+	out.setRule(cl.Rule)
+	return out
 }
 
 func explainLine(pl *PostfixLine) Explained {
@@ -326,18 +344,21 @@ func explainLine(pl *PostfixLine) Explained {
 				out.Category = CategoryDelivered
 				v := Verdict{Reply: r, Category: CategoryDelivered, Permanence: PermanenceSuccess}
 				out.Explanation = explain(&v, explainCtx{fromLine: pl})
+				out.setRule(nil)
 			}
 		}
 	}
 	if out.Category == "" {
-		cat, perm := Classify(0, pl.DSN, pl.Reason)
-		v := Verdict{Category: cat, Permanence: perm, Reason: pl.Reason, DSN: pl.DSN, Relay: pl.Relay, Recipient: pl.To}
+		cl := ClassifyText(0, pl.DSN, pl.Reason)
+		cat, perm := cl.Category, cl.Permanence
+		v := Verdict{Category: cat, Permanence: perm, Party: cl.Party, Rule: cl.Rule, Reason: pl.Reason, DSN: pl.DSN, Relay: pl.Relay, Recipient: pl.To}
 		if pl.To != "" {
 			v.Domain = pl.To[strings.LastIndexByte(pl.To, '@')+1:]
 		}
 		v.Status = statusOf(pl.DSN)
 		out = Explained{Enhanced: pl.DSN, Category: cat, Permanence: perm, Status: pl.Status, DSN: pl.DSN}
 		out.Explanation = explain(&v, explainCtx{fromLine: pl})
+		out.setRule(cl.Rule)
 	}
 	out.Line = pl
 	out.Recipient, out.Relay, out.Command, out.Reason = pl.To, pl.Relay, pl.Command, pl.Reason
@@ -345,6 +366,14 @@ func explainLine(pl *PostfixLine) Explained {
 		out.Relay = pl.Host
 	}
 	return out
+}
+
+func (e *Explained) setRule(r *Rule) {
+	e.Party = e.Explanation.Party
+	e.Rule, e.Provider = "", ""
+	if r != nil {
+		e.Rule, e.Provider = r.ID, r.Provider
+	}
 }
 
 // firstAddress finds "<a@b>" in a reply, for explanations that name the
