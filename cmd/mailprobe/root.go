@@ -46,6 +46,7 @@ const exitHelp = `Exit codes:
   2   some recipient deferred and none undeliverable (blacklist: some lists unknown)
   64  bad usage or input; nothing was sent
   70  internal error
+  130 interrupted (Ctrl-C): what was decided is printed, the rest is "not checked"
 `
 
 func newRoot(g *globals) *cobra.Command {
