@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/miekg/dns"
+
+	"github.com/mailprobe/mailprobe/peertext"
 )
 
 // Reasons a Result is Unknown; Result.Err wraps one of them.
@@ -56,7 +58,11 @@ func AnswerFromMsg(m *dns.Msg) Answer {
 				a.Addrs = append(a.Addrs, addr)
 			}
 		case *dns.TXT:
-			a.TXT = append(a.TXT, strings.Join(r.Txt, ""))
+			// The list's own words, shown to the user: neutralised here,
+			// where they enter a result (miekg/dns already writes
+			// non-printable octets as \DDD; this also covers whatever
+			// a future decoder lets through).
+			a.TXT = append(a.TXT, peertext.Neutralise(strings.Join(r.Txt, "")))
 		}
 	}
 	return a

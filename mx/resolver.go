@@ -14,6 +14,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/mailprobe/mailprobe/dnsclient"
+	"github.com/mailprobe/mailprobe/peertext"
 )
 
 // Family selects which address records of a host are looked up and used
@@ -143,7 +144,10 @@ func (r *Resolver) Resolve(ctx context.Context, domain string) *Route {
 
 	route.Hosts = make([]MXHost, len(mxs))
 	for i, mx := range mxs {
-		route.Hosts[i] = MXHost{Preference: mx.Preference, Name: trimDot(strings.ToLower(mx.Mx))}
+		// miekg/dns gives names in presentation form, every octet
+		// outside printable ASCII as \DDD, so a hostile label arrives
+		// escaped; the neutraliser keeps that true whatever the decoder.
+		route.Hosts[i] = MXHost{Preference: mx.Preference, Name: peertext.Neutralise(trimDot(strings.ToLower(mx.Mx)))}
 	}
 	// RFC 5321 §5.1: lowest preference first. Equal preferences are sorted
 	// by name so runs compare; Postfix shuffles them instead (see doc.go).
@@ -378,7 +382,7 @@ func (r *Resolver) lookup(ctx context.Context, sem chan struct{}, name string, q
 			if seen[target] || len(ans.chain) >= r.maxCNAME() {
 				// Real recursive resolvers answer SERVFAIL here, so an
 				// MTA defers: Temporary, though only a zone fix helps.
-				ans.chain = append(ans.chain, trimDot(target))
+				ans.chain = append(ans.chain, peertext.Neutralise(trimDot(target)))
 				what := "too long (limit " + fmt.Sprint(r.maxCNAME()) + ")"
 				if seen[target] {
 					what = "loops"
@@ -387,7 +391,7 @@ func (r *Resolver) lookup(ctx context.Context, sem chan struct{}, name string, q
 					fmt.Errorf("CNAME chain %s %s", strings.Join(append([]string{trimDot(name)}, ans.chain...), " -> "), what))
 			}
 			seen[target] = true
-			ans.chain = append(ans.chain, trimDot(target))
+			ans.chain = append(ans.chain, peertext.Neutralise(trimDot(target)))
 			cur = target
 			advanced = true
 		}
