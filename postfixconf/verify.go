@@ -6,15 +6,12 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net"
-	"net/netip"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/mailprobe/mailprobe/dnsclient"
-	"github.com/mailprobe/mailprobe/mx"
 	"github.com/mailprobe/mailprobe/probe"
 	"github.com/mailprobe/mailprobe/report"
 )
@@ -25,21 +22,19 @@ type Recipient struct {
 	Source  string // "relay_recipient_maps hash:/etc/postfix/relay_recipients", "FILE:12"
 }
 
-// Options shape a verification run. Zero values mean the defaults of
-// mailprobe probe --rcpt-file.
+// Options shape a verification run.
 type Options struct {
-	DNS         *dnsclient.Client
-	Timeout     time.Duration // each phase; default 30s
-	Deadline    time.Duration // whole run; 0: none
-	Concurrency int           // sessions per nexthop
-	Window      int           // RCPTs per transaction
-	Rate        float64       // RCPTs per second per nexthop; 0: no cap
+	// Probe holds the settings every route's batch shares (timeouts,
+	// resolver, window, concurrency, rate per nexthop, transcript),
+	// starting from probe.DefaultOptions(). Protocol, server, port, HELO,
+	// sender, source, TLS and address family come from the route, and
+	// go through probe.NewBatchConfig like every other probe's.
+	Probe probe.Options
 	// CatchAllCheck asks each backend for a random local part per domain.
 	CatchAllCheck bool
 	// Cache reads Postfix's verify cache and compares it with the probe.
-	Cache      bool
-	Transcript probe.TranscriptFunc
-	Now        func() time.Time
+	Cache bool
+	Now   func() time.Time
 }
 
 // Result is the verification of one recipient.
@@ -105,6 +100,9 @@ type group struct {
 func (r *Resolver) Verify(ctx context.Context, rcpts []Recipient, opts Options) (*Report, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if err := CheckOptions(opts.Probe); err != nil {
+		return nil, err
 	}
 	rep := &Report{Results: make([]*Result, len(rcpts))}
 	rep.Warnings = append(rep.Warnings, r.configWarnings()...)
@@ -177,50 +175,70 @@ func probeKey(rt *Route) string {
 	return strings.Join([]string{string(rt.Kind), ep.Network, ep.Host, strconv.Itoa(ep.Port), strconv.FormatBool(ep.MX), rt.Bind, rt.BindV6, rt.HELO}, "|")
 }
 
-// probeConfig is the probe.Config of a route: what the delivery agent
-// would send, from where.
-func (r *Resolver) probeConfig(rt *Route, opts Options) (probe.Config, error) {
+// probeOptions are the probe settings of a route: what its delivery
+// agent would send, from where (smtp(8)/lmtp(8) parameters with the
+// service's master.cf overrides).
+func (r *Resolver) probeOptions(rt *Route, base probe.Options) (probe.Options, string) {
+	o := base
 	ep := rt.Endpoint
-	cfg := probe.Config{Protocol: probe.ProtocolSMTP, HELO: rt.HELO, From: r.c.VerifySender(),
-		Timeout: opts.Timeout, Deadline: opts.Deadline, DNS: opts.DNS, Transcript: opts.Transcript,
-		STARTTLS: probe.TLSNever}
+	o.Protocol, o.HELO, o.DNSBL, o.CatchAllCheck, o.AllMX = string(probe.ProtocolSMTP), rt.HELO, "never", false, false
+	o.From = r.c.VerifySender()
+	o.NullSender = o.From == ""
 	level := r.c.P["smtp_tls_security_level"]
 	if rt.Kind == KindLMTP {
-		cfg.Protocol = probe.ProtocolLMTP
+		o.Protocol = string(probe.ProtocolLMTP)
 		level = r.c.P["lmtp_tls_security_level"]
 	}
 	switch level {
 	case "", "none":
+		o.STARTTLS = string(probe.TLSNever)
 	case "may", "dane":
-		cfg.STARTTLS = probe.TLSAuto
+		o.STARTTLS = string(probe.TLSAuto)
 	default:
-		cfg.STARTTLS = probe.TLSAlways
+		o.STARTTLS = string(probe.TLSAlways)
 	}
 	switch strings.TrimSpace(r.c.P["inet_protocols"]) {
 	case "ipv4":
-		cfg.Family = mx.FamilyIPv4
+		o.IPv4, o.IPv6 = true, false
 	case "ipv6":
-		cfg.Family = mx.FamilyIPv6
+		o.IPv4, o.IPv6 = false, true
 	}
+	mxDomain := ""
+	o.Server, o.Port = "", 0
 	switch {
 	case ep.Network == "unix":
-		cfg.Server = &probe.Server{Network: "unix", Host: ep.Host}
+		o.Server = "unix:" + ep.Host
 	case ep.MX:
-		cfg.MXDomain, cfg.Port = ep.Host, ep.Port
+		mxDomain, o.Port = ep.Host, ep.Port
 	default:
-		cfg.Server = &probe.Server{Network: "tcp", Host: ep.Host, Port: ep.Port}
+		o.Server = net.JoinHostPort(ep.Host, strconv.Itoa(ep.Port))
 	}
-	if ep.Network == "tcp" && rt.Bind != "" {
-		ip, err := netip.ParseAddr(rt.Bind)
-		if err != nil {
-			return cfg, fmt.Errorf("%w: %s_bind_address %q is not an IP address", ErrBadConfig, rt.Command, rt.Bind)
-		}
-		cfg.Source = ip
+	o.Source = ""
+	if ep.Network == "tcp" {
+		o.Source = rt.Bind
 	}
-	if err := probe.ValidateHELO(cfg.HELO); err != nil {
-		return cfg, fmt.Errorf("%w: %v", ErrBadConfig, err)
+	return o, mxDomain
+}
+
+// probeConfig validates a route's probe settings through the probe
+// package's one config path.
+func (r *Resolver) probeConfig(rt *Route, base probe.Options) (probe.Config, probe.BatchOptions, error) {
+	o, mxDomain := r.probeOptions(rt, base)
+	cfg, bo, err := probe.NewBatchConfig(o)
+	if err != nil {
+		return cfg, bo, fmt.Errorf("%w: route %s: %v", ErrBadConfig, rt.String(), err)
 	}
-	return cfg, nil
+	cfg.MXDomain = mxDomain
+	return cfg, bo, nil
+}
+
+// CheckOptions validates the shared probe settings before anything is
+// sent: an error wraps probe.ErrBadInput.
+func CheckOptions(base probe.Options) error {
+	o := base
+	o.Server, o.DNSBL, o.CatchAllCheck, o.AllMX = "127.0.0.1", "never", false, false
+	_, _, err := probe.NewBatchConfig(o)
+	return err
 }
 
 func (r *Resolver) probeGroups(ctx context.Context, rep *Report, order []*group, opts Options) error {
@@ -229,14 +247,14 @@ func (r *Resolver) probeGroups(ctx context.Context, rep *Report, order []*group,
 	sem := make(chan struct{}, 8)
 	var firstErr error
 	for _, g := range order {
-		cfg, err := r.probeConfig(g.route, opts)
+		cfg, bo, err := r.probeConfig(g.route, opts.Probe)
 		if err != nil {
 			for _, i := range g.idx {
 				rep.Results[i].Err, rep.Results[i].Prediction = err, PredictUnknown
 			}
 			continue
 		}
-		b, err := probe.NewBatch(cfg, probe.BatchOptions{Window: opts.Window, Concurrency: opts.Concurrency, Rate: opts.Rate})
+		b, err := probe.NewBatch(cfg, bo)
 		if err != nil {
 			return err
 		}

@@ -108,6 +108,7 @@ func newPostfixVerifyCmd(g *globals, dir *string) *cobra.Command {
 		conc, window                      int
 		rate                              float64
 	)
+	def := probe.DefaultOptions()
 	cmd := &cobra.Command{
 		Use:   "verify [MAP|FILE...]",
 		Short: "Dry-run reject_unverified_recipient: probe each recipient along Postfix's route and predict smtpd's answer",
@@ -148,17 +149,14 @@ The summary and warnings go to stdout after text, to stderr otherwise.`,
 			if err := g.checkOutput("text", "jsonl", "postmap"); err != nil {
 				return err
 			}
-			switch {
-			case timeout <= 0:
-				return usagef("--timeout must be positive")
-			case deadline < 0:
-				return usagef("--deadline must not be negative")
-			case window < 1 || window > 10000:
-				return usagef("--rcpt-window %d: want 1 to 10000", window)
-			case conc < 1 || conc > 100:
-				return usagef("--concurrency %d: want 1 to 100", conc)
-			case rate < 0:
-				return usagef("--rate must not be negative")
+			base := probe.DefaultOptions()
+			base.Timeout, base.Deadline, base.RcptWindow, base.Concurrency, base.Rate = timeout, deadline, window, conc, rate
+			base.Resolver, base.DNSTimeout = g.resolver, g.dnsTimeout
+			if transcript {
+				base.Transcript = transcriptWriter(g.stderr, true)
+			}
+			if err := postfixconf.CheckOptions(base); err != nil {
+				return &usageError{err}
 			}
 			r, _, err := postfixResolver(cmd, *dir)
 			if err != nil {
@@ -174,18 +172,10 @@ The summary and warnings go to stdout after text, to stderr otherwise.`,
 				}
 				return usagef("no recipients: the configured recipient maps are empty or cannot be listed; give MAP or FILE arguments")
 			}
-			dns, err := g.dns()
-			if err != nil {
-				return err
-			}
-			opts := postfixconf.Options{DNS: dns, Timeout: timeout, Deadline: deadline, Concurrency: conc,
-				Window: window, Rate: rate, CatchAllCheck: catchAll, Cache: verifyCache}
-			if transcript {
-				opts.Transcript = transcriptWriter(g.stderr, true)
-			}
+			opts := postfixconf.Options{Probe: base, CatchAllCheck: catchAll, Cache: verifyCache}
 			rep, err := r.Verify(cmd.Context(), rcpts, opts)
 			if err != nil {
-				if errors.Is(err, postfixconf.ErrTool) || errors.Is(err, postfixconf.ErrBadConfig) {
+				if errors.Is(err, postfixconf.ErrTool) || errors.Is(err, postfixconf.ErrBadConfig) || errors.Is(err, probe.ErrBadInput) {
 					return &usageError{err}
 				}
 				return err
@@ -197,10 +187,10 @@ The summary and warnings go to stdout after text, to stderr otherwise.`,
 	fl := cmd.Flags()
 	fl.BoolVar(&verifyCache, "verify-cache", false, "also read Postfix's verify cache and show where it disagrees with today's probe")
 	fl.BoolVar(&catchAll, "catch-all-check", true, "ask each backend for a random local part per domain, to find catch-alls")
-	fl.DurationVar(&timeout, "timeout", 30*time.Second, "timeout of each phase (connect, greeting, each reply)")
+	fl.DurationVar(&timeout, "timeout", def.Timeout, "timeout of each phase (connect, greeting, each reply)")
 	fl.DurationVar(&deadline, "deadline", 0, "deadline of each nexthop's batch (0: none)")
-	fl.IntVar(&conc, "concurrency", defaultConcurrency, "sessions per nexthop")
-	fl.IntVar(&window, "rcpt-window", defaultRcptWindow, "RCPTs per transaction and per pipelined write")
+	fl.IntVar(&conc, "concurrency", def.Concurrency, "sessions per nexthop")
+	fl.IntVar(&window, "rcpt-window", def.RcptWindow, "RCPTs per transaction and per pipelined write")
 	fl.Float64Var(&rate, "rate", 0, "at most this many RCPTs per second per nexthop (0: no limit)")
 	fl.BoolVar(&transcript, "transcript", false, "show the dialogues on stderr, swaks-style")
 	return cmd
