@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -52,6 +54,8 @@ type Config struct {
 	P map[string]string
 	// Overrides are master.cf "-o" settings per "service/type".
 	Overrides map[string]map[string]string
+	// HasMaster is false for a directory without master.cf.
+	HasMaster bool
 
 	PollCount int
 	PollDelay time.Duration
@@ -66,13 +70,18 @@ func Load(ctx context.Context, t *Tools) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	ov, err := t.ServiceOverrides(ctx)
-	if err != nil {
-		// A config dir without master.cf still resolves routes; every
-		// service is then taken by its name.
-		ov = map[string]map[string]string{}
+	// A config dir without master.cf still resolves routes; every
+	// service is then taken by its stock name. (Asking postconf about a
+	// missing master.cf costs its one-second fatal-error pause.)
+	ov := map[string]map[string]string{}
+	_, statErr := os.Stat(filepath.Join(p["config_directory"], "master.cf"))
+	hasMaster := statErr == nil
+	if hasMaster {
+		if o, err := t.ServiceOverrides(ctx); err == nil {
+			ov = o
+		}
 	}
-	c := &Config{Dir: t.Dir, P: p, Overrides: ov}
+	c := &Config{Dir: t.Dir, P: p, Overrides: ov, HasMaster: hasMaster}
 	var errs []string
 	num := func(name string) int {
 		n, err := strconv.Atoi(strings.TrimSpace(p[name]))

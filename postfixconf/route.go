@@ -444,11 +444,17 @@ var knownCommands = map[string]string{
 func (r *Resolver) service(ctx context.Context, rt *Route) error {
 	f, ok := r.services[rt.Transport]
 	if !ok {
-		got, err := r.tb.t.ServiceFields(ctx, []string{rt.Transport}, "command", "chroot")
+		var got map[string]string
+		var err error
+		if r.c.HasMaster {
+			got, err = r.tb.t.ServiceFields(ctx, []string{rt.Transport}, "command", "chroot")
+		}
 		if err == nil && got[rt.Transport+"/command"] != "" {
 			f = [2]string{got[rt.Transport+"/command"], got[rt.Transport+"/chroot"]}
 		} else {
-			f = [2]string{knownCommands[rt.Transport], "n"}
+			if !r.c.HasMaster {
+				f = [2]string{knownCommands[rt.Transport], "n"}
+			}
 		}
 		r.services[rt.Transport] = f
 	}

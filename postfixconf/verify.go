@@ -483,7 +483,9 @@ func (r *Resolver) RouteWarnings(rt *Route) []Warning {
 	var ws []Warning
 	if rt.Kind == KindLMTP && rt.Endpoint != nil && rt.Endpoint.Network == "unix" && rt.Chroot {
 		_, nh, _ := strings.Cut(rt.Nexthop, "unix:")
-		if strings.HasPrefix(nh, "/") && !strings.HasPrefix(nh, strings.TrimSuffix(r.c.QueueDir(), "/")+"/") {
+		// A chrooted lmtp(8) resolves every path inside the jail
+		// (queue_directory), an absolute one too.
+		if strings.HasPrefix(nh, "/") {
 			ws = append(ws, Warning{Kind: "lmtp-socket-outside-chroot", Route: rt.String(),
 				Text: fmt.Sprintf("%s runs chrooted in %s, so %s is opened as %s; put the socket inside the chroot (e.g. %s/private/…) or set chroot n", rt.Transport, r.c.QueueDir(), nh, rt.Endpoint.Host, r.c.QueueDir())})
 		}
