@@ -2,6 +2,7 @@ package probe
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"sync"
@@ -34,35 +35,50 @@ type prober struct {
 	resolver *mx.Resolver
 }
 
+func newProber(cfg Config) *prober {
+	p := &prober{cfg: cfg, from: cfg.From, tap: cfg.Transcript, fromUTF8: !isASCII(cfg.From)}
+	if cfg.DNS != nil {
+		p.resolver = &mx.Resolver{DNS: cfg.DNS, Family: cfg.Family}
+	}
+	return p
+}
+
+// begin starts the run's clock: the Deadline, when set, ends ctx with
+// the cause ErrDeadline, so that everything below can tell it from an
+// interrupt.
+func (p *prober) begin(ctx context.Context, start time.Time) (context.Context, context.CancelFunc) {
+	if p.cfg.Deadline <= 0 {
+		return ctx, func() {}
+	}
+	p.deadline = start.Add(p.cfg.Deadline)
+	return context.WithDeadlineCause(ctx, p.deadline, ErrDeadline)
+}
+
+// summary is what the report says the probe was run with.
+func (cfg Config) summary() ConfigSummary {
+	s := ConfigSummary{Protocol: cfg.Protocol, HELO: cfg.HELO, From: cfg.From, Port: cfg.Port, STARTTLS: cfg.STARTTLS}
+	if cfg.Server != nil {
+		s.Server = cfg.Server.String()
+	}
+	if cfg.Source.IsValid() {
+		s.Source = cfg.Source.String()
+	}
+	return s
+}
+
 // Run probes every target and returns what it saw. It returns an error
 // only for a bad configuration; everything that happens on the network is
 // in the Result.
 func Run(ctx context.Context, cfg Config, targets []Target) (*Result, error) {
-	cfg, err := cfg.withDefaults()
+	cfg, err := cfg.withDefaults(true)
 	if err != nil {
 		return nil, err
 	}
-	p := &prober{cfg: cfg, from: cfg.From, tap: cfg.Transcript}
-	p.fromUTF8 = !isASCII(cfg.From)
-	if cfg.DNS != nil {
-		p.resolver = &mx.Resolver{DNS: cfg.DNS, Family: cfg.Family}
-	}
+	p := newProber(cfg)
 	start := time.Now()
-	if cfg.Deadline > 0 {
-		p.deadline = start.Add(cfg.Deadline)
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(ctx, p.deadline)
-		defer cancel()
-	}
-	res := &Result{Started: start, Config: ConfigSummary{
-		Protocol: cfg.Protocol, HELO: cfg.HELO, From: cfg.From, Port: cfg.Port, STARTTLS: cfg.STARTTLS,
-	}}
-	if cfg.Server != nil {
-		res.Config.Server = cfg.Server.String()
-	}
-	if cfg.Source.IsValid() {
-		res.Config.Source = cfg.Source.String()
-	}
+	ctx, cancel := p.begin(ctx, start)
+	defer cancel()
+	res := &Result{Started: start, Config: cfg.summary()}
 
 	// Group recipients by domain (all of them together with --server):
 	// one session per host carries every recipient of its domain.
@@ -101,6 +117,7 @@ func Run(ctx context.Context, cfg Config, targets []Target) (*Result, error) {
 	wg.Wait()
 
 	p.checkDNSBL(ctx, res)
+	res.Stop = StopOf(ctx)
 	res.Duration = time.Since(start)
 	return res, nil
 }
@@ -118,6 +135,10 @@ func (p *prober) probeGroup(ctx context.Context, g *group, start time.Time) {
 	dnsStart := time.Now()
 	targets, dnsErr := p.route(ctx, g)
 	g.dom.DNSDuration = time.Since(dnsStart)
+	if errors.Is(dnsErr, mx.ErrStopped) {
+		// The lookup was cut short: that is no answer about the domain.
+		dnsErr = &Error{Kind: ErrNotChecked, Phase: PhaseDNS, Detail: p.ctxReason(ctx), Err: dnsErr}
+	}
 	if dnsErr != nil {
 		for _, r := range g.rcpts {
 			r.out.DNS = g.dom.DNSDuration
@@ -196,9 +217,11 @@ func (p *prober) route(ctx context.Context, g *group) ([]target, error) {
 	return ts, nil
 }
 
+// ctxReason says, in a "not checked" verdict's words, why ctx stopped:
+// from its cause, never from the clock.
 func (p *prober) ctxReason(ctx context.Context) string {
-	if !p.deadline.IsZero() && !time.Now().Before(p.deadline) {
-		return "the probe deadline passed"
+	if r := StopOf(ctx).Reason(); r != "" {
+		return r
 	}
-	return "interrupted"
+	return "not reached"
 }
