@@ -450,6 +450,11 @@ func TestBackoffAfter421(t *testing.T) {
 	v, _ = series(second.body, "probe_smtp_status_code", `phase="rcpt"`)
 	assert.Equal(t, "421", v, "the stored result is served")
 
+	dbg := get(t, s.Handler(), url+"&debug=true", nil)
+	assert.Equal(t, 1, sessions(), "debug=true does not probe during the back-off either")
+	assert.Contains(t, dbg.body, "Not probed")
+	assert.Contains(t, dbg.body, "probe_smtp_backoff_seconds 60")
+
 	now = now.Add(61 * time.Second)
 	third := get(t, s.Handler(), url, nil)
 	require.Equal(t, 200, third.code)
@@ -512,6 +517,10 @@ func TestHealthReady(t *testing.T) {
 	root := get(t, s.Handler(), "/", nil)
 	assert.Contains(t, root.body, "lab")
 	assert.Equal(t, 404, get(t, s.Handler(), "/nope", nil).code)
+	req := httptest.NewRequest(http.MethodHead, "/probe?module=lab&target=127.0.0.1:25", nil)
+	rec := httptest.NewRecorder()
+	s.Handler().ServeHTTP(rec, req)
+	assert.Equal(t, http.StatusMethodNotAllowed, rec.Code, "HEAD must not cause a probe")
 }
 
 func TestDebug(t *testing.T) {

@@ -71,11 +71,14 @@ func dnsblReserve(budget time.Duration) time.Duration {
 
 func (s *Server) refuse(w http.ResponseWriter, reason string, code int, err error) {
 	s.refused.WithLabelValues(reason).Inc()
+	s.log.Warn("probe request refused", "reason", reason, "err", err)
 	http.Error(w, err.Error(), code)
 }
 
 func (s *Server) handleProbe(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+	// GET only: a probe is a side effect on somebody's server, and HEAD
+	// (curl -I, link checkers) must not cause one.
+	if r.Method != http.MethodGet {
 		w.Header().Set("Allow", "GET")
 		s.refuse(w, "bad-request", http.StatusMethodNotAllowed, errors.New("probe needs GET"))
 		return
@@ -129,7 +132,8 @@ func (s *Server) handleProbe(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithDeadlineCause(r.Context(), start.Add(budget), cause)
 	defer cancel()
 
-	if e, left := s.backingOff(req.key()); e != nil && !debug {
+	if e, left := s.backingOff(req.key()); e != nil {
+		// Not even debug=true knocks again during the back-off.
 		s.probes.WithLabelValues(name, "backoff").Inc()
 		s.log.Info("probe", "target", req.target, "module", name, "result", "backoff", "backoff_left_s", int(left.Seconds()))
 		g := prometheus.NewRegistry()
@@ -137,7 +141,15 @@ func (s *Server) handleProbe(w http.ResponseWriter, r *http.Request) {
 		bo.Set(left.Seconds())
 		g.MustRegister(bo)
 		stored := prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) { return e.families, nil })
-		promhttp.HandlerFor(prometheus.Gatherers{stored, g}, promhttp.HandlerOpts{}).ServeHTTP(w, r)
+		all := prometheus.Gatherers{stored, g}
+		if debug {
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			fmt.Fprintf(w, "Not probed: %s with module %s met a 421 and is left alone for %v more (backoff_421).\n\nMetrics returned (from the probe that met the 421):\n",
+				req.target, name, left.Round(time.Second))
+			writeFamilies(w, all)
+			return
+		}
+		promhttp.HandlerFor(all, promhttp.HandlerOpts{}).ServeHTTP(w, r)
 		return
 	}
 
@@ -309,15 +321,22 @@ func (s *Server) writeDebug(w http.ResponseWriter, o *outcome, reg *prometheus.R
 		fmt.Fprintf(&b, "(report failed: %v)\n", err)
 	}
 	b.WriteString("\nMetrics that would have been returned:\n")
-	if fams, err := reg.Gather(); err == nil {
-		for _, mf := range fams {
-			_, _ = expfmt.MetricFamilyToText(&b, mf)
-		}
-	}
+	writeFamilies(&b, reg)
 	b.WriteString("\nModule configuration:\n")
 	y, _ := yaml.Marshal(o.req.module)
 	b.Write(y)
 	_, _ = io.Copy(w, &b)
+}
+
+// writeFamilies writes what g gathers in the text exposition format.
+func writeFamilies(w io.Writer, g prometheus.Gatherer) {
+	fams, err := g.Gather()
+	if err != nil {
+		fmt.Fprintf(w, "(gathering failed: %v)\n", err)
+	}
+	for _, mf := range fams {
+		_, _ = expfmt.MetricFamilyToText(w, mf)
+	}
 }
 
 // lockedBuffer collects the transcript of a debug probe; with all_mx

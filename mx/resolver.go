@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/mailprobe/mailprobe/internal/ctxend"
+
 	"github.com/miekg/dns"
 
 	"github.com/mailprobe/mailprobe/dnsclient"
@@ -58,10 +60,17 @@ const DefaultMaxCNAME = 8
 // not to flood a resolver with a domain that lists 40 MX hosts.
 const maxParallel = 8
 
+// Querier asks one DNS question. *dnsclient.Client is the one that goes on
+// the wire; tests hand the Resolver a table of answers instead, with no
+// socket at all.
+type Querier interface {
+	Query(ctx context.Context, name string, qtype uint16) (*dns.Msg, error)
+}
+
 // Resolver finds where a domain's mail goes. The zero value is not usable:
 // DNS must be set. A Resolver is safe for concurrent use.
 type Resolver struct {
-	DNS      *dnsclient.Client
+	DNS      Querier
 	Family   Family
 	MaxCNAME int // CNAME hop limit per lookup; 0 means DefaultMaxCNAME
 }
@@ -177,7 +186,7 @@ func (r *Resolver) Resolve(ctx context.Context, domain string) *Route {
 	}
 	wg.Wait()
 
-	usable, temporary := false, false
+	usable, temporary, stopped := false, false, false
 	for i, h := range route.Hosts {
 		route.Warnings = append(route.Warnings, warnings[i]...)
 		if h.Err == nil && len(h.Addresses) > 0 {
@@ -186,8 +195,13 @@ func (r *Resolver) Resolve(ctx context.Context, domain string) *Route {
 		if h.Err != nil && h.Err.Temporary {
 			temporary = true
 		}
+		stopped = stopped || h.Err != nil && errors.Is(h.Err, ErrStopped)
 	}
-	if !usable {
+	switch {
+	case !usable && stopped:
+		// Not an answer: the lookups were stopped before they finished.
+		route.Err = &Error{Kind: ErrStopped, Name: name, Type: "MX", Temporary: true, Err: context.Cause(ctx)}
+	case !usable:
 		// Each host's own Err says why it failed; the route error only
 		// says that nothing is left, temporary if any host might recover.
 		route.Err = &Error{Kind: ErrNoAddress, Name: name, Type: "MX", Temporary: temporary}
@@ -336,8 +350,14 @@ func (r *Resolver) lookup(ctx context.Context, sem chan struct{}, name string, q
 	var ans answer
 	for {
 		msg, qerr := r.query(ctx, sem, cur, qtype)
+		if qerr != nil && ctxend.Ended(ctx) {
+			// The caller stopped the lookup (Ctrl-C, the probe deadline, a
+			// scrape timeout): no answer, and not the resolver's fault.
+			// Err is the context's cause, so the caller can tell which.
+			return ans, mkErr(ErrStopped, "", true, context.Cause(ctx))
+		}
 		if qerr != nil {
-			return ans, mkErr(transportKind(ctx, qerr), "", true, qerr)
+			return ans, mkErr(transportKind(qerr), "", true, qerr)
 		}
 		rcode := dns.RcodeToString[msg.Rcode]
 		switch msg.Rcode {
@@ -413,7 +433,7 @@ func (r *Resolver) query(ctx context.Context, sem chan struct{}, name string, qt
 }
 
 // transportKind maps a failure to get any answer onto a sentinel.
-func transportKind(ctx context.Context, err error) error {
+func transportKind(err error) error {
 	var dnsErr *dns.Error
 	switch {
 	case errors.Is(err, dnsclient.ErrIDMismatch):
@@ -422,8 +442,7 @@ func transportKind(ctx context.Context, err error) error {
 		// dnsclient.Validate: an echoed query, an answer to another
 		// question, records for other names only. Never believed.
 		return ErrMalformed
-	case errors.Is(err, dnsclient.ErrTimeout), errors.Is(err, context.DeadlineExceeded),
-		errors.Is(err, context.Canceled), ctx.Err() != nil:
+	case errors.Is(err, dnsclient.ErrTimeout), errors.Is(err, context.DeadlineExceeded):
 		return ErrTimeout
 	case errors.As(err, &dnsErr):
 		// miekg/dns could not unpack the message (short, overflowing,

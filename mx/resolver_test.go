@@ -354,9 +354,12 @@ func TestResolveErrorsWrapCause(t *testing.T) {
 	assert.NotErrorIs(t, route.Err, ErrTimeout)
 }
 
-// TestResolveContext checks that an ended context stops resolution with a
-// temporary timeout rather than a hang, even against a silent resolver
-// with a long per-query timeout.
+// TestResolveContext checks that an ended context stops resolution at
+// once rather than hanging, even against a silent resolver with a long
+// per-query timeout, and that the route says it was stopped — with the
+// context's cause — rather than blaming the resolver: before, a Ctrl-C
+// during the MX lookup came out as ErrTimeout, "Host not found, try
+// again".
 func TestResolveContext(t *testing.T) {
 	srv := newTestResolver(t)
 	r := &Resolver{DNS: &dnsclient.Client{Servers: []string{srv.Addr}, Timeout: time.Hour}}
@@ -365,15 +368,25 @@ func TestResolveContext(t *testing.T) {
 	defer cancel()
 	route := r.Resolve(ctx, "dead.test")
 	require.NotNil(t, route.Err)
-	assert.Same(t, ErrTimeout, route.Err.Kind)
+	assert.Same(t, ErrStopped, route.Err.Kind)
+	assert.ErrorIs(t, route.Err, context.DeadlineExceeded)
 	assert.True(t, route.Err.Temporary)
 
 	ctx, cancel = context.WithCancel(context.Background())
 	cancel()
 	route = r.Resolve(ctx, "example.test")
 	require.NotNil(t, route.Err)
-	assert.Same(t, ErrTimeout, route.Err.Kind)
+	assert.Same(t, ErrStopped, route.Err.Kind)
 	assert.ErrorIs(t, route.Err, context.Canceled)
+
+	interrupt := errors.New("interrupt")
+	cctx, ccancel := context.WithCancelCause(context.Background())
+	time.AfterFunc(50*time.Millisecond, func() { ccancel(interrupt) })
+	route = r.Resolve(cctx, "dead.test")
+	require.NotNil(t, route.Err)
+	assert.Same(t, ErrStopped, route.Err.Kind)
+	assert.ErrorIs(t, route.Err, interrupt, "the cause reaches the caller")
+	assert.NotErrorIs(t, route.Err, ErrTimeout)
 }
 
 func TestResolveWithoutResolver(t *testing.T) {
