@@ -58,6 +58,15 @@ func parseDovecot(fr *Frame, ev *Event) (ok, unreadable bool) {
 		return true, false
 	}
 	msgid := between(body, "msgid=", ": ")
+	if msgid == "unspecified" {
+		msgid = ""
+	}
+	// 2.2 logs the session id as the first field: "P90YOokWWVS8GQAArK2B9Q: sieve: …"
+	if session == "" {
+		if c := strings.Index(body, ": "); c >= 16 && c <= 32 && alnumPlus(body[:c]) {
+			session = body[:c]
+		}
+	}
 	switch {
 	case strings.Contains(body, "saved mail to ") || strings.Contains(body, "stored mail into mailbox"):
 		ev.Status = "sent"
@@ -91,4 +100,14 @@ func parseDovecot(fr *Frame, ev *Event) (ok, unreadable bool) {
 		ev.ID = ev.MessageID
 	}
 	return true, false
+}
+
+func alnumPlus(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '+' || c == '/') {
+			return false
+		}
+	}
+	return true
 }

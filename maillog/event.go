@@ -139,3 +139,10 @@ func isPostfixService(s string) bool {
 	}
 	return false
 }
+
+// DispatchMTA names the MTA whose parser reads a frame ("" for other
+// programs); used by tools that sort real lines by parser.
+func DispatchMTA(fr *Frame) MTA {
+	m, _ := dispatch(fr)
+	return m
+}

@@ -26,23 +26,35 @@ func parseExim(fr *Frame, ev *Event) (ok, unreadable bool) {
 	m := fr.Msg
 	sp := strings.IndexByte(m, ' ')
 	if sp < 0 || !isEximID(m[:sp]) {
-		if i := strings.Index(m, " rejected RCPT <"); i >= 0 {
+		if i := strings.Index(m, " rejected RCPT "); i >= 0 {
 			ev.Kind = EventReject
 			ev.Status = "rejected"
-			r := m[i+len(" rejected RCPT <"):]
-			e := strings.IndexByte(r, '>')
-			if e < 0 {
-				return false, true
+			r := m[i+len(" rejected RCPT "):]
+			// "<r@d>: text", or without brackets "r@d: text"
+			var e int
+			if strings.HasPrefix(r, "<") {
+				e = strings.IndexByte(r, '>')
+				if e < 0 {
+					return false, true
+				}
+				ev.Recipient = r[1:e]
+				r = r[e+1:]
+			} else {
+				e = strings.IndexByte(r, ':')
+				if e < 0 {
+					return false, true
+				}
+				ev.Recipient = r[:e]
+				r = r[e:]
 			}
-			ev.Recipient = r[:e]
-			if c := strings.Index(r[e:], ": "); c >= 0 {
-				ev.Reason = r[e+c+2:]
-			}
+			ev.Reason = strings.TrimPrefix(r, ": ")
 			if f := strings.Index(m[:i], "F=<"); f >= 0 {
 				ev.Sender, ev.HasSender = between(m[f:], "F=<", ">"), true
+			} else if f := strings.Index(m[:i], "F="); f >= 0 {
+				ev.Sender, ev.HasSender = m[f+2:i], true
 			}
 			ev.Client = strings.TrimPrefix(m[:i], "H=")
-			if f := strings.Index(ev.Client, " F=<"); f >= 0 {
+			if f := strings.Index(ev.Client, " F="); f >= 0 {
 				ev.Client = ev.Client[:f]
 			}
 			ev.DSN = replyDSN(ev.Reason)
@@ -58,7 +70,10 @@ func parseExim(fr *Frame, ev *Event) (ok, unreadable bool) {
 	switch flag {
 	case "<=":
 		// "<= sender H=… S=size id=…"; the null sender is "<>"
-		s := rest[3:]
+		if len(rest) < 4 {
+			return false, true
+		}
+		s := trimSpace1(rest[3:])
 		e := strings.IndexByte(s, ' ')
 		if e < 0 {
 			e = len(s)
@@ -78,7 +93,7 @@ func parseExim(fr *Frame, ev *Event) (ok, unreadable bool) {
 		if len(rest) < 4 {
 			return false, true
 		}
-		s := rest[3:]
+		s := trimSpace1(rest[3:])
 		ev.Kind = EventAttempt
 		switch flag {
 		case "==":
@@ -103,6 +118,11 @@ func parseExim(fr *Frame, ev *Event) (ok, unreadable bool) {
 		ev.Recipient = fields[:e]
 		if strings.HasPrefix(fields[e:], " <") {
 			ev.OrigTo = between(fields[e:], " <", ">")
+			// a local delivery names the local part first: "=> userx
+			// <userx@test.ex>"; the address is the one in brackets
+			if strings.IndexByte(ev.Recipient, '@') < 0 && strings.IndexByte(ev.OrigTo, '@') > 0 {
+				ev.Recipient, ev.OrigTo = ev.OrigTo, ""
+			}
 		}
 		ev.Relay = eximField(fields, " H=")
 		if ip := eximField(fields, " ["); ip != "" && ev.Relay != "" {

@@ -302,6 +302,7 @@ func (f *Framer) origin(fr Frame, s string) (Frame, bool) {
 	rest := s
 	tag := -1
 	for nt < 3 && rest != "" {
+		rest = trimSpace1(rest)
 		sp := strings.IndexByte(rest, ' ')
 		tok := rest
 		if sp >= 0 {
@@ -326,7 +327,11 @@ func (f *Framer) origin(fr Frame, s string) (Frame, bool) {
 	}
 	switch tag {
 	case 1:
-		fr.Host = toks[0]
+		// "2021-01-26T17:47:29.762763+01:00 INFO    postfix/smtpd[134]:"
+		// (a container's syslog): a severity and no host
+		if !isSeverity(toks[0]) {
+			fr.Host = toks[0]
+		}
 	case 2:
 		if isSeverity(toks[0]) {
 			fr.Host = toks[1]

@@ -116,7 +116,11 @@ func Text(w io.Writer, s *Summary, opts TextOptions) error {
 			if ex == "" {
 				ex = "(no reason logged)"
 			}
-			ew.printf("    example: %s <%s>: %s\n", safe(g.ExampleID), safe(g.ExampleRcpt), safe(ex))
+			id := g.ExampleID
+			if id == "" {
+				id = "-"
+			}
+			ew.printf("    example: %s <%s>: %s\n", safe(id), safe(g.ExampleRcpt), safe(ex))
 			if g.Explanation != nil && g.Explanation.Next != "" {
 				ew.printf("    next:    %s\n", g.Explanation.Next)
 			}

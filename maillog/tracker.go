@@ -126,6 +126,7 @@ type Tracker struct {
 	maxTime  time.Time
 	hops     map[msgKey]string
 	deliv    map[delivKey]delivRef
+	pending  map[delivKey]*Event
 	strs     map[string]string // interned hosts and instances
 
 	// Evicted counts messages reported as open because MaxOpen was hit.
@@ -148,7 +149,7 @@ func NewTracker(opts TrackerOptions, emit func([]*Outcome)) *Tracker {
 		opts.Window = 5 * time.Minute
 	}
 	return &Tracker{opts: opts, emit: emit, msgs: map[msgKey]*message{},
-		hops: map[msgKey]string{}, deliv: map[delivKey]delivRef{}, strs: map[string]string{}}
+		hops: map[msgKey]string{}, deliv: map[delivKey]delivRef{}, pending: map[delivKey]*Event{}, strs: map[string]string{}}
 }
 
 // Open is the number of messages in memory.
@@ -240,7 +241,13 @@ func (t *Tracker) Add(ev *Event) {
 			dk := delivKey{ev.Host, ev.Instance, ev.Delivery}
 			ref, ok := t.deliv[dk]
 			if !ok {
-				// the log starts after "starting delivery": no recipient known
+				// the result came before its "starting delivery" (a log
+				// out of order) or the log starts after it: keep it until
+				// the start line arrives
+				if len(t.pending) > t.opts.MaxOpen {
+					clear(t.pending)
+				}
+				t.pending[delivKey{t.intern(ev.Host), t.intern(ev.Instance), strings.Clone(ev.Delivery)}] = cloneEvent(ev)
 				return
 			}
 			delete(t.deliv, dk)
@@ -259,7 +266,12 @@ func (t *Tracker) Add(ev *Event) {
 		if len(t.deliv) > t.opts.MaxOpen {
 			clear(t.deliv)
 		}
-		t.deliv[delivKey{t.intern(ev.Host), t.intern(ev.Instance), strings.Clone(ev.Delivery)}] = delivRef{m.key, strings.Clone(ev.Recipient)}
+		dk := delivKey{t.intern(ev.Host), t.intern(ev.Instance), strings.Clone(ev.Delivery)}
+		t.deliv[dk] = delivRef{m.key, strings.Clone(ev.Recipient)}
+		if p, ok := t.pending[dk]; ok {
+			delete(t.pending, dk)
+			t.Add(p)
+		}
 		return
 	}
 	if ev.ID == "" {
@@ -298,12 +310,13 @@ func (t *Tracker) Add(ev *Event) {
 		}
 		// the latest attempt decides; a final status beats a deferral of
 		// the same second or an older one read later
-		newer := r.status == "" || ev.Time.After(r.statusAt) || (ev.Time.Equal(r.statusAt) && finalStatus(ev.Status))
+		// (equal stamps: the line read later wins)
+		newer := r.status == "" || !ev.Time.Before(r.statusAt)
 		if finalStatus(r.status) && !finalStatus(ev.Status) && !ev.Time.After(r.statusAt) {
 			newer = false
 		}
 		if newer {
-			r.status, r.statusAt = ev.Status, ev.Time
+			r.status, r.statusAt = canonStatus(ev.Status), ev.Time
 			r.dsn, r.relay, r.reason = strings.Clone(ev.DSN), strings.Clone(ev.Relay), strings.Clone(ev.Reason)
 			if ev.OrigTo != "" {
 				r.origTo = strings.Clone(ev.OrigTo)
@@ -394,8 +407,9 @@ func (t *Tracker) evict() {
 		t.orderHd++
 		if !m.done {
 			if !m.removed {
-				t.Evicted++
-				t.finalize(m, "evicted: still open after "+itoa(t.opts.MaxOpen)+" newer messages")
+				if t.finalize(m, "evicted: still open after "+itoa(t.opts.MaxOpen)+" newer messages") {
+					t.Evicted++
+				}
 			} else {
 				t.finalize(m, "")
 			}
@@ -499,7 +513,12 @@ func (t *Tracker) finalize(m *message, note string) bool {
 			}
 		}
 		if r.next != "" {
-			o.Note = "handed to a content filter, re-queued as " + r.next
+			hop := "handed to a content filter, re-queued as " + r.next
+			if o.Note == "" {
+				o.Note = hop
+			} else {
+				o.Note += "; " + hop
+			}
 		}
 		outs = append(outs, &o)
 	}
@@ -511,7 +530,7 @@ func (t *Tracker) finalize(m *message, note string) bool {
 // smtpd/postscreen rejection, a Dovecot delivery without a session id.
 func (t *Tracker) emitStandalone(ev *Event, n int) {
 	o := &Outcome{MTA: ev.MTA, Host: strings.Clone(ev.Host), QueueID: strings.Clone(ev.ID),
-		Recipient: strings.Clone(ev.Recipient), Sender: strings.Clone(ev.Sender), Status: ev.Status,
+		Recipient: strings.Clone(ev.Recipient), Sender: strings.Clone(ev.Sender), Status: canonStatus(ev.Status),
 		DSN: strings.Clone(ev.DSN), Relay: strings.Clone(ev.Relay), Reason: strings.Clone(ev.Reason),
 		Attempts: n, FirstSeen: ev.Time, LastSeen: ev.Time, Client: strings.Clone(ev.Client),
 		MessageID: strings.Clone(ev.MessageID)}
@@ -560,4 +579,31 @@ func itoa(n int) string {
 		n /= 10
 	}
 	return string(b[i:])
+}
+
+// canonStatus returns the status word as a constant: the event's copy
+// points into the reader's buffer.
+func canonStatus(s string) string {
+	for _, c := range statusOrder {
+		if c == s {
+			return c
+		}
+	}
+	switch s {
+	case "undeliverable":
+		return "undeliverable"
+	case "deliverable":
+		return "deliverable"
+	}
+	return strings.Clone(s)
+}
+
+// cloneEvent copies an event out of the reader's buffer.
+func cloneEvent(ev *Event) *Event {
+	c := *ev
+	for _, p := range []*string{&c.Host, &c.Instance, &c.ID, &c.Delivery, &c.Recipient, &c.OrigTo, &c.Sender,
+		&c.Status, &c.DSN, &c.Relay, &c.Reason, &c.Client, &c.MessageID, &c.NextID} {
+		*p = strings.Clone(*p)
+	}
+	return &c
 }
