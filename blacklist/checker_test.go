@@ -3,11 +3,13 @@ package blacklist
 import (
 	"context"
 	"errors"
+	"net"
 	"net/netip"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/miekg/dns"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -43,7 +45,8 @@ func TestCheckLab(t *testing.T) {
 			codes: []string{"127.0.1.4"}, meanings: []string{"phishing domain"}},
 		{name: "domain not listed", target: TargetDomain("good.example"), list: labDom, status: Clean},
 		{name: "public resolver refused", target: TargetIP(ip("192.0.2.1")), list: labPublic, status: Unknown,
-			codes: []string{"127.255.255.254"}, meanings: []string{"error: query through a public/open resolver, refused by Spamhaus"}, err: ErrErrorCode},
+			codes: []string{"127.255.255.254"}, meanings: []string{"error: query through a public/open resolver, refused by Spamhaus"}, err: ErrErrorCode,
+			reason: "public resolver refused"}, // an error answer's TXT says why, as a listing's does
 		{name: "typo'd zone", target: TargetIP(ip("192.0.2.1")), list: labTypo, status: Unknown,
 			codes: []string{"127.255.255.252"}, meanings: []string{"error: typo in the DNSBL zone name, or zone not served to this resolver"}, err: ErrErrorCode},
 		{name: "over quota", target: TargetIP(ip("2001:db8::1")), list: labQuota, status: Unknown,
@@ -367,4 +370,83 @@ func TestPublicResolverWarning(t *testing.T) {
 		}
 	}
 	assert.Contains(t, PublicResolverWarning([]string{"1.1.1.1:53"}, []List{{Zone: "bl.example.org"}}), "Spamhaus, URIBL")
+}
+
+// TestCheckLyingResolver: answers that are not answers to the DNSBL
+// question (dnsclient.Validate) are neither "listed" nor "clean". Each
+// zone lists every name with 127.0.0.2 when asked honestly; its lie
+// rewrites that answer.
+func TestCheckLyingResolver(t *testing.T) {
+	listed := &labEntry{codes: []string{"127.0.0.2"}, txt: "listed"}
+	zone := func(lie func(req, m *dns.Msg) *dns.Msg) *labZone { return &labZone{all: listed, lie: lie} }
+	renamed := func(name string) func(req, m *dns.Msg) *dns.Msg {
+		return func(_, m *dns.Msg) *dns.Msg {
+			for _, rr := range m.Answer {
+				rr.Header().Name = name
+			}
+			return m
+		}
+	}
+	clean := &labZone{rcode: dns.RcodeNameError}
+	zones := map[string]*labZone{
+		"honest.lab.test": {all: listed},
+		// An echo of the query: RCODE 0, no answer — read naively, "clean".
+		"echo.lab.test": {all: listed, lie: func(req, _ *dns.Msg) *dns.Msg { return req }},
+		// The echo of a clean zone's question is just as wrong.
+		"echoclean.lab.test": {rcode: dns.RcodeNameError, lie: func(req, _ *dns.Msg) *dns.Msg { return req }},
+		// An answer to another question: read naively, "listed".
+		"otherq.lab.test": zone(func(_, m *dns.Msg) *dns.Msg {
+			m.Question[0].Name = "2.0.0.127.otherq.lab.test."
+			for _, rr := range m.Answer {
+				rr.Header().Name = "2.0.0.127.otherq.lab.test."
+			}
+			return m
+		}),
+		// The A record owned by another name, under the right question.
+		"owner.lab.test": zone(renamed("2.0.0.127.owner.lab.test.")),
+		// An AAAA where A was asked.
+		"aaaa.lab.test": zone(func(_, m *dns.Msg) *dns.Msg {
+			h := *m.Answer[0].Header()
+			h.Rrtype = dns.TypeAAAA
+			m.Answer = []dns.RR{&dns.AAAA{Hdr: h, AAAA: net.ParseIP("::ffff:127.0.0.2")}}
+			return m
+		}),
+		// Another opcode.
+		"opcode.lab.test": zone(func(_, m *dns.Msg) *dns.Msg { m.Opcode = dns.OpcodeNotify; return m }),
+		// NXDOMAIN that carries the A record anyway: glibc (and so
+		// Postfix's reject_rbl_client) reads NXDOMAIN, not listed.
+		"nxdata.lab.test": zone(func(_, m *dns.Msg) *dns.Msg { m.Rcode = dns.RcodeNameError; return m }),
+		// A NOERROR answer without question section.
+		"noq.lab.test":   zone(func(_, m *dns.Msg) *dns.Msg { m.Question = nil; return m }),
+		"clean.lab.test": clean,
+	}
+	lab := startLabDNS(t, zones, 0)
+	tests := []struct {
+		zone   string
+		status Status
+		err    error
+	}{
+		{zone: "honest.lab.test", status: Listed},
+		{zone: "clean.lab.test", status: Clean},
+		{zone: "echo.lab.test", status: Unknown, err: ErrBadAnswer},
+		{zone: "echoclean.lab.test", status: Unknown, err: ErrBadAnswer},
+		{zone: "otherq.lab.test", status: Unknown, err: ErrBadAnswer},
+		{zone: "owner.lab.test", status: Unknown, err: ErrBadAnswer},
+		{zone: "aaaa.lab.test", status: Unknown, err: ErrBadAnswer},
+		{zone: "opcode.lab.test", status: Unknown, err: ErrBadAnswer},
+		{zone: "noq.lab.test", status: Unknown, err: ErrBadAnswer},
+		{zone: "nxdata.lab.test", status: Clean},
+	}
+	for _, tt := range tests {
+		t.Run(tt.zone, func(t *testing.T) {
+			c := &Checker{Resolver: lab.Resolver(150 * time.Millisecond), Lists: []List{{Zone: tt.zone, Kind: KindIP}}, Timeout: 150 * time.Millisecond}
+			rs := c.Check(context.Background(), []Target{TargetIP(ip("192.0.2.7"))})
+			require.Len(t, rs, 1)
+			assert.Equal(t, tt.status, rs[0].Status, "error: %s", rs[0].Error)
+			if tt.err != nil {
+				assert.ErrorIs(t, rs[0].Err, tt.err)
+				assert.Empty(t, rs[0].Codes, "no code from an answer that was not believed")
+			}
+		})
+	}
 }

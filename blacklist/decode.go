@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/miekg/dns"
+
+	"github.com/mailprobe/mailprobe/peertext"
 )
 
 // Reasons a Result is Unknown; Result.Err wraps one of them.
@@ -23,6 +25,10 @@ var (
 	ErrResolver = errors.New("resolver failure")
 	// ErrNoAnswer: the query got no answer at all (timeout, network).
 	ErrNoAnswer = errors.New("no answer")
+	// ErrBadAnswer: what came back was not an answer to the question
+	// (dnsclient.Validate): the query echoed, another question answered,
+	// records owned by another name. It says neither "listed" nor "clean".
+	ErrBadAnswer = errors.New("the resolver's answer does not answer the question asked")
 	// ErrHostNotFound: a host-name target has no A or AAAA records.
 	ErrHostNotFound = errors.New("host name has no addresses")
 )
@@ -52,7 +58,11 @@ func AnswerFromMsg(m *dns.Msg) Answer {
 				a.Addrs = append(a.Addrs, addr)
 			}
 		case *dns.TXT:
-			a.TXT = append(a.TXT, strings.Join(r.Txt, ""))
+			// The list's own words, shown to the user: neutralised here,
+			// where they enter a result (miekg/dns already writes
+			// non-printable octets as \DDD; this also covers whatever
+			// a future decoder lets through).
+			a.TXT = append(a.TXT, peertext.Neutralise(strings.Join(r.Txt, "")))
 		}
 	}
 	return a
@@ -68,14 +78,24 @@ type Verdict struct {
 
 var loopback = netip.MustParsePrefix("127.0.0.0/8")
 
+// errorRange is 127.255.255.0/24, where Spamhaus and the lists and
+// mirrors that copy its convention put their error answers
+// (127.255.255.252 typo'd zone, .254 public/open resolver, .255 over
+// quota; https://www.spamhaus.org/resource-hub/dnsbl/using-our-public-mirrors-check-your-return-codes-now./).
+// No list uses it for listings, so on any list it is an error unless the
+// list's spec declares the code a listing.
+var errorRange = netip.MustParsePrefix("127.255.255.0/24")
+
 // Decode reads the answer to an A query on list l. The rules, in order:
 //
 //   - NXDOMAIN, or NOERROR with no A record: Clean (RFC 5782 §2.1).
 //   - any other RCODE (SERVFAIL, REFUSED…): Unknown. A list that could
 //     not be asked has not said "clean".
 //   - any answer outside 127.0.0.0/8: Unknown, the resolver rewrites.
-//   - any answer that is one of the list's ErrorCodes: Unknown. Even one
-//     error code among real codes makes the whole answer untrustworthy.
+//   - any answer that is one of the list's ErrorCodes, or lies in
+//     127.255.255.0/24 without being declared a listing code of the list:
+//     Unknown. Even one error code among real codes makes the whole answer
+//     untrustworthy.
 //   - otherwise: Listed, each code with its meaning.
 func Decode(l List, a Answer) Verdict {
 	switch a.Rcode {
@@ -107,6 +127,11 @@ func Decode(l List, a Answer) Verdict {
 			}
 		case l.ErrorCodes[addr] != "":
 			m := l.ErrorCodes[addr]
+			v.Meanings = append(v.Meanings, m)
+			errs = append(errs, addr.String()+" "+m)
+			sentinel = ErrErrorCode
+		case errorRange.Contains(addr) && l.Codes[addr] == "":
+			m := "error: 127.255.255.0/24 is the DNSBL error range (typo'd zone, query through a public resolver, or over quota), not a listing"
 			v.Meanings = append(v.Meanings, m)
 			errs = append(errs, addr.String()+" "+m)
 			sentinel = ErrErrorCode

@@ -84,6 +84,14 @@ func TestDecode(t *testing.T) {
 			[]string{"127.0.0.1"}, []string{"listed (code not documented for this list)"}, nil},
 		{"NXDOMAIN rewritten to a web server", spamcop, Answer{Addrs: addrs("198.51.100.10")}, Unknown, []string{"198.51.100.10"},
 			[]string{"error: not a DNSBL answer (outside 127.0.0.0/8): the resolver rewrites answers"}, ErrOutsideLoopback},
+		// #10 item 2: 127.255.255.0/24 is the error range on every list,
+		// not only on lists named spamhaus.
+		{"error range on a list with no error codes", List{Zone: "zen.lab.test", Kind: KindIP}, Answer{Addrs: addrs("127.255.255.254")}, Unknown,
+			[]string{"127.255.255.254"}, []string{"error: 127.255.255.0/24 is the DNSBL error range (typo'd zone, query through a public resolver, or over quota), not a listing"}, ErrErrorCode},
+		{"error range on SpamCop", spamcop, Answer{Addrs: addrs("127.255.255.252")}, Unknown,
+			[]string{"127.255.255.252"}, []string{"error: 127.255.255.0/24 is the DNSBL error range (typo'd zone, query through a public resolver, or over quota), not a listing"}, ErrErrorCode},
+		{"error range declared a listing by the list spec", List{Zone: "odd.lab.test", Kind: KindIP, Codes: map[netip.Addr]string{ip("127.255.255.2"): "odd listing"}},
+			Answer{Addrs: addrs("127.255.255.2")}, Listed, []string{"127.255.255.2"}, []string{"odd listing"}, nil},
 		{"AAAA in an A answer", spamcop, Answer{Addrs: addrs("127.0.0.2", "2001:db8::1")}, Unknown, []string{"127.0.0.2", "2001:db8::1"},
 			[]string{"reported as a spam source by SpamCop users", "error: not a DNSBL answer (outside 127.0.0.0/8): the resolver rewrites answers"}, ErrOutsideLoopback},
 	}
@@ -100,6 +108,18 @@ func TestDecode(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestDecodeErrorRangeFromSpec: a --lists spec can declare a code in the
+// error range a listing; without the declaration it stays an error.
+func TestDecodeErrorRangeFromSpec(t *testing.T) {
+	declared, err := ParseLists("odd.lab.test:127.255.255.2=odd listing")
+	require.NoError(t, err)
+	plain, err := ParseLists("odd.lab.test")
+	require.NoError(t, err)
+	ans := Answer{Addrs: addrs("127.255.255.2")}
+	assert.Equal(t, Listed, Decode(declared[0], ans).Status)
+	assert.Equal(t, Unknown, Decode(plain[0], ans).Status)
 }
 
 func TestAnswerFromMsg(t *testing.T) {

@@ -26,6 +26,8 @@ type labZone struct {
 	all     *labEntry           // when set, every name in the zone gets this answer
 	rcode   int                 // when non-zero, every query gets this RCODE
 	drop    bool                // never answer (the client times out)
+	// lie, when set, rewrites the honest answer into a lying one.
+	lie func(req, m *dns.Msg) *dns.Msg
 }
 
 // labDNS is an in-process DNSBL server on 127.0.0.1, UDP only like
@@ -88,6 +90,12 @@ func (l *labDNS) serve(w dns.ResponseWriter, req *dns.Msg) {
 		if r, ok := strings.CutSuffix(name, "."+zn); ok && len(zn) > len(best) {
 			zone, rel, best = z, r, zn
 		}
+	}
+	if zone != nil && zone.lie != nil {
+		real, lie := w, zone.lie
+		defer func() { _ = real.WriteMsg(lie(req, m)) }()
+		zone = &labZone{entries: zone.entries, all: zone.all, rcode: zone.rcode}
+		w = discardWriter{w}
 	}
 	switch {
 	case zone == nil:
@@ -211,3 +219,9 @@ func pickLists(zones ...string) []List {
 	}
 	return out
 }
+
+// discardWriter swallows the honest answer so that a lying zone can send
+// its rewrite instead.
+type discardWriter struct{ dns.ResponseWriter }
+
+func (discardWriter) WriteMsg(*dns.Msg) error { return nil }

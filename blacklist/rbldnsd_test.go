@@ -169,3 +169,28 @@ spam.example
 		}
 	})
 }
+
+// TestRbldnsdErrorRange: a real rbldnsd serving a list that answers every
+// query with 127.255.255.254 and TXT "Error: open resolver" (what
+// Spamhaus's mirrors answer a public resolver, MailScanner/v5#634). On a
+// list not named spamhaus that used to read as "listed"; it is unknown,
+// and the TXT says why (#10 item 2).
+func TestRbldnsdErrorRange(t *testing.T) {
+	addr := startRbldnsd(t, map[string]string{
+		"err.txt": ":127.255.255.254:Error: open resolver\n0.0.0.0/1\n128.0.0.0/1\n",
+		// waitDNS asks ip.rbl.test.
+		"ip.txt": "127.0.0.2\n",
+	}, "zen.lab.test:ip4set:err.txt", "ip.rbl.test:ip4set:ip.txt")
+	lists, err := ParseLists("zen.lab.test")
+	require.NoError(t, err)
+	c := &Checker{
+		Resolver: DNSResolver{Client: &dnsclient.Client{Servers: []string{addr}, Timeout: 2 * time.Second}},
+		Lists:    lists,
+	}
+	rs := c.Check(context.Background(), []Target{TargetIP(ip("192.0.2.99"))})
+	require.Len(t, rs, 1)
+	assert.Equal(t, Unknown, rs[0].Status)
+	assert.ErrorIs(t, rs[0].Err, ErrErrorCode)
+	assert.Equal(t, []string{"127.255.255.254"}, rs[0].Codes)
+	assert.Equal(t, "Error: open resolver", rs[0].Reason)
+}

@@ -2,6 +2,7 @@ package blacklist
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 
@@ -29,8 +30,24 @@ type HostResolver interface {
 	LookupHost(ctx context.Context, name string) ([]netip.Addr, error)
 }
 
+// MXLookup finds a domain's MX hosts and their addresses, so that a
+// domain target also checks the addresses its mail comes from and goes
+// to ("is this domain's mail listed?"). It returns no hosts, and no
+// error, for a domain without MX records (its own addresses are its
+// implicit MX and are checked anyway) or with a null MX.
+type MXLookup interface {
+	LookupMX(ctx context.Context, domain string) ([]MXHost, error)
+}
+
+// MXHost is one MX target of a domain target.
+type MXHost struct {
+	Name  string
+	Addrs []netip.Addr
+}
+
 // DNSResolver is the production Resolver: it asks through dnsclient, so
-// queries go over UDP first and over TCP only when an answer is truncated
+// every answer passes dnsclient.Validate — the same check MX answers pass —
+// before it is decoded, and queries go over UDP first and over TCP only when an answer is truncated
 // (rbldnsd, which serves most DNSBLs, answers UDP only).
 type DNSResolver struct {
 	Client *dnsclient.Client
@@ -48,6 +65,9 @@ func (r DNSResolver) LookupTXT(ctx context.Context, name string) (Answer, error)
 
 func (r DNSResolver) lookup(ctx context.Context, name string, qtype uint16) (Answer, error) {
 	m, err := r.Client.Query(ctx, name, qtype)
+	if errors.Is(err, dnsclient.ErrBadAnswer) {
+		return Answer{}, fmt.Errorf("%w: %s %s: %w", ErrBadAnswer, name, dns.TypeToString[qtype], err)
+	}
 	if err != nil {
 		return Answer{}, fmt.Errorf("%w: %s %s: %w", ErrNoAnswer, name, dns.TypeToString[qtype], err)
 	}

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/mailprobe/mailprobe/internal/ctxend"
+
 	"github.com/miekg/dns"
 )
 
@@ -19,6 +21,9 @@ var (
 	ErrIDMismatch = errors.New("DNS answer carried the wrong query ID")
 	ErrNoServers  = errors.New("no DNS resolver configured")
 )
+
+// ErrBadAnswer (validate.go) joins these: an answer with the right ID that
+// does not answer the question.
 
 // Client sends queries to one or more recursive resolvers in order.
 type Client struct {
@@ -87,8 +92,9 @@ func (c *Client) Describe() string {
 }
 
 // Query asks for name/qtype with recursion desired. It returns the first
-// answer any server gives, whatever its RCODE. A truncated UDP answer is
-// asked again over TCP from the same server.
+// valid answer any server gives, whatever its RCODE, reduced by Validate
+// to what may be believed. A truncated UDP answer is asked again over TCP
+// from the same server.
 func (c *Client) Query(ctx context.Context, name string, qtype uint16) (*dns.Msg, error) {
 	if len(c.Servers) == 0 {
 		return nil, ErrNoServers
@@ -104,8 +110,8 @@ func (c *Client) Query(ctx context.Context, name string, qtype uint16) (*dns.Msg
 
 	var lastErr error
 	for _, server := range c.Servers {
-		if err := ctx.Err(); err != nil {
-			return nil, classify(err)
+		if ctx.Err() != nil {
+			return nil, context.Cause(ctx)
 		}
 		resp, err := c.exchange(ctx, m, server, "udp")
 		if err == nil && resp.Truncated {
@@ -113,6 +119,11 @@ func (c *Client) Query(ctx context.Context, name string, qtype uint16) (*dns.Msg
 		}
 		if err == nil {
 			return resp, nil
+		}
+		if ctxend.Ended(ctx) {
+			// The caller stopped us; its cause, not the resolver, is
+			// why there is no answer.
+			return nil, fmt.Errorf("resolver %s: %w", server, context.Cause(ctx))
 		}
 		lastErr = fmt.Errorf("resolver %s: %w", server, err)
 	}
@@ -137,7 +148,8 @@ func (c *Client) exchange(ctx context.Context, m *dns.Msg, server, network strin
 	if err != nil {
 		return nil, classify(err)
 	}
-	return resp, nil
+	// One answer per TCP exchange: a bad one is final.
+	return Validate(q, resp)
 }
 
 // exchangeUDP sends q over UDP and waits for the answer carrying its ID.
@@ -148,6 +160,10 @@ func (c *Client) exchange(ctx context.Context, m *dns.Msg, server, network strin
 // such answers are never accepted — but remember that they arrived, so
 // that when the deadline passes the caller learns the truth: the resolver
 // did answer, with the wrong ID (ErrIDMismatch), rather than ErrTimeout.
+// Answers with the right ID that fail Validate (an echoed query, another
+// question) are treated the same way, as glibc's send_dg does ("goto
+// wait"): skipped, so a spoofed or reflected datagram cannot hide the real
+// answer, and named when the wait ends (ErrBadAnswer).
 func (c *Client) exchangeUDP(ctx context.Context, cl *dns.Client, q *dns.Msg, server string) (*dns.Msg, error) {
 	co, err := cl.DialContext(ctx, server)
 	if err != nil {
@@ -170,11 +186,15 @@ func (c *Client) exchangeUDP(ctx context.Context, cl *dns.Client, q *dns.Msg, se
 		return nil, classify(orCtxErr(ctx, err))
 	}
 	mismatched := 0
+	var invalid error
 	for {
 		resp, err := co.ReadMsg()
 		if err != nil {
 			err = classify(orCtxErr(ctx, err))
-			if mismatched > 0 && errors.Is(err, ErrTimeout) {
+			switch {
+			case invalid != nil && errors.Is(err, ErrTimeout):
+				return nil, invalid
+			case mismatched > 0 && errors.Is(err, ErrTimeout):
 				return nil, fmt.Errorf("%w: %d answer(s) with an ID other than %d", ErrIDMismatch, mismatched, q.Id)
 			}
 			return nil, err
@@ -183,7 +203,14 @@ func (c *Client) exchangeUDP(ctx context.Context, cl *dns.Client, q *dns.Msg, se
 			mismatched++
 			continue
 		}
-		return resp, nil
+		valid, err := Validate(q, resp)
+		if err != nil {
+			if invalid == nil {
+				invalid = err
+			}
+			continue
+		}
+		return valid, nil
 	}
 }
 

@@ -1,6 +1,7 @@
 package lab
 
 import (
+	"cmp"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -33,10 +34,18 @@ const (
 	// CertWrongName is issued by the script CA, current, for
 	// wrong-name.invalid only (RFC 2606 reserves .invalid).
 	CertWrongName CertKind = "wrong-name"
+	// CertHostile is self-signed, with a subject, issuer and names full
+	// of what a hostile peer would put there: terminal escapes, a bell,
+	// a right-to-left override, a zero-width space. It tests that a
+	// certificate's text never reaches the user raw.
+	CertHostile CertKind = "hostile"
 )
 
+// HostileCertCN is the common name of CertHostile, raw.
+const HostileCertCN = "\x1b]0;pwned\x07mx\u202elab.test\u200b\x1b[2J"
+
 // certKinds lists the kinds in the order the script syntax documents them.
-var certKinds = []CertKind{CertSelfSigned, CertValid, CertExpired, CertWrongName}
+var certKinds = []CertKind{CertSelfSigned, CertValid, CertExpired, CertWrongName, CertHostile}
 
 // scriptCertNames are the names the script certificates (but wrong-name)
 // are valid for: what a test dials a ScriptServer by.
@@ -44,6 +53,7 @@ var scriptCertNames = []string{"localhost", "mx.script.lab.test"}
 
 type certSpec struct {
 	cn        string
+	org       string // "" means "mailprobe lab"
 	dnsNames  []string
 	ips       []net.IP
 	notBefore time.Time
@@ -65,7 +75,7 @@ func newCert(spec certSpec, parent *x509.Certificate, parentKey *ecdsa.PrivateKe
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber:          serial,
-		Subject:               pkix.Name{CommonName: spec.cn, Organization: []string{"mailprobe lab"}},
+		Subject:               pkix.Name{CommonName: spec.cn, Organization: []string{cmp.Or(spec.org, "mailprobe lab")}},
 		DNSNames:              spec.dnsNames,
 		IPAddresses:           spec.ips,
 		NotBefore:             spec.notBefore,
@@ -119,11 +129,13 @@ func initScriptPKI() error {
 			CertValid:      {cn: scriptCertNames[0], dnsNames: scriptCertNames, ips: loop, notBefore: now.Add(-time.Hour), notAfter: now.Add(30 * 24 * time.Hour)},
 			CertExpired:    {cn: scriptCertNames[0], dnsNames: scriptCertNames, ips: loop, notBefore: now.Add(-30 * 24 * time.Hour), notAfter: now.Add(-24 * time.Hour)},
 			CertWrongName:  {cn: "wrong-name.invalid", dnsNames: []string{"wrong-name.invalid"}, notBefore: now.Add(-time.Hour), notAfter: now.Add(30 * 24 * time.Hour)},
+			CertHostile: {cn: HostileCertCN, org: "\u202eevil\u2066corp\u061c\ufeff\u009b31m", dnsNames: []string{"\x1b[31m.hostile.lab.test", "bell\x07.hostile.lab.test"},
+				notBefore: now.Add(-time.Hour), notAfter: now.Add(30 * 24 * time.Hour)},
 		}
 		scriptPKI.certs = make(map[CertKind]tls.Certificate, len(specs))
 		for kind, spec := range specs {
 			var c tls.Certificate
-			if kind == CertSelfSigned {
+			if kind == CertSelfSigned || kind == CertHostile {
 				c, _, err = newCert(spec, nil, nil)
 			} else {
 				c, _, err = newCert(spec, ca.leaf, ca.key)

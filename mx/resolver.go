@@ -9,9 +9,12 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/mailprobe/mailprobe/internal/ctxend"
+
 	"github.com/miekg/dns"
 
 	"github.com/mailprobe/mailprobe/dnsclient"
+	"github.com/mailprobe/mailprobe/peertext"
 )
 
 // Family selects which address records of a host are looked up and used
@@ -57,10 +60,17 @@ const DefaultMaxCNAME = 8
 // not to flood a resolver with a domain that lists 40 MX hosts.
 const maxParallel = 8
 
+// Querier asks one DNS question. *dnsclient.Client is the one that goes on
+// the wire; tests hand the Resolver a table of answers instead, with no
+// socket at all.
+type Querier interface {
+	Query(ctx context.Context, name string, qtype uint16) (*dns.Msg, error)
+}
+
 // Resolver finds where a domain's mail goes. The zero value is not usable:
 // DNS must be set. A Resolver is safe for concurrent use.
 type Resolver struct {
-	DNS      *dnsclient.Client
+	DNS      Querier
 	Family   Family
 	MaxCNAME int // CNAME hop limit per lookup; 0 means DefaultMaxCNAME
 }
@@ -134,7 +144,10 @@ func (r *Resolver) Resolve(ctx context.Context, domain string) *Route {
 
 	route.Hosts = make([]MXHost, len(mxs))
 	for i, mx := range mxs {
-		route.Hosts[i] = MXHost{Preference: mx.Preference, Name: trimDot(strings.ToLower(mx.Mx))}
+		// miekg/dns gives names in presentation form, every octet
+		// outside printable ASCII as \DDD, so a hostile label arrives
+		// escaped; the neutraliser keeps that true whatever the decoder.
+		route.Hosts[i] = MXHost{Preference: mx.Preference, Name: peertext.Neutralise(trimDot(strings.ToLower(mx.Mx)))}
 	}
 	// RFC 5321 §5.1: lowest preference first. Equal preferences are sorted
 	// by name so runs compare; Postfix shuffles them instead (see doc.go).
@@ -173,7 +186,7 @@ func (r *Resolver) Resolve(ctx context.Context, domain string) *Route {
 	}
 	wg.Wait()
 
-	usable, temporary := false, false
+	usable, temporary, stopped := false, false, false
 	for i, h := range route.Hosts {
 		route.Warnings = append(route.Warnings, warnings[i]...)
 		if h.Err == nil && len(h.Addresses) > 0 {
@@ -182,8 +195,13 @@ func (r *Resolver) Resolve(ctx context.Context, domain string) *Route {
 		if h.Err != nil && h.Err.Temporary {
 			temporary = true
 		}
+		stopped = stopped || h.Err != nil && errors.Is(h.Err, ErrStopped)
 	}
-	if !usable {
+	switch {
+	case !usable && stopped:
+		// Not an answer: the lookups were stopped before they finished.
+		route.Err = &Error{Kind: ErrStopped, Name: name, Type: "MX", Temporary: true, Err: context.Cause(ctx)}
+	case !usable:
 		// Each host's own Err says why it failed; the route error only
 		// says that nothing is left, temporary if any host might recover.
 		route.Err = &Error{Kind: ErrNoAddress, Name: name, Type: "MX", Temporary: temporary}
@@ -332,11 +350,14 @@ func (r *Resolver) lookup(ctx context.Context, sem chan struct{}, name string, q
 	var ans answer
 	for {
 		msg, qerr := r.query(ctx, sem, cur, qtype)
-		if qerr != nil {
-			return ans, mkErr(transportKind(ctx, qerr), "", true, qerr)
+		if qerr != nil && ctxend.Ended(ctx) {
+			// The caller stopped the lookup (Ctrl-C, the probe deadline, a
+			// scrape timeout): no answer, and not the resolver's fault.
+			// Err is the context's cause, so the caller can tell which.
+			return ans, mkErr(ErrStopped, "", true, context.Cause(ctx))
 		}
-		if err := checkReply(msg, cur, qtype); err != nil {
-			return ans, mkErr(ErrMalformed, dns.RcodeToString[msg.Rcode], true, err)
+		if qerr != nil {
+			return ans, mkErr(transportKind(qerr), "", true, qerr)
 		}
 		rcode := dns.RcodeToString[msg.Rcode]
 		switch msg.Rcode {
@@ -361,7 +382,7 @@ func (r *Resolver) lookup(ctx context.Context, sem chan struct{}, name string, q
 			if seen[target] || len(ans.chain) >= r.maxCNAME() {
 				// Real recursive resolvers answer SERVFAIL here, so an
 				// MTA defers: Temporary, though only a zone fix helps.
-				ans.chain = append(ans.chain, trimDot(target))
+				ans.chain = append(ans.chain, peertext.Neutralise(trimDot(target)))
 				what := "too long (limit " + fmt.Sprint(r.maxCNAME()) + ")"
 				if seen[target] {
 					what = "loops"
@@ -370,7 +391,7 @@ func (r *Resolver) lookup(ctx context.Context, sem chan struct{}, name string, q
 					fmt.Errorf("CNAME chain %s %s", strings.Join(append([]string{trimDot(name)}, ans.chain...), " -> "), what))
 			}
 			seen[target] = true
-			ans.chain = append(ans.chain, trimDot(target))
+			ans.chain = append(ans.chain, peertext.Neutralise(trimDot(target)))
 			cur = target
 			advanced = true
 		}
@@ -412,13 +433,16 @@ func (r *Resolver) query(ctx context.Context, sem chan struct{}, name string, qt
 }
 
 // transportKind maps a failure to get any answer onto a sentinel.
-func transportKind(ctx context.Context, err error) error {
+func transportKind(err error) error {
 	var dnsErr *dns.Error
 	switch {
 	case errors.Is(err, dnsclient.ErrIDMismatch):
 		return ErrIDMismatch
-	case errors.Is(err, dnsclient.ErrTimeout), errors.Is(err, context.DeadlineExceeded),
-		errors.Is(err, context.Canceled), ctx.Err() != nil:
+	case errors.Is(err, dnsclient.ErrBadAnswer):
+		// dnsclient.Validate: an echoed query, an answer to another
+		// question, records for other names only. Never believed.
+		return ErrMalformed
+	case errors.Is(err, dnsclient.ErrTimeout), errors.Is(err, context.DeadlineExceeded):
 		return ErrTimeout
 	case errors.As(err, &dnsErr):
 		// miekg/dns could not unpack the message (short, overflowing,
@@ -426,29 +450,6 @@ func transportKind(ctx context.Context, err error) error {
 		return ErrMalformed
 	}
 	return ErrUnreachable
-}
-
-// checkReply rejects answers that are not answers to the question asked.
-// miekg/dns only matches the ID; a resolver (or something in between)
-// that answers another question must not be believed.
-func checkReply(msg *dns.Msg, name string, qtype uint16) error {
-	if !msg.Response {
-		return errors.New("QR bit not set: message is not a response")
-	}
-	if len(msg.Question) == 0 {
-		// Some servers omit the question in error replies; an error
-		// RCODE is still informative, a positive answer is not.
-		if msg.Rcode == dns.RcodeSuccess || msg.Rcode == dns.RcodeNameError {
-			return errors.New("response has no question section")
-		}
-		return nil
-	}
-	q := msg.Question[0]
-	if len(msg.Question) != 1 || q.Qtype != qtype || dns.CanonicalName(q.Name) != name {
-		return fmt.Errorf("response answers %s %s, not %s %s",
-			q.Name, dns.TypeToString[q.Qtype], name, dns.TypeToString[qtype])
-	}
-	return nil
 }
 
 // cnameOf returns the target of the CNAME owned by name in rrs.

@@ -24,6 +24,16 @@ var rules = map[string]misbehaviour{
 	"wrongid.test":              wrongID,
 	"garbage.test":              garbage,
 	"wrongq.test":               wrongQuestion,
+	"echo.test":                 echo,
+	"foreign.test":              foreignOwner,
+	"nxmx.test":                 nxdomainWithData,
+	"opcode.test":               wrongOpcode,
+	"chaos.test":                wrongClass,
+	"upper.test":                caseFlipped,
+	"mx.foreignhost.test/A":     foreignOwner,
+	"mx.foreignhost.test/AAAA":  foreignOwner,
+	"mx.nxhost.test/A":          nxdomainWithData,
+	"mx.nxhost.test/AAAA":       nxdomainWithData,
 	"tc.test":                   truncateUDP,
 	"loopq1.test":               cnameOnly,
 	"loopq2.test":               cnameOnly,
@@ -132,7 +142,24 @@ func TestResolve(t *testing.T) {
 		{name: "timeout", domain: "dead.test", errKind: ErrTimeout, errType: "MX", temporary: true},
 		{name: "wrong ID", domain: "wrongid.test", errKind: ErrIDMismatch, errType: "MX", temporary: true},
 		{name: "unparseable answer", domain: "garbage.test", errKind: ErrMalformed, errType: "MX", temporary: true},
-		{name: "answer to another question", domain: "wrongq.test", errKind: ErrMalformed, errType: "MX", rcode: "NOERROR", temporary: true},
+		// Answers that are not answers (dnsclient.Validate): never a route.
+		{name: "answer to another question", domain: "wrongq.test", errKind: ErrMalformed, errType: "MX", temporary: true},
+		{name: "query echoed back (QR bit clear)", domain: "echo.test", errKind: ErrMalformed, errType: "MX", temporary: true},
+		{name: "MX records owned by another name", domain: "foreign.test", errKind: ErrMalformed, errType: "MX", temporary: true},
+		{name: "answer with another opcode", domain: "opcode.test", errKind: ErrMalformed, errType: "MX", temporary: true},
+		{name: "answer for another class", domain: "chaos.test", errKind: ErrMalformed, errType: "MX", temporary: true},
+		{name: "question name in other case is the same question", domain: "upper.test", hosts: []hostView{
+			{Pref: 10, Name: "mx.upper.test", Addrs: []string{"192.0.2.111"}},
+		}},
+		// glibc's res_query: NXDOMAIN is HOST_NOT_FOUND whatever the answer
+		// count, so Postfix reports NXDOMAIN; so do we.
+		{name: "NXDOMAIN carrying MX records is NXDOMAIN", domain: "nxmx.test", errKind: ErrNXDomain, errType: "MX", rcode: "NXDOMAIN"},
+		{name: "MX host whose addresses are owned by another name", domain: "foreignhost.test", hosts: []hostView{
+			{Pref: 10, Name: "mx.foreignhost.test", ErrKind: ErrMalformed, ErrType: "AAAA", ErrTemp: true},
+		}, errKind: ErrNoAddress, errType: "MX", temporary: true},
+		{name: "MX host NXDOMAIN carrying addresses", domain: "nxhost.test", hosts: []hostView{
+			{Pref: 10, Name: "mx.nxhost.test", ErrKind: ErrNXDomain, ErrType: "AAAA"},
+		}, errKind: ErrNoAddress, errType: "MX"},
 
 		// Truncation and size.
 		{name: "truncated UDP answer, retried over TCP", domain: "tc.test", hosts: []hostView{
@@ -327,9 +354,12 @@ func TestResolveErrorsWrapCause(t *testing.T) {
 	assert.NotErrorIs(t, route.Err, ErrTimeout)
 }
 
-// TestResolveContext checks that an ended context stops resolution with a
-// temporary timeout rather than a hang, even against a silent resolver
-// with a long per-query timeout.
+// TestResolveContext checks that an ended context stops resolution at
+// once rather than hanging, even against a silent resolver with a long
+// per-query timeout, and that the route says it was stopped — with the
+// context's cause — rather than blaming the resolver: before, a Ctrl-C
+// during the MX lookup came out as ErrTimeout, "Host not found, try
+// again".
 func TestResolveContext(t *testing.T) {
 	srv := newTestResolver(t)
 	r := &Resolver{DNS: &dnsclient.Client{Servers: []string{srv.Addr}, Timeout: time.Hour}}
@@ -338,15 +368,25 @@ func TestResolveContext(t *testing.T) {
 	defer cancel()
 	route := r.Resolve(ctx, "dead.test")
 	require.NotNil(t, route.Err)
-	assert.Same(t, ErrTimeout, route.Err.Kind)
+	assert.Same(t, ErrStopped, route.Err.Kind)
+	assert.ErrorIs(t, route.Err, context.DeadlineExceeded)
 	assert.True(t, route.Err.Temporary)
 
 	ctx, cancel = context.WithCancel(context.Background())
 	cancel()
 	route = r.Resolve(ctx, "example.test")
 	require.NotNil(t, route.Err)
-	assert.Same(t, ErrTimeout, route.Err.Kind)
+	assert.Same(t, ErrStopped, route.Err.Kind)
 	assert.ErrorIs(t, route.Err, context.Canceled)
+
+	interrupt := errors.New("interrupt")
+	cctx, ccancel := context.WithCancelCause(context.Background())
+	time.AfterFunc(50*time.Millisecond, func() { ccancel(interrupt) })
+	route = r.Resolve(cctx, "dead.test")
+	require.NotNil(t, route.Err)
+	assert.Same(t, ErrStopped, route.Err.Kind)
+	assert.ErrorIs(t, route.Err, interrupt, "the cause reaches the caller")
+	assert.NotErrorIs(t, route.Err, ErrTimeout)
 }
 
 func TestResolveWithoutResolver(t *testing.T) {

@@ -18,16 +18,22 @@ import (
 type misbehaviour int
 
 const (
-	behave        misbehaviour = iota
-	servfail                   // RCODE SERVFAIL
-	refused                    // RCODE REFUSED
-	notimp                     // RCODE NOTIMP
-	silent                     // never answers
-	wrongID                    // answers with the query ID flipped
-	garbage                    // answers with a message cut mid-record
-	wrongQuestion              // answers a different question
-	truncateUDP                // UDP answers carry TC and no records
-	cnameOnly                  // answers with the name's CNAME alone, no chasing
+	behave           misbehaviour = iota
+	servfail                      // RCODE SERVFAIL
+	refused                       // RCODE REFUSED
+	notimp                        // RCODE NOTIMP
+	silent                        // never answers
+	wrongID                       // answers with the query ID flipped
+	garbage                       // answers with a message cut mid-record
+	wrongQuestion                 // answers a different question
+	truncateUDP                   // UDP answers carry TC and no records
+	cnameOnly                     // answers with the name's CNAME alone, no chasing
+	echo                          // sends the query back as it came (QR bit clear)
+	foreignOwner                  // the records, renamed to another name
+	nxdomainWithData              // NXDOMAIN, with the records anyway
+	wrongOpcode                   // the answer, with opcode STATUS
+	wrongClass                    // the answer, with the question's class CHAOS
+	caseFlipped                   // the answer, with the question name upper-cased (0x20 mixing: valid)
 )
 
 // fakeResolver is an in-process recursive resolver on loopback, serving UDP
@@ -168,6 +174,15 @@ func (f *fakeResolver) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 		return
 	case wrongQuestion:
 		m.Question[0].Name = "elsewhere.test."
+	case echo:
+		_ = w.WriteMsg(req)
+		return
+	case wrongOpcode:
+		m.Opcode = dns.OpcodeStatus
+	case wrongClass:
+		m.Question[0].Qclass = dns.ClassCHAOS
+	case caseFlipped:
+		m.Question[0].Name = strings.ToUpper(m.Question[0].Name)
 	case truncateUDP:
 		if network == "udp" {
 			m.Truncated = true
@@ -188,6 +203,14 @@ func (f *fakeResolver) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 		m.Truncate(size)
 	}
 	switch f.rule(name, q.Qtype) {
+	case foreignOwner:
+		for i, rr := range m.Answer {
+			rr = dns.Copy(rr)
+			rr.Header().Name = "elsewhere.test."
+			m.Answer[i] = rr
+		}
+	case nxdomainWithData:
+		m.Rcode = dns.RcodeNameError
 	case wrongID:
 		m.Id ^= 0xffff
 	case garbage:

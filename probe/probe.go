@@ -2,175 +2,20 @@ package probe
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/x509"
-	"encoding/hex"
+	"errors"
 	"fmt"
-	"net"
 	"net/netip"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
-	"github.com/mailprobe/mailprobe/blacklist"
-	"github.com/mailprobe/mailprobe/dnsclient"
 	"github.com/mailprobe/mailprobe/mx"
 )
-
-// Config is everything a probe run needs. The command line fills it; the
-// zero value of each field means the documented default.
-type Config struct {
-	Protocol Protocol
-	// Server bypasses MX resolution: "host", "host:port", "[v6]:port" or
-	// "unix:/path" (LMTP). Parse it with ParseServer.
-	Server *Server
-	// Port for MX hosts; 0 means 25 (24 for LMTP, 465 for SMTPS).
-	Port int
-	// From is the envelope sender without brackets; "" is the null
-	// sender <>. cmd fills the documented default postmaster@HELO.
-	From     string
-	HELO     string
-	STARTTLS TLSMode
-	// TLSVerify makes a certificate that does not verify for the MX name
-	// fatal for that host. Off by default: like an MTA at Postfix's "may"
-	// level the probe reports it and goes on.
-	TLSVerify bool
-	// TLSRoots replaces the system roots (tests).
-	TLSRoots *x509.CertPool
-
-	// Timeout bounds each phase (connect, greeting, each reply);
-	// Deadline bounds the whole run.
-	Timeout  time.Duration
-	Deadline time.Duration
-
-	// Source binds the local address of TCP connections.
-	Source netip.Addr
-	Family mx.Family
-	DNS    *dnsclient.Client
-
-	// AllMX probes every host and address concurrently instead of
-	// stopping where an MTA would.
-	AllMX bool
-	// MaxAddresses and MaxSessions mirror Postfix's smtp_mx_address_limit
-	// (5) and smtp_mx_session_limit (2): how many addresses an MTA tries
-	// and how many greeted sessions it spends before deferring.
-	MaxAddresses int
-	MaxSessions  int
-	// RcptWindow is how many RCPTs go in one transaction (and one
-	// pipelined write).
-	RcptWindow int
-
-	// CatchAllCheck also asks RCPT for a random local part of each
-	// domain, to tell a real mailbox from a catch-all.
-	CatchAllCheck bool
-
-	// DNSBL, when set, checks the local addresses used and the MX
-	// addresses against blocklists; DNSBLAlways checks even when no
-	// server refused anything.
-	DNSBL       DNSBLChecker
-	DNSBLAlways bool
-	// PublicIP is checked instead of a private local address.
-	PublicIP netip.Addr
-
-	Transcript TranscriptFunc
-}
-
-// DNSBLChecker is what probe needs of package blacklist; an interface so
-// tests can stand in for the network.
-type DNSBLChecker interface {
-	CheckAddrs(ctx context.Context, addrs []netip.Addr) []blacklist.Result
-}
-
-// Server is a parsed --server value.
-type Server struct {
-	Network string // "tcp" or "unix"
-	Host    string // host name or IP (tcp), socket path (unix)
-	Port    int    // 0: the protocol's default
-}
-
-func (s *Server) String() string {
-	if s.Network == "unix" {
-		return "unix:" + s.Host
-	}
-	if s.Port == 0 {
-		return s.Host
-	}
-	return net.JoinHostPort(s.Host, strconv.Itoa(s.Port))
-}
-
-// ParseServer parses --server like swaks --server: HOST, HOST:PORT,
-// [IPV6]:PORT, IPV6, or unix:/path.
-func ParseServer(s string) (*Server, error) {
-	bad := func(p string) (*Server, error) { return nil, &InputError{Field: "--server", Value: s, Problem: p} }
-	if p := controlProblem(s); p != "" {
-		return bad(p)
-	}
-	if path, ok := strings.CutPrefix(s, "unix:"); ok {
-		if !strings.HasPrefix(path, "/") {
-			return bad("a unix socket needs an absolute path (unix:/path)")
-		}
-		return &Server{Network: "unix", Host: path}, nil
-	}
-	host, port := s, ""
-	if h, p, err := net.SplitHostPort(s); err == nil {
-		host, port = h, p
-	} else if strings.HasPrefix(s, "[") && strings.HasSuffix(s, "]") {
-		host = s[1 : len(s)-1]
-	}
-	srv := &Server{Network: "tcp", Host: strings.TrimSuffix(host, ".")}
-	if port != "" {
-		n, err := strconv.Atoi(port)
-		if err != nil || n < 1 || n > 65535 {
-			return bad("port must be a number from 1 to 65535")
-		}
-		srv.Port = n
-	}
-	if ip, err := netip.ParseAddr(srv.Host); err == nil {
-		if ip.Zone() != "" {
-			return bad("zoned IPv6 addresses are not supported")
-		}
-		return srv, nil
-	}
-	if _, err := parseDomainPart(srv.Host); err != nil {
-		// Single-label names such as "localhost" are fine for a server.
-		if !isHostLabel(srv.Host) {
-			return bad(err.Error())
-		}
-	}
-	return srv, nil
-}
-
-func isHostLabel(s string) bool {
-	if s == "" || len(s) > 63 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
-			return false
-		}
-	}
-	return true
-}
 
 // Target is one recipient to probe, with its input line number (0 when
 // it came from the command line).
 type Target struct {
 	Address Address
 	Line    int
-}
-
-// DefaultPort is the port of a protocol: 25 SMTP (RFC 5321), 24 LMTP
-// (RFC 2033 suggests it), 465 SMTPS (RFC 8314 §7.3).
-func DefaultPort(p Protocol) int {
-	switch p {
-	case ProtocolLMTP:
-		return 24
-	case ProtocolSMTPS:
-		return 465
-	}
-	return 25
 }
 
 // DomainRecipient is the mailbox asked for when the target is a bare
@@ -190,65 +35,50 @@ type prober struct {
 	resolver *mx.Resolver
 }
 
-// withDefaults fills the documented defaults and rejects a config that
-// cannot work; Run and NewBatch share it.
-func (cfg Config) withDefaults() (Config, error) {
-	if cfg.Protocol == "" {
-		cfg.Protocol = ProtocolSMTP
+func newProber(cfg Config) *prober {
+	p := &prober{cfg: cfg, from: cfg.From, tap: cfg.Transcript, fromUTF8: !isASCII(cfg.From)}
+	if cfg.DNS != nil {
+		p.resolver = &mx.Resolver{DNS: cfg.DNS, Family: cfg.Family}
 	}
-	if cfg.STARTTLS == "" {
-		cfg.STARTTLS = TLSAuto
+	return p
+}
+
+// begin starts the run's clock: the Deadline, when set, ends ctx with
+// the cause ErrDeadline, so that everything below can tell it from an
+// interrupt.
+func (p *prober) begin(ctx context.Context, start time.Time) (context.Context, context.CancelFunc) {
+	if p.cfg.Deadline <= 0 {
+		return ctx, func() {}
 	}
-	if cfg.Port == 0 {
-		cfg.Port = DefaultPort(cfg.Protocol)
+	p.deadline = start.Add(p.cfg.Deadline)
+	return context.WithDeadlineCause(ctx, p.deadline, ErrDeadline)
+}
+
+// summary is what the report says the probe was run with.
+func (cfg Config) summary() ConfigSummary {
+	s := ConfigSummary{Protocol: cfg.Protocol, HELO: cfg.HELO, From: cfg.From, Port: cfg.Port, STARTTLS: cfg.STARTTLS}
+	if cfg.Server != nil {
+		s.Server = cfg.Server.String()
 	}
-	if cfg.Timeout <= 0 {
-		cfg.Timeout = 30 * time.Second
+	if cfg.Source.IsValid() {
+		s.Source = cfg.Source.String()
 	}
-	if cfg.MaxAddresses <= 0 {
-		cfg.MaxAddresses = 5
-	}
-	if cfg.MaxSessions <= 0 {
-		cfg.MaxSessions = 2
-	}
-	if cfg.HELO == "" {
-		return cfg, fmt.Errorf("%w: HELO name is empty", ErrBadInput)
-	}
-	if cfg.Server == nil && cfg.DNS == nil {
-		return cfg, fmt.Errorf("%w: no DNS client for MX resolution", ErrBadInput)
-	}
-	return cfg, nil
+	return s
 }
 
 // Run probes every target and returns what it saw. It returns an error
 // only for a bad configuration; everything that happens on the network is
 // in the Result.
 func Run(ctx context.Context, cfg Config, targets []Target) (*Result, error) {
-	cfg, err := cfg.withDefaults()
+	cfg, err := cfg.withDefaults(true)
 	if err != nil {
 		return nil, err
 	}
-	p := &prober{cfg: cfg, from: cfg.From, tap: cfg.Transcript}
-	p.fromUTF8 = !isASCII(cfg.From)
-	if cfg.DNS != nil {
-		p.resolver = &mx.Resolver{DNS: cfg.DNS, Family: cfg.Family}
-	}
+	p := newProber(cfg)
 	start := time.Now()
-	if cfg.Deadline > 0 {
-		p.deadline = start.Add(cfg.Deadline)
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(ctx, p.deadline)
-		defer cancel()
-	}
-	res := &Result{Started: start, Config: ConfigSummary{
-		Protocol: cfg.Protocol, HELO: cfg.HELO, From: cfg.From, Port: cfg.Port, STARTTLS: cfg.STARTTLS,
-	}}
-	if cfg.Server != nil {
-		res.Config.Server = cfg.Server.String()
-	}
-	if cfg.Source.IsValid() {
-		res.Config.Source = cfg.Source.String()
-	}
+	ctx, cancel := p.begin(ctx, start)
+	defer cancel()
+	res := &Result{Started: start, Config: cfg.summary()}
 
 	// Group recipients by domain (all of them together with --server):
 	// one session per host carries every recipient of its domain.
@@ -287,6 +117,7 @@ func Run(ctx context.Context, cfg Config, targets []Target) (*Result, error) {
 	wg.Wait()
 
 	p.checkDNSBL(ctx, res)
+	res.Stop = StopOf(ctx)
 	res.Duration = time.Since(start)
 	return res, nil
 }
@@ -304,6 +135,10 @@ func (p *prober) probeGroup(ctx context.Context, g *group, start time.Time) {
 	dnsStart := time.Now()
 	targets, dnsErr := p.route(ctx, g)
 	g.dom.DNSDuration = time.Since(dnsStart)
+	if errors.Is(dnsErr, mx.ErrStopped) {
+		// The lookup was cut short: that is no answer about the domain.
+		dnsErr = &Error{Kind: ErrNotChecked, Phase: PhaseDNS, Detail: p.ctxReason(ctx), Err: dnsErr}
+	}
 	if dnsErr != nil {
 		for _, r := range g.rcpts {
 			r.out.DNS = g.dom.DNSDuration
@@ -382,181 +217,11 @@ func (p *prober) route(ctx context.Context, g *group) ([]target, error) {
 	return ts, nil
 }
 
-func (p *prober) newAttempt(g *group, t target) *Attempt {
-	att := &Attempt{Host: t.host, Address: t.address, Port: t.port, Network: t.network}
-	if t.network == "unix" {
-		att.Address, att.Port = "", 0
-	}
-	g.dom.Attempts = append(g.dom.Attempts, att)
-	return att
-}
-
-// probeInOrder dials targets the way an MTA does: in preference order,
-// moving on after connection failures, temporary errors and 5xx greetings,
-// stopping at the first definitive answer for every recipient, and within
-// Postfix's address and session limits.
-func (p *prober) probeInOrder(ctx context.Context, g *group, targets []target) {
-	left := g.rcpts
-	addrs, sessions := 0, 0
-	for _, t := range targets {
-		var skip string
-		switch {
-		case len(left) == 0:
-			skip = "not needed: an earlier host gave a definitive answer"
-		case addrs >= p.cfg.MaxAddresses:
-			skip = fmt.Sprintf("not tried: an MTA gives up after %d addresses (Postfix smtp_mx_address_limit)", p.cfg.MaxAddresses)
-		case sessions >= p.cfg.MaxSessions:
-			skip = fmt.Sprintf("not tried: an MTA gives up after %d sessions (Postfix smtp_mx_session_limit)", p.cfg.MaxSessions)
-		case ctx.Err() != nil:
-			skip = "not tried: " + p.ctxReason(ctx)
-		}
-		if skip != "" {
-			att := p.newAttempt(g, t)
-			att.Skipped = skip
-			continue
-		}
-		addrs++
-		att := p.attempt(ctx, g, t, left, p.cfg.STARTTLS)
-		if att.Greeting != nil {
-			sessions++
-		}
-		var still []*pending
-		for _, r := range left {
-			if !r.res.Definitive() {
-				still = append(still, r)
-			}
-		}
-		left = still
-	}
-}
-
-// probeAll dials every target at once, each carrying every recipient; a
-// recipient's outcome is then the one the first target in MTA order gave
-// definitively, else the last.
-func (p *prober) probeAll(ctx context.Context, g *group, targets []target) {
-	per := make([][]*pending, len(targets))
-	atts := make([]*Attempt, len(targets))
-	for i, t := range targets {
-		atts[i] = p.newAttempt(g, t)
-		per[i] = make([]*pending, len(g.rcpts))
-		for j, r := range g.rcpts {
-			per[i][j] = &pending{addr: r.addr}
-		}
-	}
-	var wg sync.WaitGroup
-	for i, t := range targets {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			p.run(ctx, atts[i], t, per[i], p.cfg.STARTTLS)
-		}()
-	}
-	wg.Wait()
-	for j, r := range g.rcpts {
-		var chosen *Attempt
-		for i := range targets {
-			r.res, chosen = per[i][j].res, atts[i]
-			if r.res.Definitive() {
-				break
-			}
-		}
-		if o := r.out; o != nil {
-			o.Attempt, o.Transaction = chosen, chosen.Transaction
-			for _, a := range atts {
-				o.Setup += a.Setup
-			}
-		}
-	}
-}
-
-// attempt makes one attempt for the recipients still open and records it
-// in their outcomes.
-func (p *prober) attempt(ctx context.Context, g *group, t target, rcpts []*pending, mode TLSMode) *Attempt {
-	att := p.newAttempt(g, t)
-	p.run(ctx, att, t, rcpts, mode)
-	if att.Err != nil && att.Err.Kind == ErrTLS && mode == TLSAuto && !p.cfg.TLSVerify {
-		// Postfix at the "may" level retries in clear after a failed
-		// handshake; so do we, as a separate, labelled attempt.
-		retry := p.newAttempt(g, t)
-		retry.PlaintextRetry = true
-		p.run(ctx, retry, t, rcpts, TLSNever)
-		att = retry
-	}
-	for _, r := range rcpts {
-		if o := r.out; o != nil {
-			o.Attempt = att
-			o.Setup += att.Setup
-			o.Transaction = att.Transaction
-		}
-	}
-	return att
-}
-
-// run is one connection: open, verify every recipient, close. Recipients
-// not decided by a reply take the error that ended the attempt.
-func (p *prober) run(ctx context.Context, att *Attempt, t target, rcpts []*pending, mode TLSMode) {
-	for _, r := range rcpts {
-		r.done = false
-		r.res = RcptResult{Recipient: r.addr.String()}
-	}
-	s := p.open(ctx, t, att, mode)
-	if s != nil {
-		if err := s.verify(rcpts, true); err != nil {
-			att.Err = err
-		}
-		s.close(nil)
-	}
-	for _, r := range rcpts {
-		if !r.done && r.res.Reply == nil && r.res.Err == nil && att.Err != nil {
-			r.res.Phase, r.res.Err, r.res.Reply = att.Err.Phase, att.Err, att.Err.Reply
-		}
-		att.Rcpts = append(att.Rcpts, r.res)
-	}
-}
-
+// ctxReason says, in a "not checked" verdict's words, why ctx stopped:
+// from its cause, never from the clock.
 func (p *prober) ctxReason(ctx context.Context) string {
-	if !p.deadline.IsZero() && !time.Now().Before(p.deadline) {
-		return "the probe deadline passed"
+	if r := StopOf(ctx).Reason(); r != "" {
+		return r
 	}
-	return "interrupted"
-}
-
-// addCatchAllProbe adds a random local part at the group's domain: a
-// server that accepts it accepts anything, so its "250" for a real
-// recipient proves nothing about that mailbox.
-func (p *prober) addCatchAllProbe(g *group) {
-	if len(g.rcpts) == 0 {
-		return
-	}
-	// With --server one group may hold several domains; a random local
-	// part says something only about its own domain.
-	for _, r := range g.rcpts[1:] {
-		if r.addr.ASCIIDomain != g.rcpts[0].addr.ASCIIDomain {
-			return
-		}
-	}
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	a := g.rcpts[0].addr
-	a.Local = "mailprobe-nonexistent-" + hex.EncodeToString(b[:])
-	a.UTF8 = !isASCII(a.Domain)
-	g.rcpts = append(g.rcpts, &pending{addr: a})
-}
-
-// judgeCatchAll records whether the random recipient was accepted, and
-// removes it again.
-func (p *prober) judgeCatchAll(g *group) {
-	n := len(g.rcpts) - 1
-	if n < 0 || g.rcpts[n].out != nil {
-		return
-	}
-	probe := g.rcpts[n]
-	g.rcpts = g.rcpts[:n]
-	if probe.res.Phase != PhaseRCPT || probe.res.Reply == nil {
-		return
-	}
-	accepted := probe.res.Reply.Class() == 2
-	for _, r := range g.rcpts {
-		r.out.CatchAll = &accepted
-	}
+	return "not reached"
 }

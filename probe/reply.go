@@ -7,7 +7,8 @@ import (
 	"io"
 	"strconv"
 	"strings"
-	"unicode/utf8"
+
+	"github.com/mailprobe/mailprobe/peertext"
 )
 
 // Limits on what a server may send in one reply. RFC 5321 §4.5.3.1.5 caps
@@ -247,36 +248,8 @@ func splitJoined(s string) []string {
 	return append(out, s[start:])
 }
 
-// Neutralise makes server-supplied text safe to print: C0 and C1 control
-// characters, DEL and invalid UTF-8 bytes become visible escapes (\x1b,
-// \u009b), tabs become spaces. Printable UTF-8 passes through.
-func Neutralise(s string) string {
-	clean := true
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c == 0x7f || c >= 0x80 {
-			clean = false
-			break
-		}
-	}
-	if clean {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size <= 1:
-			fmt.Fprintf(&b, `\x%02x`, s[i])
-		case r == '\t':
-			b.WriteByte(' ')
-		case r < 0x20 || r == 0x7f:
-			fmt.Fprintf(&b, `\x%02x`, r)
-		case r >= 0x80 && r < 0xa0, r == 0x2028, r == 0x2029, r == 0x202e, r == 0x200f:
-			fmt.Fprintf(&b, `\u%04x`, r)
-		default:
-			b.WriteRune(r)
-		}
-		i += size
-	}
-	return b.String()
-}
+// Neutralise makes server-supplied text safe to print. It is
+// peertext.Neutralise, the one neutraliser: controls, escape sequences,
+// bidi controls, zero-width characters and invalid UTF-8 become visible
+// escapes (\x1b, \u202e, \xff).
+func Neutralise(s string) string { return peertext.Neutralise(s) }

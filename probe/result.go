@@ -68,6 +68,10 @@ type Result struct {
 	Started  time.Time
 	Duration time.Duration
 	Config   ConfigSummary
+	// Stop is why the run ended before it had asked everything
+	// (StopNone when it finished): what was decided stands, the rest is
+	// "not checked" with this reason.
+	Stop Stop
 
 	// Domains holds one entry per distinct recipient domain (or one entry
 	// for --server), in input order.
@@ -84,8 +88,15 @@ type Result struct {
 	// a private local address.
 	PublicIP string
 	// LocalPrivate is true when a connection's local address was private
-	// or loopback, so the address a receiving server sees differs.
+	// or loopback, so the address a receiving server sees may differ.
 	LocalPrivate bool
+	// ServerSaw are the client addresses block-like refusals named
+	// ("Client host [IP] …"): what the server itself says it saw, checked
+	// on the lists beside the local address.
+	ServerSaw []string
+	// DNSBLNamed are the DNSBL zones block-like refusals named or implied
+	// ("blocked using ZONE", "Spamhaus", a list's URL); each was asked too.
+	DNSBLNamed []string
 }
 
 // ConfigSummary records the settings that shape what the server saw, so a

@@ -4,8 +4,11 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"slices"
 	"strings"
 	"time"
+
+	"github.com/mailprobe/mailprobe/peertext"
 )
 
 // tlsConfig returns a config that completes the handshake whatever the
@@ -22,8 +25,11 @@ func (p *prober) tlsConfig(serverName string) *tls.Config {
 }
 
 // handshake runs the TLS handshake on c's connection and replaces it with
-// the TLS connection. phase is PhaseTLS for both SMTPS and STARTTLS.
-func (p *prober) handshake(c *conn, serverName string) error {
+// the TLS connection. phase is PhaseTLS for both SMTPS and STARTTLS. A
+// failed handshake goes through the one failure mapper: a stopped probe
+// or a timeout says so (and is not retried in clear), anything else is
+// ErrTLS.
+func (p *prober) handshake(c *conn, serverName string) *Error {
 	start := time.Now()
 	tc := tls.Client(c.nc, p.tlsConfig(serverName))
 	_ = tc.SetDeadline(c.phaseDeadline())
@@ -31,13 +37,9 @@ func (p *prober) handshake(c *conn, serverName string) error {
 	_ = tc.SetDeadline(time.Time{})
 	step := Step{Phase: PhaseTLS, Start: start, Duration: time.Since(start)}
 	if err != nil {
-		e := &Error{Kind: ErrTLS, Phase: PhaseTLS, Detail: "handshake failure: " + err.Error(), Err: err}
-		if c.failure(PhaseTLS, err).Kind == ErrTimeout {
-			e.Kind = ErrTimeout
-		}
+		e := c.failure(PhaseTLS, err)
 		step.Err = e.Error()
 		c.att.Steps = append(c.att.Steps, step)
-		c.closed = true
 		return e
 	}
 	c.att.Steps = append(c.att.Steps, step)
@@ -67,9 +69,11 @@ func tlsInfo(cs tls.ConnectionState, serverName string, roots *x509.CertPool, no
 	}
 	leaf := cs.PeerCertificates[0]
 	info.peer = leaf
-	info.Subject = leaf.Subject.String()
-	info.Issuer = leaf.Issuer.String()
-	info.DNSNames = leaf.DNSNames
+	// The certificate is the peer's text: pkix.Name.String escapes RFC
+	// 4514 specials but passes controls and bidi characters through.
+	info.Subject = peertext.Neutralise(leaf.Subject.String())
+	info.Issuer = peertext.Neutralise(leaf.Issuer.String())
+	info.DNSNames = peertext.All(slices.Clone(leaf.DNSNames))
 	info.NotBefore, info.NotAfter = leaf.NotBefore, leaf.NotAfter
 	inter := x509.NewCertPool()
 	for _, c := range cs.PeerCertificates[1:] {
@@ -80,7 +84,7 @@ func tlsInfo(cs tls.ConnectionState, serverName string, roots *x509.CertPool, no
 		info.Verified = true
 		return info
 	}
-	info.VerifyError = err.Error()
+	info.VerifyError = peertext.Neutralise(err.Error()) // x509 errors quote the certificate's names
 	var inv x509.CertificateInvalidError
 	var host x509.HostnameError
 	var ua x509.UnknownAuthorityError
@@ -95,7 +99,7 @@ func tlsInfo(cs tls.ConnectionState, serverName string, roots *x509.CertPool, no
 	case errors.As(err, &ua):
 		info.VerifyKind = "unknown-authority"
 		if leaf.Issuer.String() == leaf.Subject.String() {
-			info.VerifyError = "self-signed certificate: " + err.Error()
+			info.VerifyError = "self-signed certificate: " + info.VerifyError
 		}
 	default:
 		info.VerifyKind = "other"

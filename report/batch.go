@@ -73,7 +73,7 @@ func BatchDoc(e BatchEntry) BatchLineDoc {
 		return BatchLineDoc{RecipientDoc: d}
 	}
 	d := RecipientDoc{Address: e.Input, InputLine: e.Line, Status: e.Status, Relay: "none",
-		Category: CategoryOther, Permanence: PermanenceUnknown, PassedOver: []PassedDoc{}}
+		Category: CategoryOther, Permanence: PermanenceUnknown, Party: PartyLocal, PassedOver: []PassedDoc{}}
 	if e.Status == BatchStatusInvalid {
 		d.DSN, d.Permanence = BatchInvalidDSN, PermanencePermanent
 		d.Reason = "bad address syntax: " + e.Problem
@@ -82,6 +82,7 @@ func BatchDoc(e BatchEntry) BatchLineDoc {
 			What:  "Line " + fmt.Sprint(e.Line) + " is not an address that can be asked for.",
 			Cause: e.Problem,
 			Next:  "Fix or remove the line; a mail server would refuse it as bad address syntax.",
+			Party: PartyLocal,
 		}
 	} else {
 		d.Reason = e.Problem
@@ -199,7 +200,7 @@ func (s *BatchSummary) Add(e BatchEntry) {
 	case e.Verdict != nil:
 		s.ByDSN[e.Verdict.DSN]++
 		s.ByCategory[e.Verdict.Category]++
-		if e.Verdict.Status == StatusDeferred && isAddressVerification(e.Verdict.Reason) {
+		if e.Verdict.Status == StatusDeferred && e.Verdict.Rule != nil && e.Verdict.Rule.ID == ruleUnverifiedRecipient {
 			s.Verifying++
 		}
 	case e.Status == BatchStatusInvalid:

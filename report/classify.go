@@ -83,6 +83,7 @@ type Explanation struct {
 	What  string `json:"what"`  // what happened
 	Cause string `json:"cause"` // the likely cause
 	Next  string `json:"next"`  // what to do next
+	Party Party  `json:"party"` // who has to act: sender | recipient | local
 }
 
 // permanenceOf takes the class from the reply code, or from the
@@ -102,95 +103,6 @@ func permanenceOf(code int, enhanced string) Permanence {
 		return PermanencePermanent
 	}
 	return PermanenceUnknown
-}
-
-// rule is one text pattern of the classifier. Rules are tried in order;
-// the first match wins, so specific wordings come before general ones
-// (Spamhaus before "spam", "too many messages" before "421 … too many").
-type rule struct {
-	cat Category
-	re  pattern
-	// codes, when set, restricts the rule to these reply classes (4, 5).
-	classes string
-	// enhanced, when set, restricts the rule to these RFC 3463 codes.
-	enhanced []string
-}
-
-// rx compiles a pattern that is matched against lower-cased text
-// (lower-casing once is much cheaper than (?i) in every pattern).
-func rx(s string) pattern { return newPattern(s) }
-
-// textRules are matched against the reply text (all lines, codes kept).
-// Sources of the wordings: Postfix smtpd/postscreen reject texts,
-// Dovecot LMTP, Exim, Gmail, Microsoft 365/Outlook.com, 1&1/IONOS, GMX,
-// web.de, T-Online and Spamhaus's published responses.
-var textRules = []rule{
-	// Recipient verification by the receiving Postfix
-	// (reject_unverified_recipient): the backend could not confirm the
-	// user. See isAddressVerification for the explanation; the category
-	// is user-unknown because the question asked was "does this user
-	// exist", with temporary permanence when the answer was 4xx.
-	{cat: CategoryUserUnknown, re: rx(`unverified address|address verification in progress|undeliverable address`)},
-
-	// TLS / authentication requirements come first: their texts often
-	// carry 5.7.0 or 5.7.1, which would otherwise look like policy.
-	{cat: CategoryTLSRequired, re: rx(`must issue a starttls|starttls (is )?required|tls (is )?required|encryption (is )?required|requires? (a )?(secure|encrypted|tls) connection|must use tls|secure connection required`)},
-	{cat: CategoryAuthRequired, re: rx(`authentication (is )?required|auth(entication)? required|must authenticate|not logged in|client not authenticated|authentication credentials invalid|relaying requires authentication|smtp auth(entication)? is required`)},
-
-	// Blocklists: explicit list names and the providers' own wordings.
-	{cat: CategoryBlocklisted, re: rx(`black ?list(ed)?|block ?list(ed)?|blocked using|\blisted (at|on|in|by)\b|spamhaus|spamcop|barracuda(central)?|\bsorbs\b|dnsbl|\brbl\b|\bsbl\b|\bxbl\b|\bpbl\b|banned sending ip|c=bl\b|\(bl\)|on our block list|ip address is black listed|client host \[[^\]]*\] blocked`)},
-
-	// Reputation: the provider distrusts the sending IP or domain.
-	{cat: CategoryReputation, re: rx(`reputation|unusual rate of unsolicited|not authorized to send email directly|traffic not accepted from this ip|suspicious activity from|has been temporarily deferred due to|low reputation|sender score`)},
-
-	// Greylisting: explicit, or "try again later" with the codes
-	// greylisting servers use (postgrey 450 4.2.0, rspamd/Exim 451 4.7.1).
-	{cat: CategoryGreylisted, re: rx(`gr[ae]y-?list(ed|ing)?|greylisted|deferred for greylisting|grey ?listing in action`)},
-	{cat: CategoryGreylisted, re: rx(`try again later|please try later|retry later|come back later`), classes: "4", enhanced: []string{"4.7.1", "4.2.0"}},
-
-	// Rate limits before connection limits: "too many messages" and
-	// "too many recipients" are about volume, not connections.
-	{cat: CategoryRateLimited, re: rx(`rate ?limit(ed)?|rate-limit|too many (messages|mails|emails|recipients|rcpt)|sending rate|receiving mail at a rate|message rate|throttl|slow down|server busy\. please try again later|exceeded the (rate|sending) limit|sending limit|daily limit|quota of messages`)},
-	{cat: CategoryConnectionLimit, re: rx(`too many (open |concurrent |simultaneous |parallel )?(smtp )?connections|out of connection slots|connection limit|maximum number of (concurrent )?(server )?connections|too many sessions|concurrent server connections|connection count|too many connections from`)},
-
-	// Mailbox states.
-	{cat: CategoryMailboxFull, re: rx(`mailbox (is )?full|mail ?box full|over ?quota|quota (exceeded|exceed|full)|exceeded (its|the|their)? ?(storage|quota|mailbox)|exceeded storage allocation|out of storage space|storage space|mailbox size limit|user is over|inbox is full|disk quota`)},
-	{cat: CategoryMailboxDisabled, re: rx(`(mailbox|account|user|address) (is |has been )?(disabled|deactivated|suspended|inactive|locked|blocked|closed)|account that you tried to reach is (disabled|inactive)|mailbox (is )?unavailable.*disabled|recipient (is )?inactive`)},
-
-	// Relaying.
-	{cat: CategoryRelayDenied, re: rx(`relay access denied|relaying denied|relay(ing)? not permitted|not permitted to relay|unable to relay|relay denied|we do not relay|relaying (is )?not allowed|relay not allowed|not a (valid )?relay|no relaying|relaying prohibited|non-accepted domain|(isn't|is not|not) allowed to be relayed|relayed thru`)},
-
-	// Sender authentication.
-	{cat: CategoryPolicy, re: rx(`\bspf\b|sender policy framework|\bdmarc\b|\bdkim\b|domainkeys|unauthenticated (email|mail|sender)|sender is unauthenticated|this mail is unauthenticated|does not pass dmarc|authentication (check|results) failed`)},
-
-	// Sending host identity.
-	{cat: CategoryReverseDNS, re: rx(`reverse (dns|lookup|hostname|host name|name)|\bptr\b|\brdns\b|cannot find your (reverse )?hostname|client host rejected: cannot find|helo command rejected: (host not found|need fully-qualified)|need fully-qualified hostname|does not have a ptr|no ptr record|hostname does not match`)},
-
-	// Size.
-	{cat: CategoryMessageSize, re: rx(`message (size|too large|too big|length)|size limit|exceeds? (the )?(fixed |maximum |message )?size|too large|message exceeds|maximum message size`)},
-
-	// User unknown: the commonest permanent answer.
-	{cat: CategoryUserUnknown, re: rx(`user unknown|unknown user|user (doesn't|does not|dont|don't) exist|(mailbox|address|user|recipient|account)[^.;:]{0,40}(does not|doesn't) exist|no such (user|mailbox|recipient|address|account)|mailbox (not found|unavailable)|recipient (not found|unknown)|unknown recipient|user not found|invalid (recipient|mailbox|address)|recipientnotfound|address not present|not our customer|no mailbox here|unrouteable address|address unknown|bad recipient|recipient address rejected: access denied|addressee unknown|mailbox does not exist|no such person`)},
-
-	// Content.
-	{cat: CategoryContentSpam, re: rx(`\bspam\b|unsolicited|junk mail|bulk mail|content (rejected|filter|policy)|message content|\bvirus\b|malware|phish|potential security issue|rejected as spam|looks like spam|spam message|high probability of being spam|message (was )?(rejected|refused) (due to|because of) content`)},
-
-	// Connection limit wording that only says "421 … too many".
-	{cat: CategoryConnectionLimit, re: rx(`too many`), classes: "4", enhanced: nil},
-}
-
-// localRules match Postfix's own (non-server) reasons, for explain and
-// maillog reading: "connect to …", DNS errors, TLS failures (wordings
-// from smtp_connect.c, smtp_proto.c, smtp_trouble.c, dns_lookup.c).
-var localRules = []rule{
-	{cat: CategoryNullMX, re: rx(`does not accept mail \(nullmx\)`)},
-	{cat: CategoryDNSFailure, re: rx(`host or domain name not found|name service error|unable to look up host|no mx host for .* has a valid address record|malformed (or unexpected )?name server reply`)},
-	{cat: CategoryConnectionRefused, re: rx(`connect to .*: (connection refused|no route to host|network is unreachable|no such file or directory|permission denied)`)},
-	{cat: CategoryConnectionTimeout, re: rx(`connect to .*: connection timed out|conversation with .* timed out while|timed out while`)},
-	{cat: CategoryServerError, re: rx(`lost connection with .* while`)},
-	{cat: CategoryTLSRequired, re: rx(`tls is required|server certificate not verified|requiretls failure`)},
-	{cat: CategoryProtocolError, re: rx(`cannot start tls|protocol error|malformed reply|non-smtp response|message requires smtputf8`)},
-	{cat: CategoryOther, re: rx(`loops back to myself|unable to find primary relay`)},
 }
 
 // enhancedCategory maps RFC 3463 codes (and the registry additions of
@@ -258,74 +170,70 @@ func enhancedCategory(enh string) (Category, bool) {
 	return "", false
 }
 
+// Classification is what the classifier decided about one text.
+type Classification struct {
+	Category   Category   `json:"category"`
+	Permanence Permanence `json:"permanence"`
+	Party      Party      `json:"party"`
+	// Rule is the rule that matched, nil when the codes alone decided.
+	Rule *Rule `json:"-"`
+}
+
 // Classify classifies one reply: the code (0 when there is none, e.g. a
 // Postfix-generated reason), the RFC 3463 enhanced code or dsn ("" when
 // none) and the text (a whole reply with codes, or a Postfix reason).
-// Text patterns come first, then the enhanced code, then the reply code.
 func Classify(code int, enhanced, text string) (Category, Permanence) {
+	c := ClassifyText(code, enhanced, text)
+	return c.Category, c.Permanence
+}
+
+// ClassifyText is Classify with the party and the rule that decided.
+// The rules (report/rules/*.yaml and --rules) come first, in precedence
+// order; then the enhanced code (enhancedCategory), then the reply code.
+// Results are cached: maillogs and batches repeat the same texts.
+func ClassifyText(code int, enhanced, text string) Classification {
+	rs := active()
+	key := cacheKey(code, enhanced, text)
+	if c, ok := rs.cache.get(key); ok {
+		return c
+	}
+	c := classify(rs, code, enhanced, text)
+	rs.cache.add(key, c)
+	return c
+}
+
+func classify(rs *ruleSet, code int, enhanced, text string) Classification {
 	perm := permanenceOf(code, enhanced)
 	if code/100 == 2 || (code == 0 && perm == PermanenceSuccess) {
-		return CategoryDeliverable, PermanenceSuccess
+		return Classification{Category: CategoryDeliverable, Permanence: PermanenceSuccess, Party: PartyRecipient}
 	}
 	if code/100 == 3 || (code != 0 && (code < 200 || code > 599)) {
-		return CategoryProtocolError, PermanenceUnknown
+		return Classification{Category: CategoryProtocolError, Permanence: PermanenceUnknown, Party: PartyRecipient}
 	}
-	text = strings.ToLower(text)
-	if code == 0 {
-		for _, r := range localRules {
-			if r.re.MatchString(text) {
-				return r.cat, perm
-			}
-		}
-	}
-	class := strconv.Itoa(code / 100)
+	class := code / 100
 	if code == 0 && enhanced != "" {
-		class = enhanced[:1]
+		class = int(enhanced[0] - '0')
 	}
-	for _, r := range textRules {
-		if r.classes != "" && !strings.Contains(r.classes, class) {
-			continue
-		}
-		if len(r.enhanced) > 0 && !contains(r.enhanced, enhanced) {
-			continue
-		}
-		if r.re.MatchString(text) {
-			return r.cat, perm
-		}
+	if r := rs.match(text, class, enhanced, code == 0); r != nil {
+		return Classification{Category: r.Category, Permanence: perm, Party: r.Party, Rule: r}
 	}
+	cat := CategoryOther
 	if c, ok := enhancedCategory(enhanced); ok {
-		return c, perm
-	}
-	switch {
-	case code == 0:
-		return CategoryOther, perm
-	case code/100 == 4:
+		cat = c
+	} else if code/100 == 4 {
 		// A generic 4xx: the server could not take the mail now.
-		return CategoryServerError, perm
-	case code == 555 || code >= 500 && code <= 504:
+		cat = CategoryServerError
+	} else if code == 555 || code >= 500 && code <= 504 {
 		// RFC 5321 §4.2.2 x0z: syntax, unrecognised command; Postfix
 		// flags these as protocol errors too (smtp_trouble.c
 		// smtp_check_code).
-		return CategoryProtocolError, perm
+		cat = CategoryProtocolError
 	}
-	return CategoryOther, perm
+	return Classification{Category: cat, Permanence: perm, Party: defaultParty(cat)}
 }
 
-// isAddressVerification recognises the receiving Postfix's
+// ruleUnverifiedRecipient is the rule for the receiving Postfix's
 // reject_unverified_recipient answers ("450 4.1.1 <a@b>: Recipient
-// address rejected: unverified address: …", "Address verification in
-// progress"), which get their own explanation.
-func isAddressVerification(text string) bool {
-	return reAddrVerify.MatchString(strings.ToLower(text))
-}
-
-var reAddrVerify = rx(`unverified address|address verification in progress|undeliverable address`)
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
+// address rejected: unverified address: …"), which get their own
+// explanation.
+const ruleUnverifiedRecipient = "postfix-unverified-recipient"

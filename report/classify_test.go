@@ -34,7 +34,7 @@ func TestClassify(t *testing.T) {
 		{"postfix starttls required", "530 5.7.0 Must issue a STARTTLS command first", CategoryTLSRequired, PermanencePermanent},
 		{"postfix too many connections", "421 4.7.0 mx.example.org Error: too many connections from 192.0.2.9", CategoryConnectionLimit, PermanenceTemporary},
 		{"out of connection slots", "421 4.3.2 mx.example.org out of connection slots, try again later", CategoryConnectionLimit, PermanenceTemporary},
-		{"postfix too many recipients", "452 4.5.3 Error: too many recipients", CategoryRateLimited, PermanenceTemporary},
+		{"postfix too many recipients per message", "452 4.5.3 Error: too many recipients", CategoryProtocolError, PermanenceTemporary},
 		{"postfix size", "552 5.3.4 Message size exceeds fixed limit", CategoryMessageSize, PermanencePermanent},
 		{"postfix not logged in", "553 5.7.1 <a@example.org>: Sender address rejected: not logged in", CategoryAuthRequired, PermanencePermanent},
 		{"postfix insufficient storage", "452 4.3.1 Insufficient system storage", CategoryServerError, PermanenceTemporary},
@@ -49,7 +49,7 @@ func TestClassify(t *testing.T) {
 		{"gmail no such user", "550-5.1.1 The email account that you tried to reach does not exist. Please try 550-5.1.1 double-checking the recipient's email address for typos or 550-5.1.1 unnecessary spaces. Learn more at 550 5.1.1  https://support.google.com/mail/?p=NoSuchUser a1si123 - gsmtp", CategoryUserUnknown, PermanencePermanent},
 		{"gmail disabled", "550-5.2.1 The email account that you tried to reach is disabled. Learn more at 550 5.2.1  https://support.google.com/mail/?p=DisabledUser x - gsmtp", CategoryMailboxDisabled, PermanencePermanent},
 		{"gmail over quota", "452-4.2.2 The email account that you tried to reach is over quota. Please direct 452 4.2.2 the recipient to https://support.google.com/mail/?p=OverQuotaTemp x - gsmtp", CategoryMailboxFull, PermanenceTemporary},
-		{"gmail unsolicited rate", "421-4.7.0 [192.0.2.9 15] Our system has detected an unusual rate of unsolicited mail originating from your IP address. 421 4.7.0 To protect our users from spam, mail sent from your IP address has been temporarily rate limited.", CategoryReputation, PermanenceTemporary},
+		{"gmail unsolicited rate", "421-4.7.0 [192.0.2.9 15] Our system has detected an unusual rate of unsolicited mail originating from your IP address. 421 4.7.0 To protect our users from spam, mail sent from your IP address has been temporarily rate limited.", CategoryRateLimited, PermanenceTemporary}, // Gmail 4.7.28/4.7.0 "temporarily rate limited": a rate limit (team brief, rule gmail-rate-limit)
 		{"gmail dmarc", "550-5.7.26 This mail is unauthenticated, which poses a security risk to the sender and Gmail users 550 5.7.26 and has been blocked.", CategoryPolicy, PermanencePermanent},
 		{"gmail ptr", "550-5.7.25 [192.0.2.9] The IP address sending this message does not have a PTR record setup. 550 5.7.25 Learn more at https://support.google.com/mail/answer/81126 x - gsmtp", CategoryReverseDNS, PermanencePermanent},
 		{"gmail receiving rate", "452-4.2.1 The user you are trying to contact is receiving mail at a rate that 452 4.2.1 prevents additional messages from being delivered.", CategoryRateLimited, PermanenceTemporary},

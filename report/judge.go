@@ -50,6 +50,10 @@ type Verdict struct {
 	Category    Category
 	Permanence  Permanence
 	Explanation Explanation
+	// Party is who has to act (sender, recipient, local); Rule the
+	// classifier rule that decided, nil when codes or facts did.
+	Party Party
+	Rule  *Rule
 
 	// PassedOver lists the other attempts for this recipient's domain
 	// and why they did not decide, in the order they were made.
@@ -156,15 +160,27 @@ func Judge(o *probe.Outcome, res *probe.Result) Verdict {
 		}
 		switch {
 		case d.reply != nil && d.cat == "":
-			v.Category, v.Permanence = Classify(d.reply.Code, d.reply.Enhanced, d.reply.Text())
+			cl := ClassifyText(d.reply.Code, d.reply.Enhanced, d.reply.Text())
+			v.Category, v.Permanence, v.Party, v.Rule = cl.Category, cl.Permanence, cl.Party, cl.Rule
 		default:
 			v.Category, v.Permanence = d.cat, permanenceOf(0, d.dsn)
+		}
+		if d.tlsLocal {
+			v.Party = PartyLocal
 		}
 		v.Status = statusOf(v.DSN)
 		ctx.desc = d
 	}
 	v.PassedOver = passedOver(o, cfg)
 	ctx.allConnectFailed = allConnectFailed(o, cfg)
+	if ctx.allConnectFailed || ctx.notChecked {
+		// Every MX unreachable on port 25 points at your own network;
+		// a probe that stopped is your run's business.
+		v.Party = PartyLocal
+	}
+	if v.Party == "" {
+		v.Party = defaultParty(v.Category)
+	}
 	v.Explanation = explain(&v, ctx)
 	return v
 }

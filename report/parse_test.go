@@ -118,8 +118,11 @@ func TestExplainText(t *testing.T) {
 	}
 	_, err := ExplainText("  \n")
 	assert.ErrorIs(t, err, ErrEmptyInput)
-	_, err = ExplainText("this is not a reply")
-	assert.Error(t, err)
+	// Well-formed text the classifier cannot place still gets an answer.
+	e, err := ExplainText("this is not a reply")
+	require.NoError(t, err)
+	assert.Equal(t, CategoryOther, e.Category)
+	assert.Equal(t, PermanenceUnknown, e.Permanence)
 }
 
 // FuzzParsePostfixLine: the parser must never panic, and what it

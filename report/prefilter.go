@@ -1,54 +1,13 @@
 package report
 
-import (
-	"regexp"
-	"regexp/syntax"
-	"strings"
-)
+import "regexp/syntax"
 
-// pattern is a classifier regexp with a literal prefilter. Go's regexp
-// runs an NFA over long alternations, about 10 µs per rule on a typical
-// reply, which would make the classifier the bottleneck of batches and of
-// maillog reading. Almost every rule can only match when one of a few
-// literal words occurs in the text, so a strings.Contains pass decides
-// most texts at a fraction of the cost, and the regexp runs only when a
-// literal is present.
-type pattern struct {
-	re *regexp.Regexp
-	// any holds literals at least one of which every match contains; nil
-	// when no useful set exists and the regexp must always run.
-	any []string
-}
-
-func (p pattern) MatchString(s string) bool {
-	if p.any != nil {
-		found := false
-		for _, lit := range p.any {
-			if strings.Contains(s, lit) {
-				found = true
-				break
-			}
-		}
-		if !found {
-			return false
-		}
-	}
-	return p.re.MatchString(s)
-}
-
-func (p pattern) String() string { return p.re.String() }
-
-// newPattern compiles expr and derives its prefilter.
-func newPattern(expr string) pattern {
-	re := regexp.MustCompile(expr)
-	p := pattern{re: re}
-	if tree, err := syntax.Parse(expr, syntax.Perl); err == nil {
-		if lits, ok := required(tree.Simplify()); ok && useful(lits) {
-			p.any = lits
-		}
-	}
-	return p
-}
+// The prefilter: Go's regexp runs an NFA over long alternations, about
+// 10 µs per rule on a typical reply. Almost every rule can only match when
+// one of a few literal words occurs in the text, so each regex gets the
+// set of literals one of which every match must contain (required); the
+// rules' automaton finds those literals in one pass, and a regexp runs
+// only for rules whose literals were seen.
 
 // minLiteral is the shortest literal worth a prefilter: shorter ones
 // occur in almost every text and filter nothing.

@@ -3,6 +3,9 @@ package report
 import (
 	"os"
 	"path/filepath"
+	"regexp"
+	"regexp/syntax"
+	"slices"
 	"strings"
 	"testing"
 
@@ -10,50 +13,81 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// allPatterns is every classifier pattern.
-func allPatterns() []pattern {
-	var ps []pattern
-	for _, r := range textRules {
-		ps = append(ps, r.re)
+// naiveMatch is the classifier's rule matching without automaton,
+// prefilter or bitsets: every rule in precedence order, each condition
+// checked directly. The compiled matcher must always agree with it.
+func naiveMatch(rules []*Rule, text string, class int, enhanced string, noReply bool) *Rule {
+	low := strings.ToLower(text)
+	for _, r := range rules {
+		if r.NoReply && !noReply {
+			continue
+		}
+		if len(r.Classes) > 0 && !slices.Contains(r.Classes, class) {
+			continue
+		}
+		if len(r.Enhanced) > 0 && !slices.Contains(r.Enhanced, enhanced) {
+			continue
+		}
+		if len(r.Match) > 0 && !slices.ContainsFunc(r.Match, func(m string) bool { return strings.Contains(low, m) }) {
+			continue
+		}
+		if r.Regex != "" && !regexp.MustCompile(r.Regex).MatchString(low) {
+			continue
+		}
+		return r
 	}
-	for _, r := range localRules {
-		ps = append(ps, r.re)
-	}
-	return ps
+	return nil
 }
 
-// prefilterCorpus is real text: every line of the maillog seeds and
-// every reply the classifier tests use.
-func prefilterCorpus(t *testing.T) []string {
+// prefilterCorpus is real text: every line of the maillog seeds, every
+// rule example, and the replies the classifier tests use.
+func prefilterCorpus(t testing.TB) []string {
 	t.Helper()
 	texts := []string{
-		"550-5.1.1 the email account that you tried to reach does not exist.",
-		"554 5.7.1 service unavailable; client host [192.0.2.1] blocked using zen.spamhaus.org",
-		"450 4.2.0 <a@b>: recipient address rejected: greylisted, see http://postgrey.schweikert.ch/help/b.html",
+		"550-5.1.1 The email account that you tried to reach does not exist.",
+		"554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org",
 		"421 newd1.sm66.com out of connection slots",
-		"552 5.2.2 mailbox full", "530 5.7.0 must issue a starttls command first",
-		"connect to mx.example[192.0.2.1]:25: connection timed out",
+		"connect to mx.example[192.0.2.1]:25: Connection timed out",
+		"550 5.1.1 <ÄÖÜ@example.org>: Recipient address rejected: USER UNKNOWN",
+	}
+	for _, r := range BuiltinRules() {
+		for _, e := range r.Examples {
+			texts = append(texts, e.Text)
+		}
 	}
 	seeds, _ := filepath.Glob("../../shared/seeds/*.txt")
 	for _, f := range seeds {
 		b, err := os.ReadFile(f)
 		require.NoError(t, err)
-		for _, l := range strings.Split(string(b), "\n") {
-			texts = append(texts, strings.ToLower(l))
-		}
+		texts = append(texts, strings.Split(string(b), "\n")...)
 	}
 	return texts
 }
 
-// TestPrefilterNeverChangesAMatch: the literal prefilter is an
-// optimisation only; with and without it every pattern gives the same
-// answer on real text.
-func TestPrefilterNeverChangesAMatch(t *testing.T) {
+// TestCompiledMatchEqualsNaive: the automaton, the regex prefilter and
+// the candidate bitsets are optimisations only; on real text, for every
+// reply class and with and without a reply code, they pick the same rule
+// as checking every rule one by one.
+func TestCompiledMatchEqualsNaive(t *testing.T) {
+	rs := compileRules(BuiltinRules())
 	for _, text := range prefilterCorpus(t) {
-		for _, p := range allPatterns() {
-			assert.Equal(t, p.re.MatchString(text), p.MatchString(text), "pattern %s on %q", p, text)
+		for _, class := range []int{0, 2, 4, 5} {
+			for _, noReply := range []bool{false, true} {
+				for _, enh := range []string{"", "4.7.1", "4.5.3"} {
+					want := naiveMatch(rs.rules, text, class, enh, noReply)
+					got := rs.match(text, class, enh, noReply)
+					require.Equal(t, ruleID(want), ruleID(got), "text %q class %d noReply %v enh %q", text, class, noReply, enh)
+				}
+			}
 		}
 	}
+}
+
+func ruleID(r *Rule) string {
+	if r == nil {
+		return ""
+	}
+	return r.ID
 }
 
 func TestRequiredLiterals(t *testing.T) {
@@ -73,29 +107,29 @@ func TestRequiredLiterals(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.expr, func(t *testing.T) {
-			p := newPattern(tt.expr)
+			tree, err := syntax.Parse(tt.expr, syntax.Perl)
+			require.NoError(t, err)
+			lits, ok := required(tree.Simplify())
 			if tt.want == nil {
-				assert.Nil(t, p.any)
+				assert.False(t, ok && useful(lits))
 				return
 			}
-			assert.ElementsMatch(t, tt.want, p.any)
+			assert.True(t, ok)
+			assert.ElementsMatch(t, tt.want, lits)
 		})
 	}
 }
 
-// FuzzPrefilter: on any text, the prefiltered match equals the plain
-// regexp's.
-func FuzzPrefilter(f *testing.F) {
-	for _, s := range []string{"550 5.1.1 user unknown", "blocked using zen.spamhaus.org", "greylisted", "too many connections"} {
-		f.Add(s)
+// FuzzRuleMatch: on any text, the compiled matcher picks the rule the
+// naive one picks.
+func FuzzRuleMatch(f *testing.F) {
+	for _, s := range []string{"550 5.1.1 user unknown", "blocked using zen.spamhaus.org", "greylisted", "too many connections", "connect to x[1.2.3.4]:25: connection refused"} {
+		f.Add(s, 5, false)
 	}
-	ps := allPatterns()
-	f.Fuzz(func(t *testing.T, s string) {
-		s = strings.ToLower(s)
-		for _, p := range ps {
-			if p.re.MatchString(s) != p.MatchString(s) {
-				t.Fatalf("pattern %s disagrees on %q", p, s)
-			}
+	rs := compileRules(BuiltinRules())
+	f.Fuzz(func(t *testing.T, s string, class int, noReply bool) {
+		if ruleID(naiveMatch(rs.rules, s, class, "", noReply)) != ruleID(rs.match(s, class, "", noReply)) {
+			t.Fatalf("matchers disagree on %q", s)
 		}
 	})
 }

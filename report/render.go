@@ -217,8 +217,14 @@ func writeDNSBL(ew *errWriter, res *probe.Result, p painter) {
 			ew.printf("  %s %s on %s: %s\n", p.paint(ansiYellow, "unknown"), r.Address, r.List, r.Error)
 		}
 	}
-	if res.LocalPrivate && res.PublicIP == "" {
-		ew.printf("  note: the local address is private; the address receiving servers see differs (use --public-ip)\n")
+	if len(res.DNSBLNamed) > 0 {
+		ew.printf("  named in the reply: %s (asked too)\n", strings.Join(res.DNSBLNamed, ", "))
+	}
+	switch {
+	case len(res.ServerSaw) > 0:
+		ew.printf("  the server's reply names the address it saw: %s (checked)\n", strings.Join(res.ServerSaw, ", "))
+	case res.LocalPrivate && res.PublicIP == "":
+		ew.printf("  note: the local address is private; the address receiving servers see may differ (use --public-ip)\n")
 	}
 }
 
@@ -257,7 +263,7 @@ func MXText(w io.Writer, routes []*mx.Route, opts TextOptions) error {
 			v := Verdict{Domain: rt.Domain, Relay: "none"}
 			v.Reason, v.DSN, v.Category = dnsReason(rerr, rt.Domain, rt.Family)
 			v.Permanence = permanenceOf(0, v.DSN)
-			e := explain(&v, explainCtx{dns: rerr})
+			e := explain(&v, explainCtx{dns: rerr, route: rt})
 			ew.printf("  What it means: %s\n  Likely cause:  %s\n  What to do:    %s\n", e.What, e.Cause, e.Next)
 		}
 	}

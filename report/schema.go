@@ -21,7 +21,7 @@ const SchemaProbe = "mailprobe.probe/v1"
 //	  "started": RFC 3339 time, "duration_ms": number,
 //	  "recipients": [{address, input_line, domain, line, status, dsn, reason,
 //	                  reply{code,enhanced,text,lines[]}|null, relay, command, phase,
-//	                  category, permanence, explanation{what,cause,next},
+//	                  category, permanence, party, explanation{what,cause,next,party},
 //	                  delay, delays[4], catch_all|null, passed_over[{host,address,port,reason}]}],
 //	  "mx": [{domain, implicit, cnames[], error, warnings[],
 //	          hosts[{preference, name, ip_literal, addresses[], error}]}],
@@ -67,6 +67,7 @@ type RecipientDoc struct {
 	Phase       string      `json:"phase"`
 	Category    Category    `json:"category"`
 	Permanence  Permanence  `json:"permanence"`
+	Party       Party       `json:"party"`
 	Explanation Explanation `json:"explanation"`
 	Delay       float64     `json:"delay"`
 	Delays      [4]float64  `json:"delays"`
@@ -196,7 +197,7 @@ func BuildDoc(res *probe.Result) ProbeDoc {
 func recipientDoc(v Verdict) RecipientDoc {
 	r := RecipientDoc{Address: v.Recipient, InputLine: v.InputLine, Domain: v.Domain, Line: v.Line(), Status: v.Status,
 		DSN: v.DSN, Reason: v.Reason, Relay: v.Relay, Command: v.Command, Phase: string(v.Phase),
-		Category: v.Category, Permanence: v.Permanence, Explanation: v.Explanation,
+		Category: v.Category, Permanence: v.Permanence, Party: v.Explanation.Party, Explanation: v.Explanation,
 		Delay: secs(v.Delay), CatchAll: v.CatchAll, PassedOver: []PassedDoc{}}
 	for i, d := range v.Delays {
 		r.Delays[i] = secs(d)

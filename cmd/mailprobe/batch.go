@@ -17,15 +17,6 @@ import (
 	"github.com/mailprobe/mailprobe/report"
 )
 
-// Batch defaults, documented in --help and the README. The window of 100
-// is the number of recipients RFC 5321 §4.5.3.1.8 obliges every server to
-// accept in one transaction; 2 sessions per host keep a verifier from
-// looking like a mail storm.
-const (
-	defaultRcptWindow  = 100
-	defaultConcurrency = 2
-)
-
 const batchHelp = `
 Batch verification (--rcpt-file FILE, or - for stdin):
   One address per line; '#' comments, blank lines and CRLF are fine, and so are
@@ -47,13 +38,13 @@ Batch verification (--rcpt-file FILE, or - for stdin):
 `
 
 // addBatchFlags registers the batch flags on the probe command.
-func addBatchFlags(cmd *cobra.Command) {
+func addBatchFlags(cmd *cobra.Command, o *probe.Options) {
 	fl := cmd.Flags()
 	fl.String("rcpt-file", "", "verify every address in FILE (- for stdin): one per line or a Postfix lookup table")
-	fl.Int("rcpt-window", defaultRcptWindow, "with --rcpt-file: RCPTs per transaction and per pipelined write")
-	fl.Int("concurrency", defaultConcurrency, "with --rcpt-file: sessions per host")
-	fl.Float64("rate", 0, "with --rcpt-file: at most this many RCPTs per second in all (0: no limit)")
-	fl.Int("max-session-errors", 0, "with --rcpt-file: new session before this many refused RCPTs (default 9 for smtp, none for lmtp; -1: none)")
+	fl.IntVar(&o.RcptWindow, "rcpt-window", o.RcptWindow, "with --rcpt-file: RCPTs per transaction and per pipelined write")
+	fl.IntVar(&o.Concurrency, "concurrency", o.Concurrency, "with --rcpt-file: sessions per host")
+	fl.Float64Var(&o.Rate, "rate", 0, "with --rcpt-file: at most this many RCPTs per second in all (0: no limit)")
+	fl.IntVar(&o.MaxSessionErrors, "max-session-errors", 0, "with --rcpt-file: new session before this many refused RCPTs (default 9 for smtp, none for lmtp; -1: none)")
 	cmd.Long += "\n" + batchHelp
 	cmd.Example += "\n  mailprobe probe --protocol lmtp --server 127.0.0.1:24 --rcpt-file virtual_mailbox_maps\n" +
 		"  postconf -h virtual_mailbox_maps | sed 's/^hash://' | xargs cat | mailprobe probe --server mx.example.org --rcpt-file - -o postmap > reject_table"
@@ -68,10 +59,6 @@ type batchOutput func(io.Writer, report.BatchEntry) error
 func runBatch(cmd *cobra.Command, g *globals, f *probeFlags, args []string) error {
 	fl := cmd.Flags()
 	path, _ := fl.GetString("rcpt-file")
-	window, _ := fl.GetInt("rcpt-window")
-	conc, _ := fl.GetInt("concurrency")
-	rate, _ := fl.GetFloat64("rate")
-	maxErr, _ := fl.GetInt("max-session-errors")
 	if len(args) > 0 {
 		return usagef("give recipients either as arguments or with --rcpt-file, not both")
 	}
@@ -84,24 +71,14 @@ func runBatch(cmd *cobra.Command, g *globals, f *probeFlags, args []string) erro
 	if err := g.checkOutput("text", "postfix", "jsonl", "postmap"); err != nil {
 		return err
 	}
-	switch {
-	case window < 1 || window > 10000:
-		return usagef("--rcpt-window %d: want 1 to 10000", window)
-	case conc < 1 || conc > 100:
-		return usagef("--concurrency %d: want 1 to 100", conc)
-	case rate < 0:
-		return usagef("--rate must not be negative")
-	case f.allMX || f.catchAll:
-		return usagef("--all-mx and --catch-all-check do not apply to --rcpt-file")
-	}
-	cfg, err := f.toConfig(g)
-	if err != nil {
-		return err
-	}
+	o := f.o
 	if !fl.Changed("deadline") {
-		cfg.Deadline = 0 // a batch takes as long as its input
+		o.Deadline = 0 // a batch takes as long as its input
 	}
-	cfg.DNSBL = nil
+	cfg, bopts, err := probe.NewBatchConfig(o)
+	if err != nil {
+		return &usageError{err}
+	}
 	if f.transcript {
 		cfg.Transcript = transcriptWriter(g.stderr, true)
 	}
@@ -121,7 +98,7 @@ func runBatch(cmd *cobra.Command, g *globals, f *probeFlags, args []string) erro
 	}
 	counted := &countingReader{r: in}
 
-	b, err := probe.NewBatch(cfg, probe.BatchOptions{Window: window, Concurrency: conc, Rate: rate, MaxSessionErrors: maxErr})
+	b, err := probe.NewBatch(cfg, bopts)
 	if err != nil {
 		return &usageError{err}
 	}
@@ -180,6 +157,9 @@ func runBatch(cmd *cobra.Command, g *globals, f *probeFlags, args []string) erro
 			return &usageError{runErr}
 		}
 		return runErr
+	}
+	if b.Stats().Stop == probe.StopInterrupted {
+		return withCode(ExitInterrupted)
 	}
 	return withCode(batchExitCode(sum))
 }

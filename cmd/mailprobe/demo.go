@@ -17,7 +17,7 @@ func init() { subcommands = append(subcommands, newDemoCmd) }
 
 func newDemoCmd(g *globals) *cobra.Command {
 	var only []string
-	var list bool
+	var list, serve bool
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Start the built-in lab on loopback and probe every scenario in it",
@@ -35,6 +35,9 @@ reports. Needs no network and sends nothing beyond loopback.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := g.checkOutput("text", "json", "postfix"); err != nil {
 				return err
+			}
+			if serve {
+				return serveLab(cmd.Context(), g)
 			}
 			l, err := lab.Start(cmd.Context(), lab.Options{})
 			if err != nil {
@@ -61,6 +64,7 @@ reports. Needs no network and sends nothing beyond loopback.`,
 	}
 	cmd.Flags().StringSliceVar(&only, "scenario", nil, "probe only these scenarios (repeatable; see --list)")
 	cmd.Flags().BoolVar(&list, "list", false, "list the scenarios and exit")
+	cmd.Flags().BoolVar(&serve, "serve", false, "keep the lab running until Ctrl-C and print how to reach it (same as mailprobe lab)")
 	return cmd
 }
 
@@ -86,7 +90,7 @@ func runDemo(cmd *cobra.Command, g *globals, l *lab.Lab, only []string) error {
 		if len(only) > 0 && !slices.Contains(only, sc.Name) {
 			continue
 		}
-		cfg, targets, err := l.ProbeConfig(sc)
+		cfg, targets, err := demoConfig(l, sc)
 		if err != nil {
 			return err
 		}
@@ -109,8 +113,7 @@ func runDemo(cmd *cobra.Command, g *globals, l *lab.Lab, only []string) error {
 				fmt.Fprintln(g.stdout)
 			}
 			rule := strings.Repeat("═", 78)
-			fmt.Fprintf(g.stdout, "%s\n%s — %s\n  mailprobe probe --resolver %s --port %d%s %s\n%s\n",
-				rule, sc.Name, sc.Title, l.DNSAddr(), l.Port(), demoFlags(sc), targets[0].Address, rule)
+			fmt.Fprintf(g.stdout, "%s\n%s — %s\n  %s\n%s\n", rule, sc.Name, sc.Title, reproduce(cfg, targets), rule)
 			if err := report.Text(g.stdout, res, report.TextOptions{Color: color}); err != nil {
 				return err
 			}
@@ -125,18 +128,38 @@ func runDemo(cmd *cobra.Command, g *globals, l *lab.Lab, only []string) error {
 	return nil
 }
 
-// demoFlags shows the flags that reach a scenario, so a reader can repeat
-// it by hand while the demo's lab is up.
-func demoFlags(sc lab.Scenario) string {
-	s := ""
-	if sc.Protocol != "" && sc.Protocol != "smtp" {
-		s += " --protocol " + sc.Protocol
+// demoConfig is the configuration demo probes a scenario with: the lab's
+// options, with the command line's judgement of a block-like refusal.
+func demoConfig(l *lab.Lab, sc lab.Scenario) (probe.Config, []probe.Target, error) {
+	o := l.ProbeOptions(sc)
+	o.BlockLike = report.BlockLike
+	cfg, err := probe.NewConfig(o)
+	if err != nil {
+		return cfg, nil, fmt.Errorf("scenario %s: %w", sc.Name, err)
 	}
-	if sc.Server != "" {
-		s += " --server " + sc.Server
+	targets, err := lab.ProbeTargets(sc)
+	return cfg, targets, err
+}
+
+// reproduce is the command that repeats a scenario's probe by hand while
+// the demo's lab is up: derived from the Config the demo ran with, so it
+// carries the HELO, the sender, the lab DNSBL and the timeouts too.
+func reproduce(cfg probe.Config, targets []probe.Target) string {
+	words := []string{"mailprobe", "probe"}
+	words = append(words, cfg.Args()...)
+	for _, t := range targets {
+		words = append(words, t.Address.String())
 	}
-	if sc.CatchAllCheck {
-		s += " --catch-all-check"
+	for i, w := range words {
+		words[i] = shellQuote(w)
 	}
-	return s
+	return strings.Join(words, " ")
+}
+
+// shellQuote quotes a word for a POSIX shell when it needs it.
+func shellQuote(w string) string {
+	if w != "" && strings.Trim(w, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@%+=:,./-_[]") == "" {
+		return w
+	}
+	return "'" + strings.ReplaceAll(w, "'", `'\''`) + "'"
 }

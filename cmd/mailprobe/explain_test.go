@@ -35,7 +35,7 @@ func TestExplainExitCodes(t *testing.T) {
 		{"multi-line reply from stdin", nil, "554-mx.example\n554-IP address is black listed.\n554 see https://example.net\n", ExitUndeliverable},
 		{"dash reads stdin", []string{"-"}, "421 4.3.2 out of connection slots\n", ExitDeferred},
 		{"empty input", nil, "", ExitUsage},
-		{"not a reply", []string{"hello there"}, "", ExitUsage},
+		{"unclassifiable text is answered, not refused", []string{"hello there"}, "", ExitDeferred},
 		{"bad output", []string{"--output", "postfix", "250 ok"}, "", ExitUsage},
 	}
 	for _, tt := range tests {

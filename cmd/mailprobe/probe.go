@@ -3,33 +3,26 @@ package main
 import (
 	"fmt"
 	"io"
-	"net/netip"
-	"os"
-	"strings"
 	"sync"
-	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/mailprobe/mailprobe/mx"
 	"github.com/mailprobe/mailprobe/probe"
 	"github.com/mailprobe/mailprobe/report"
 )
 
 func init() { subcommands = append(subcommands, newProbeCmd) }
 
-// probeFlags are the raw flag values; toConfig validates them into a
-// probe.Config so that nothing unchecked reaches the wire.
+// probeFlags are the flag values: probe.Options, bound flag by flag, so
+// the defaults and their help come from probe's one table and
+// probe.NewConfig validates them before anything reaches the wire.
 type probeFlags struct {
-	protocol, server, from, helo, starttls, source, dnsbl, lists, publicIP string
-	port                                                                   int
-	timeout, deadline                                                      time.Duration
-	ipv4, ipv6, allMX, catchAll, tlsVerify, transcript                     bool
-	fromSet                                                                bool
+	o          probe.Options
+	transcript bool
 }
 
 func newProbeCmd(g *globals) *cobra.Command {
-	f := &probeFlags{}
+	f := &probeFlags{o: probe.DefaultOptions()}
 	cmd := &cobra.Command{
 		Use:   "probe RECIPIENT|DOMAIN...",
 		Short: "Ask the receiving servers whether they would accept mail for recipients",
@@ -52,30 +45,33 @@ appended when it has no dot), and MAIL FROM:<postmaster@that name>.`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			f.fromSet = cmd.Flags().Changed("from")
+			f.o.NullSender = cmd.Flags().Changed("from") && f.o.From == ""
+			f.o.Resolver, f.o.DNSTimeout = g.resolver, g.dnsTimeout
+			f.o.BlockLike = report.BlockLike
 			return runProbe(cmd, g, f, args)
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.protocol, "protocol", "smtp", "smtp, lmtp (LHLO, e.g. Dovecot) or smtps (implicit TLS)")
-	fl.StringVar(&f.server, "server", "", "bypass MX: HOST[:PORT], [IPV6]:PORT or unix:/path (like swaks --server)")
-	fl.IntVar(&f.port, "port", 0, "port of MX hosts (default 25; 24 for lmtp, 465 for smtps)")
-	fl.StringVar(&f.from, "from", "", "envelope sender; '' is the null sender <> (default postmaster@HELO)")
-	fl.StringVar(&f.helo, "helo", "", "EHLO/LHLO name (default this machine's FQDN)")
-	fl.StringVar(&f.starttls, "starttls", "auto", "auto (use when offered), always (fail without TLS) or never")
-	fl.BoolVar(&f.tlsVerify, "tls-verify", false, "treat a certificate that does not verify for the MX name as a failure")
-	fl.DurationVar(&f.timeout, "timeout", 30*time.Second, "timeout of each phase (connect, greeting, each reply)")
-	fl.DurationVar(&f.deadline, "deadline", 2*time.Minute, "deadline of the whole probe")
-	fl.StringVar(&f.source, "source", "", "local address to connect from (like Postfix smtp_bind_address)")
-	fl.BoolVarP(&f.ipv4, "ipv4", "4", false, "use IPv4 addresses only")
-	fl.BoolVarP(&f.ipv6, "ipv6", "6", false, "use IPv6 addresses only")
-	fl.BoolVar(&f.allMX, "all-mx", false, "probe every MX host and address concurrently and report each")
-	fl.BoolVar(&f.catchAll, "catch-all-check", false, "also ask for a random local part to detect catch-all domains")
-	fl.StringVar(&f.dnsbl, "dnsbl", "auto", "check blocklists for the addresses used: auto (when a server refused), always, never")
-	fl.StringVar(&f.lists, "lists", "", "DNSBLs to check (see mailprobe blacklist --help); default the built-in set")
-	fl.StringVar(&f.publicIP, "public-ip", "", "the public address receivers see, checked instead of a private local address")
+	o := &f.o
+	fl.StringVar(&o.Protocol, "protocol", o.Protocol, "smtp, lmtp (LHLO, e.g. Dovecot) or smtps (implicit TLS)")
+	fl.StringVar(&o.Server, "server", "", "bypass MX: HOST[:PORT], [IPV6]:PORT or unix:/path (like swaks --server)")
+	fl.IntVar(&o.Port, "port", 0, fmt.Sprintf("port of MX hosts (default %d; %d for lmtp, %d for smtps)", probe.PortSMTP, probe.PortLMTP, probe.PortSMTPS))
+	fl.StringVar(&o.From, "from", "", "envelope sender; '' is the null sender <> (default postmaster@HELO)")
+	fl.StringVar(&o.HELO, "helo", "", "EHLO/LHLO name (default this machine's FQDN)")
+	fl.StringVar(&o.STARTTLS, "starttls", o.STARTTLS, "auto (use when offered), always (fail without TLS) or never")
+	fl.BoolVar(&o.TLSVerify, "tls-verify", false, "treat a certificate that does not verify for the MX name as a failure")
+	fl.DurationVar(&o.Timeout, "timeout", o.Timeout, "timeout of each phase (connect, greeting, each reply)")
+	fl.DurationVar(&o.Deadline, "deadline", o.Deadline, "deadline of the whole probe")
+	fl.StringVar(&o.Source, "source", "", "local address to connect from (like Postfix smtp_bind_address)")
+	fl.BoolVarP(&o.IPv4, "ipv4", "4", false, "use IPv4 addresses only")
+	fl.BoolVarP(&o.IPv6, "ipv6", "6", false, "use IPv6 addresses only")
+	fl.BoolVar(&o.AllMX, "all-mx", false, "probe every MX host and address concurrently and report each")
+	fl.BoolVar(&o.CatchAllCheck, "catch-all-check", false, "also ask for a random local part to detect catch-all domains")
+	fl.StringVar(&o.DNSBL, "dnsbl", o.DNSBL, "check blocklists for the addresses used: auto (when a server refused), always, never")
+	fl.StringVar(&o.Lists, "lists", "", "DNSBLs to check (see mailprobe blacklist --help); default the built-in set")
+	fl.StringVar(&o.PublicIP, "public-ip", "", "the public address receivers see, checked instead of a private local address")
 	fl.BoolVar(&f.transcript, "transcript", false, "show the dialogue swaks-style (-> sent, <- received)")
-	addBatchFlags(cmd)
+	addBatchFlags(cmd, o)
 	return cmd
 }
 
@@ -86,9 +82,9 @@ func runProbe(cmd *cobra.Command, g *globals, f *probeFlags, args []string) erro
 	if err := g.checkOutput("text", "json", "postfix"); err != nil {
 		return err
 	}
-	cfg, err := f.toConfig(g)
+	cfg, err := probe.NewConfig(f.o)
 	if err != nil {
-		return err
+		return &usageError{err}
 	}
 	targets := make([]probe.Target, 0, len(args))
 	for _, a := range args {
@@ -106,7 +102,7 @@ func runProbe(cmd *cobra.Command, g *globals, f *probeFlags, args []string) erro
 		if g.output != "text" {
 			w = g.stderr
 		}
-		cfg.Transcript = transcriptWriter(w, f.allMX)
+		cfg.Transcript = transcriptWriter(w, f.o.AllMX)
 	}
 	res, err := probe.Run(cmd.Context(), cfg, targets)
 	if err != nil {
@@ -124,128 +120,10 @@ func runProbe(cmd *cobra.Command, g *globals, f *probeFlags, args []string) erro
 	if err != nil {
 		return err
 	}
+	if res.Stop == probe.StopInterrupted {
+		return withCode(ExitInterrupted)
+	}
 	return withCode(report.ExitCode(verdicts))
-}
-
-func (f *probeFlags) toConfig(g *globals) (probe.Config, error) {
-	cfg := probe.Config{
-		Protocol: probe.Protocol(f.protocol), Port: f.port, STARTTLS: probe.TLSMode(f.starttls),
-		TLSVerify: f.tlsVerify, Timeout: f.timeout, Deadline: f.deadline,
-		AllMX: f.allMX, CatchAllCheck: f.catchAll,
-	}
-	switch cfg.Protocol {
-	case probe.ProtocolSMTP, probe.ProtocolLMTP, probe.ProtocolSMTPS:
-	default:
-		return cfg, usagef("--protocol %q: want smtp, lmtp or smtps", f.protocol)
-	}
-	switch cfg.STARTTLS {
-	case probe.TLSAuto, probe.TLSAlways, probe.TLSNever:
-	default:
-		return cfg, usagef("--starttls %q: want auto, always or never", f.starttls)
-	}
-	if f.port < 0 || f.port > 65535 {
-		return cfg, usagef("--port %d: want 1 to 65535", f.port)
-	}
-	if f.timeout <= 0 || f.deadline <= 0 {
-		return cfg, usagef("--timeout and --deadline must be positive")
-	}
-	if f.ipv4 && f.ipv6 {
-		return cfg, usagef("-4 and -6 exclude each other")
-	}
-	cfg.Family = mx.FamilyAny
-	if f.ipv4 {
-		cfg.Family = mx.FamilyIPv4
-	}
-	if f.ipv6 {
-		cfg.Family = mx.FamilyIPv6
-	}
-	if f.server != "" {
-		srv, err := probe.ParseServer(f.server)
-		if err != nil {
-			return cfg, &usageError{err}
-		}
-		if srv.Network == "unix" && cfg.Protocol != probe.ProtocolLMTP {
-			return cfg, usagef("--server unix:… needs --protocol lmtp")
-		}
-		cfg.Server = srv
-	}
-	if f.source != "" {
-		ip, err := netip.ParseAddr(f.source)
-		if err != nil {
-			return cfg, usagef("--source %q: not an IP address", f.source)
-		}
-		cfg.Source = ip
-	}
-	cfg.HELO = f.helo
-	if cfg.HELO == "" {
-		cfg.HELO = defaultHELO()
-	}
-	if err := probe.ValidateHELO(cfg.HELO); err != nil {
-		return cfg, &usageError{err}
-	}
-	cfg.From = "postmaster@" + cfg.HELO
-	if f.fromSet {
-		cfg.From = f.from
-		if f.from != "" {
-			a, err := probe.ParseAddress("--from", f.from)
-			if err != nil {
-				return cfg, &usageError{err}
-			}
-			cfg.From = a.String()
-		}
-	}
-	if f.publicIP != "" {
-		ip, err := netip.ParseAddr(f.publicIP)
-		if err != nil {
-			return cfg, usagef("--public-ip %q: not an IP address", f.publicIP)
-		}
-		cfg.PublicIP = ip
-	}
-	needDNS := cfg.Server == nil || cfg.Server.Network == "tcp" && !isIP(cfg.Server.Host)
-	switch f.dnsbl {
-	case "never":
-	case "auto", "always":
-		cfg.DNSBLAlways = f.dnsbl == "always"
-		needDNS = true
-	default:
-		return cfg, usagef("--dnsbl %q: want auto, always or never", f.dnsbl)
-	}
-	if needDNS {
-		c, err := g.dns()
-		if err != nil {
-			return cfg, err
-		}
-		cfg.DNS = c
-	}
-	if f.dnsbl != "never" {
-		chk, err := newDNSBLChecker(g, cfg.DNS, f.lists)
-		if err != nil {
-			return cfg, err
-		}
-		cfg.DNSBL = chk
-	}
-	return cfg, nil
-}
-
-func isIP(s string) bool {
-	_, err := netip.ParseAddr(s)
-	return err == nil
-}
-
-// defaultHELO is this machine's name the way Postfix derives
-// $myhostname: the kernel's host name, with ".localdomain" appended when
-// it is not fully qualified. It asks no DNS, so it never leaks a lookup
-// or hangs on a broken resolver.
-func defaultHELO() string {
-	h, err := os.Hostname()
-	if err != nil || h == "" {
-		h = "localhost"
-	}
-	h = strings.ToLower(strings.TrimSuffix(h, "."))
-	if !strings.Contains(h, ".") {
-		h += ".localdomain"
-	}
-	return h
 }
 
 // transcriptWriter prints the dialogue as it happens. Lines of one

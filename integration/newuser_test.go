@@ -1,0 +1,147 @@
+package integration
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// runRaw runs the built binary with args (plus --resolver, the test
+// resolver, unless given) and returns stdout, stderr and the exit code.
+func runRaw(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if !slices.Contains(args, "--resolver") {
+		args = append(args, "--resolver", resolverAddr)
+	}
+	cmd := exec.CommandContext(ctx, servers.mailprobe, args...)
+	cmd.Env = append(os.Environ(), "NO_COLOR=1")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	code := 0
+	var exit *exec.ExitError
+	switch {
+	case errors.As(err, &exit):
+		code = exit.ExitCode()
+	case err != nil:
+		t.Fatalf("mailprobe %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
+	}
+	return stdout.String(), stderr.String(), code
+}
+
+// explainedDoc reads what these tests need of a probe document.
+type explainedDoc struct {
+	Recipients []struct {
+		Status      string `json:"status"`
+		Category    string `json:"category"`
+		Explanation struct {
+			What, Cause, Next string
+		} `json:"explanation"`
+	} `json:"recipients"`
+	DNSBL []struct {
+		Address, List, Status string
+	} `json:"dnsbl"`
+}
+
+func decodeExplained(t *testing.T, out string) explainedDoc {
+	t.Helper()
+	var d explainedDoc
+	require.NoError(t, json.Unmarshal([]byte(out), &d), out)
+	return d
+}
+
+// TestNamedListIsAsked: #10 item 1 against the real Postfix with
+// reject_rbl_client dnsbl.test. The lists given do not exist (the test
+// resolver answers REFUSED for them), so none of them can say "clean";
+// the list the reply names ("blocked using dnsbl.test") is asked too and
+// cited. Before the fix the explanation said "None of the 2 checked lists
+// has 127.0.2.66, so the block is most likely the provider's own list".
+func TestNamedListIsAsked(t *testing.T) {
+	requireServers(t)
+	out, stderr, code := runRaw(t, "probe", "-4", "--source", clientAddr, "--helo", clientName,
+		"--from", "postmaster@"+clientName, "--lists", "zen.lab.test,bl.lab.test", "-o", "json", "alice@dnsbl.it.test")
+	require.Equal(t, 1, code, stderr)
+	d := decodeExplained(t, out)
+	require.Len(t, d.Recipients, 1)
+	r := d.Recipients[0]
+	assert.Equal(t, "blocklisted", r.Category)
+	assert.Contains(t, r.Explanation.Cause, "Listed: dnsbl.test lists 127.0.2.66")
+	assert.NotContains(t, r.Explanation.Cause, "provider's own list")
+	assert.NotContains(t, r.Explanation.Cause, "private", "the reply names the address the server saw")
+	var asked []string
+	for _, x := range d.DNSBL {
+		if x.Address == clientAddr {
+			asked = append(asked, x.List+"="+x.Status)
+		}
+	}
+	assert.ElementsMatch(t, []string{"zen.lab.test=unknown", "bl.lab.test=unknown", "dnsbl.test=listed"}, asked)
+}
+
+// TestDNSBLAutoQuietAfterUserUnknown: #10 item 3 against the real
+// Postfix: an unknown user (550 5.1.1 from reject_unverified_recipient)
+// and greylisting cause no DNSBL lookups with --dnsbl auto.
+func TestDNSBLAutoQuietAfterUserUnknown(t *testing.T) {
+	requireServers(t)
+	for _, rcpt := range []string{"carol@it.test", "alice@grey.it.test", "alice@full.it.test"} {
+		t.Run(rcpt, func(t *testing.T) {
+			out, stderr, _ := runRaw(t, "probe", "-4", "--source", clientAddr, "--helo", clientName,
+				"--from", "postmaster@"+clientName, "--lists", dnsblZone, "-o", "json", rcpt)
+			d := decodeExplained(t, out)
+			require.Len(t, d.Recipients, 1, stderr)
+			assert.NotEqual(t, "deliverable", d.Recipients[0].Status)
+			assert.Empty(t, d.DNSBL, "no DNSBL lookups after %s", d.Recipients[0].Category)
+		})
+	}
+}
+
+// TestMXTruthPerHost: #10 item 5 against nsd. A domain whose MX host has
+// no address (noaddr.it.test) or does not exist (nxhost.it.test) exists:
+// the explanation says so, names the host, and does not advise running
+// `mailprobe mx` — the command just run. A domain that does not exist
+// is still called that.
+func TestMXTruthPerHost(t *testing.T) {
+	requireServers(t)
+	out, stderr, _ := runRaw(t, "mx", "noaddr.it.test", "nxhost.it.test", "nxdomain.it.test")
+	blocks := strings.Split(out, "\nRoute for ")
+	require.Len(t, blocks, 3, out+stderr)
+	assert.Contains(t, blocks[0], "The domain noaddr.it.test exists and has MX records, but its MX host host-noaddr.it.test has no A/AAAA records")
+	assert.Contains(t, blocks[1], "The domain nxhost.it.test exists and has MX records, but its MX host missing-host.it.test does not exist")
+	assert.Contains(t, blocks[2], "The domain nxdomain.it.test does not exist in DNS")
+	for _, b := range blocks[:2] {
+		assert.NotContains(t, b, "does not exist in DNS")
+		assert.NotContains(t, b, "typo in the domain")
+	}
+	assert.NotContains(t, out, "`mailprobe mx", "mx does not advise running itself")
+}
+
+// TestBlacklistDomainChecksMXHosts: #10 item 5. `blacklist DOMAIN`
+// checks the addresses of the domain's MX hosts, and a mail domain
+// without A/AAAA of its own is not "unknown".
+func TestBlacklistDomainChecksMXHosts(t *testing.T) {
+	requireServers(t)
+	out, stderr, code := runRaw(t, "blacklist", "--lists", dnsblZone, "-o", "json", "it.test", "dnsbl.it.test")
+	require.Equal(t, 0, code, out+stderr)
+	var doc struct {
+		Results []struct {
+			Target, Address, List, Status, Via string
+		} `json:"results"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &doc), out)
+	var got []string
+	for _, r := range doc.Results {
+		got = append(got, r.Target+" "+r.Via+" "+r.Address+" "+r.Status)
+	}
+	assert.Equal(t, []string{"it.test mx.it.test 127.0.2.25 clean", "dnsbl.it.test mx-dnsbl.it.test 127.0.2.26 clean"}, got)
+}

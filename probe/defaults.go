@@ -1,0 +1,69 @@
+package probe
+
+import (
+	"time"
+
+	"github.com/mailprobe/mailprobe/dnsclient"
+)
+
+// The one table of defaults. Config, BatchOptions, Options (and through
+// it the command line's flags and their help, the lab and demo) take
+// their defaults from here and from nowhere else.
+const (
+	// DefaultTimeout bounds each phase: connect, greeting, each reply.
+	// Shorter than Postfix's smtp_*_timeout (300 s) because a person is
+	// waiting, long enough for a tarpitting greeting.
+	DefaultTimeout = 30 * time.Second
+	// DefaultDeadline bounds a whole single probe run (a batch has none
+	// unless one is given: it takes as long as its input).
+	DefaultDeadline = 2 * time.Minute
+	// DefaultDNSTimeout bounds one DNS query (MX, address, DNSBL).
+	DefaultDNSTimeout = dnsclient.DefaultTimeout
+
+	// DefaultRcptWindow is how many RCPTs go in one transaction and one
+	// pipelined write: RFC 5321 §4.5.3.1.8 obliges every server to accept
+	// at least 100 recipients per transaction, so no compliant server
+	// answers a window of 100 with "452 too many recipients".
+	DefaultRcptWindow = 100
+	// MaxRcptWindow caps the window a caller may ask for.
+	MaxRcptWindow = 10000
+
+	// DefaultMaxAddresses and DefaultMaxSessions mirror Postfix's
+	// smtp_mx_address_limit (5) and smtp_mx_session_limit (2).
+	DefaultMaxAddresses = 5
+	DefaultMaxSessions  = 2
+
+	// DefaultConcurrency is the number of batch sessions per destination:
+	// a verifier should not look like a mail storm.
+	DefaultConcurrency = 2
+	// MaxConcurrency caps the sessions per destination a caller may ask for.
+	MaxConcurrency = 100
+	// DefaultMaxSessionErrors renews an SMTP batch session before
+	// Postfix's smtpd_soft_error_limit (10) slows it down; LMTP servers
+	// keep no such count (no limit there).
+	DefaultMaxSessionErrors = 9
+	// DefaultMaxReconnects is how many sessions in a row may end without
+	// deciding anyone before a recipient is given the error.
+	DefaultMaxReconnects = 3
+	// DefaultBackoff is the first pause after a push-back (421, 4.7.x).
+	DefaultBackoff = time.Second
+	// DefaultBatchSessions caps open batch sessions over all destinations.
+	DefaultBatchSessions = 16
+
+	// Ports: 25 SMTP (RFC 5321), 24 LMTP (RFC 2033 suggests it), 465
+	// SMTPS (RFC 8314 §7.3).
+	PortSMTP  = 25
+	PortLMTP  = 24
+	PortSMTPS = 465
+)
+
+// DefaultPort is the port of a protocol.
+func DefaultPort(p Protocol) int {
+	switch p {
+	case ProtocolLMTP:
+		return PortLMTP
+	case ProtocolSMTPS:
+		return PortSMTPS
+	}
+	return PortSMTP
+}
