@@ -49,13 +49,28 @@ func readString(t testing.TB, name, log string, opts Options) (*Summary, []*Outc
 	return sum, outs
 }
 
+// render prints the text summary and the jsonl outcomes for a golden
+// file. The explanations' wording belongs to package report and changes
+// with it, so the golden files hold the category and permanence, and the
+// explanation is only checked to be there (it is report's, tested there).
 func render(t testing.TB, sum *Summary, outs []*Outcome) string {
 	var b bytes.Buffer
 	require.NoError(t, Text(&b, sum, TextOptions{Verbose: true}))
+	var text []string
+	for _, l := range strings.Split(b.String(), "\n") {
+		if !strings.HasPrefix(l, "    next:    ") {
+			text = append(text, l)
+		}
+	}
+	b.Reset()
+	b.WriteString(strings.Join(text, "\n"))
 	b.WriteString("\n--- jsonl\n")
 	w := JSONLWriter(&b)
 	for _, o := range outs {
-		require.NoError(t, w(o))
+		assert.NotNil(t, o.Explanation, "%s %s has an explanation", o.QueueID, o.Recipient)
+		c := *o
+		c.Explanation = nil
+		require.NoError(t, w(&c))
 	}
 	return b.String()
 }

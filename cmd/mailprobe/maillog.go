@@ -15,6 +15,7 @@ import (
 
 	"github.com/mailprobe/mailprobe/maillog"
 	"github.com/mailprobe/mailprobe/probe"
+	"github.com/mailprobe/mailprobe/report"
 )
 
 func init() { subcommands = append(subcommands, newMaillogCmd) }
@@ -24,13 +25,13 @@ type maillogFlags struct {
 	domains, statuses, senders []string
 	since, until               string
 	queue, postfixConfig       string
-	probe, verbose             bool
+	doProbe, verbose           bool
 	maxOpen                    int
-	probeFlags                 probeFlags
+	probe                      probe.Options
 }
 
 func newMaillogCmd(g *globals) *cobra.Command {
-	f := &maillogFlags{}
+	f := &maillogFlags{probe: probe.DefaultOptions()}
 	cmd := &cobra.Command{
 		Use:   "maillog [FILE...]",
 		Short: "Read the mail log (or Postfix's queue): why do these domains defer or bounce?",
@@ -54,7 +55,9 @@ today's answer beside the log's.`,
   journalctl -u postfix -o short-iso | mailprobe maillog -o jsonl --status all
   mailprobe maillog --queue --probe --source 192.0.2.25 --resolver 127.0.0.1`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			f.probeFlags.fromSet = cmd.Flags().Changed("from")
+			f.probe.NullSender = cmd.Flags().Changed("from") && f.probe.From == ""
+			f.probe.Resolver, f.probe.DNSTimeout = g.resolver, g.dnsTimeout
+			f.probe.BlockLike = report.BlockLike
 			return runMaillog(cmd, g, f, args)
 		},
 	}
@@ -68,33 +71,34 @@ today's answer beside the log's.`,
 	fl.StringVar(&f.queue, "queue", "", "read Postfix's queue: run postqueue -j, or --queue=FILE for its saved output")
 	fl.Lookup("queue").NoOptDefVal = "postqueue"
 	fl.StringVar(&f.postfixConfig, "postfix-config", "", "Postfix configuration directory for --queue (postqueue -c DIR)")
-	fl.BoolVar(&f.probe, "probe", false, "probe each still-deferring domain now (RCPT only, never DATA) and show today's answer")
+	fl.BoolVar(&f.doProbe, "probe", false, "probe each still-deferring domain now (RCPT only, never DATA) and show today's answer")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "show the first unreadable lines of each format, with line numbers")
 	fl.IntVar(&f.maxOpen, "max-open", 100000, "messages kept open at once; older unfinished ones are reported as open")
-	addProbeConfigFlags(cmd, &f.probeFlags)
+	addProbeConfigFlags(cmd, &f.probe)
 	return cmd
 }
 
-// addProbeConfigFlags registers probe's settings for --probe, with the
-// names, defaults and meaning of `mailprobe probe`'s flags, and fills
-// the same probeFlags that probe validates with toConfig.
-func addProbeConfigFlags(cmd *cobra.Command, f *probeFlags) {
+// addProbeConfigFlags registers probe's settings for --probe with the
+// names, defaults (probe.DefaultOptions, probe's one table) and meaning of
+// `mailprobe probe`'s flags; probe.NewConfig validates them as it does
+// for probe.
+func addProbeConfigFlags(cmd *cobra.Command, o *probe.Options) {
 	fl := cmd.Flags()
-	fl.StringVar(&f.protocol, "protocol", "smtp", "--probe: smtp, lmtp or smtps")
-	fl.StringVar(&f.server, "server", "", "--probe: bypass MX: HOST[:PORT], [IPV6]:PORT or unix:/path")
-	fl.IntVar(&f.port, "port", 0, "--probe: port of MX hosts (default 25; 24 for lmtp, 465 for smtps)")
-	fl.StringVar(&f.from, "from", "", "--probe: envelope sender; '' is the null sender <> (default postmaster@HELO)")
-	fl.StringVar(&f.helo, "helo", "", "--probe: EHLO/LHLO name (default this machine's FQDN)")
-	fl.StringVar(&f.starttls, "starttls", "auto", "--probe: auto, always or never")
-	fl.BoolVar(&f.tlsVerify, "tls-verify", false, "--probe: a certificate that does not verify for the MX name fails the host")
-	fl.DurationVar(&f.timeout, "timeout", 30*time.Second, "--probe: timeout of each phase")
-	fl.DurationVar(&f.deadline, "deadline", 2*time.Minute, "--probe: deadline of all probes")
-	fl.StringVar(&f.source, "source", "", "--probe: local address to connect from (like Postfix smtp_bind_address)")
-	fl.BoolVarP(&f.ipv4, "ipv4", "4", false, "--probe: IPv4 only")
-	fl.BoolVarP(&f.ipv6, "ipv6", "6", false, "--probe: IPv6 only")
-	fl.StringVar(&f.dnsbl, "dnsbl", "auto", "--probe: check blocklists: auto, always, never")
-	fl.StringVar(&f.lists, "lists", "", "--probe: DNSBLs to check (see mailprobe blacklist --help)")
-	fl.StringVar(&f.publicIP, "public-ip", "", "--probe: the public address receivers see")
+	fl.StringVar(&o.Protocol, "protocol", o.Protocol, "--probe: smtp, lmtp or smtps")
+	fl.StringVar(&o.Server, "server", "", "--probe: bypass MX: HOST[:PORT], [IPV6]:PORT or unix:/path")
+	fl.IntVar(&o.Port, "port", 0, fmt.Sprintf("--probe: port of MX hosts (default %d; %d for lmtp, %d for smtps)", probe.PortSMTP, probe.PortLMTP, probe.PortSMTPS))
+	fl.StringVar(&o.From, "from", "", "--probe: envelope sender; '' is the null sender <> (default postmaster@HELO)")
+	fl.StringVar(&o.HELO, "helo", "", "--probe: EHLO/LHLO name (default this machine's FQDN)")
+	fl.StringVar(&o.STARTTLS, "starttls", o.STARTTLS, "--probe: auto, always or never")
+	fl.BoolVar(&o.TLSVerify, "tls-verify", false, "--probe: a certificate that does not verify for the MX name fails the host")
+	fl.DurationVar(&o.Timeout, "timeout", o.Timeout, "--probe: timeout of each phase")
+	fl.DurationVar(&o.Deadline, "deadline", o.Deadline, "--probe: deadline of all probes")
+	fl.StringVar(&o.Source, "source", "", "--probe: local address to connect from (like Postfix smtp_bind_address)")
+	fl.BoolVarP(&o.IPv4, "ipv4", "4", false, "--probe: IPv4 only")
+	fl.BoolVarP(&o.IPv6, "ipv6", "6", false, "--probe: IPv6 only")
+	fl.StringVar(&o.DNSBL, "dnsbl", o.DNSBL, "--probe: check blocklists: auto, always, never")
+	fl.StringVar(&o.Lists, "lists", "", "--probe: DNSBLs to check (see mailprobe blacklist --help)")
+	fl.StringVar(&o.PublicIP, "public-ip", "", "--probe: the public address receivers see")
 }
 
 // parseWhen reads --since/--until.
@@ -146,10 +150,10 @@ func runMaillog(cmd *cobra.Command, g *globals, f *maillogFlags, args []string) 
 	}
 	// the probe configuration is validated before anything is read
 	var cfg *probe.Config
-	if f.probe {
-		c, err := f.probeFlags.toConfig(g)
+	if f.doProbe {
+		c, err := probe.NewConfig(f.probe)
 		if err != nil {
-			return err
+			return &usageError{err}
 		}
 		cfg = &c
 	}
