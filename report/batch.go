@@ -200,7 +200,7 @@ func (s *BatchSummary) Add(e BatchEntry) {
 	case e.Verdict != nil:
 		s.ByDSN[e.Verdict.DSN]++
 		s.ByCategory[e.Verdict.Category]++
-		if e.Verdict.Status == StatusDeferred && isAddressVerification(e.Verdict.Reason) {
+		if e.Verdict.Status == StatusDeferred && e.Verdict.Rule != nil && e.Verdict.Rule.ID == ruleUnverifiedRecipient {
 			s.Verifying++
 		}
 	case e.Status == BatchStatusInvalid:

@@ -5,35 +5,45 @@ package report
 type categoryInfo struct {
 	// party is who has to act when no rule says otherwise.
 	party Party
+	// explain writes the explanation from the verdict and the typed
+	// facts in the context (phase, command, DNS error kind, TLS facts,
+	// DNSBL results, the rule that matched).
+	explain func(v *Verdict, c explainCtx, w words) Explanation
 }
 
 // categoryTable has one entry per Category; TestCategoryTable fails when
 // a category in Categories has none.
-var categoryTable = map[Category]categoryInfo{
-	CategoryDelivered:         {party: PartyRecipient},
-	CategoryDeliverable:       {party: PartyRecipient},
-	CategoryUserUnknown:       {party: PartyRecipient},
-	CategoryMailboxFull:       {party: PartyRecipient},
-	CategoryMailboxDisabled:   {party: PartyRecipient},
-	CategoryRelayDenied:       {party: PartyRecipient},
-	CategoryBlocklisted:       {party: PartySender},
-	CategoryReputation:        {party: PartySender},
-	CategoryGreylisted:        {party: PartySender},
-	CategoryRateLimited:       {party: PartySender},
-	CategoryConnectionLimit:   {party: PartyRecipient},
-	CategoryPolicy:            {party: PartySender},
-	CategoryReverseDNS:        {party: PartySender},
-	CategoryTLSRequired:       {party: PartySender},
-	CategoryAuthRequired:      {party: PartySender},
-	CategoryMessageSize:       {party: PartySender},
-	CategoryContentSpam:       {party: PartySender},
-	CategoryDNSFailure:        {party: PartyRecipient},
-	CategoryNullMX:            {party: PartyRecipient},
-	CategoryConnectionRefused: {party: PartyRecipient},
-	CategoryConnectionTimeout: {party: PartyRecipient},
-	CategoryProtocolError:     {party: PartyRecipient},
-	CategoryServerError:       {party: PartyRecipient},
-	CategoryOther:             {party: PartyRecipient},
+var categoryTable map[Category]categoryInfo
+
+// The table refers to explain functions that read it (for the party),
+// so it is filled in init rather than in its declaration.
+func init() {
+	categoryTable = map[Category]categoryInfo{
+		CategoryDelivered:         {party: PartyRecipient, explain: explainDelivered},
+		CategoryDeliverable:       {party: PartyRecipient, explain: explainDeliverable},
+		CategoryUserUnknown:       {party: PartyRecipient, explain: explainUserUnknown},
+		CategoryMailboxFull:       {party: PartyRecipient, explain: explainMailboxFull},
+		CategoryMailboxDisabled:   {party: PartyRecipient, explain: explainMailboxDisabled},
+		CategoryRelayDenied:       {party: PartyRecipient, explain: explainRelayDenied},
+		CategoryBlocklisted:       {party: PartySender, explain: explainBlocklisted},
+		CategoryReputation:        {party: PartySender, explain: explainReputation},
+		CategoryGreylisted:        {party: PartySender, explain: explainGreylisted},
+		CategoryRateLimited:       {party: PartySender, explain: explainRateLimited},
+		CategoryConnectionLimit:   {party: PartyRecipient, explain: explainConnectionLimit},
+		CategoryPolicy:            {party: PartySender, explain: explainPolicy},
+		CategoryReverseDNS:        {party: PartySender, explain: explainReverseDNS},
+		CategoryTLSRequired:       {party: PartySender, explain: explainTLSRequired},
+		CategoryAuthRequired:      {party: PartySender, explain: explainAuthRequired},
+		CategoryMessageSize:       {party: PartySender, explain: explainMessageSize},
+		CategoryContentSpam:       {party: PartySender, explain: explainContentSpam},
+		CategoryDNSFailure:        {party: PartyRecipient, explain: explainDNS},
+		CategoryNullMX:            {party: PartyRecipient, explain: explainNullMX},
+		CategoryConnectionRefused: {party: PartyRecipient, explain: explainConnectionRefused},
+		CategoryConnectionTimeout: {party: PartyRecipient, explain: explainConnectionTimeout},
+		CategoryProtocolError:     {party: PartyRecipient, explain: explainProtocolError},
+		CategoryServerError:       {party: PartyRecipient, explain: explainServerError},
+		CategoryOther:             {party: PartyRecipient, explain: explainOther},
+	}
 }
 
 // defaultParty is who usually has to act for a category.

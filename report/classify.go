@@ -232,11 +232,8 @@ func classify(rs *ruleSet, code int, enhanced, text string) Classification {
 	return Classification{Category: cat, Permanence: perm, Party: defaultParty(cat)}
 }
 
-// isAddressVerification recognises the receiving Postfix's
+// ruleUnverifiedRecipient is the rule for the receiving Postfix's
 // reject_unverified_recipient answers ("450 4.1.1 <a@b>: Recipient
-// address rejected: unverified address: …", "Address verification in
-// progress"), which get their own explanation.
-func isAddressVerification(text string) bool {
-	t := strings.ToLower(text)
-	return strings.Contains(t, "unverified address") || strings.Contains(t, "address verification in progress") || strings.Contains(t, "undeliverable address")
-}
+// address rejected: unverified address: …"), which get their own
+// explanation.
+const ruleUnverifiedRecipient = "postfix-unverified-recipient"

@@ -14,24 +14,79 @@ import (
 	"github.com/mailprobe/mailprobe/probe"
 )
 
-// explainCtx carries what an explanation may cite beyond the verdict.
+// explainCtx carries the typed facts an explanation may branch on
+// beyond the verdict: the probe's result and outcome (nil for `mailprobe
+// explain`), how the failure was described, the DNS error, and for an
+// explained text what was read from it.
 type explainCtx struct {
-	res              *probe.Result // nil for `mailprobe explain`
+	res              *probe.Result
 	outcome          *probe.Outcome
 	desc             described
 	dns              *mx.Error
 	notChecked       bool
 	allConnectFailed bool
-	// fromLine is set when explaining a maillog line: a status=sent line
-	// means delivered, not merely deliverable.
-	fromLine *PostfixLine
+	text             *textFacts
 }
 
-// explain writes the what / cause / next for a verdict. Every category
-// has an entry; special cases (unverified address, 5xx greeting, catch-
-// all, port 25 blocked, local TLS requirement) refine it.
+// Facts, from a probe or from a text, in one place.
+func (c explainCtx) phase(v *Verdict) probe.Phase {
+	if v.Phase != "" {
+		return v.Phase
+	}
+	if c.text != nil {
+		return c.text.phase
+	}
+	return ""
+}
+
+func (c explainCtx) tlsHandshakeFailed(v *Verdict) bool {
+	return c.desc.tlsHandshake || c.text != nil && c.text.phase == probe.PhaseTLS
+}
+
+func (c explainCtx) lostConnection() bool {
+	return c.desc.lost || c.text != nil && c.text.lost
+}
+
+// localTLS: our own TLS policy failed (Postfix smtp_tls_security_level,
+// --starttls always), not the server's requirement.
+func (c explainCtx) localTLS(v *Verdict) bool {
+	return c.desc.tlsLocal || v.Party == PartyLocal
+}
+
+// words are the phrases every explanation shares.
+type words struct {
+	who, said, retry string
+	temp             bool
+}
+
+const retryNote = "An MTA keeps the message queued and retries (Postfix for up to 5 days, maximal_queue_lifetime)."
+
+// explain writes the what / cause / next for a verdict from the
+// category's entry in categoryTable, and says who has to act. A rule's
+// next step (the provider's own remedy) replaces the generic one.
 func explain(v *Verdict, c explainCtx) Explanation {
-	e := explainBody(v, c)
+	var e Explanation
+	if c.notChecked {
+		e = Explanation{
+			What:  "This recipient was not checked: " + strings.TrimPrefix(v.Reason, "not checked: ") + ".",
+			Cause: "The probe stopped before this recipient got an answer (the --deadline passed, or it was interrupted).",
+			Next:  "Run the probe again, with a longer --deadline if the servers are slow.",
+		}
+	} else {
+		w := words{who: "The server", retry: retryNote,
+			temp: v.Permanence == PermanenceTemporary || v.Status == StatusDeferred && v.Permanence != PermanenceUnknown}
+		if v.Relay != "" && v.Relay != "none" {
+			w.who = "The server " + v.Relay
+		}
+		if v.Reply != nil {
+			w.said = fmt.Sprintf(" (%d%s)", v.Reply.Code, enhancedSuffix(v.Reply.Enhanced))
+		}
+		info, ok := categoryTable[v.Category]
+		if !ok {
+			info = categoryTable[CategoryOther]
+		}
+		e = info.explain(v, c, w)
+	}
 	e.Party = v.Party
 	if e.Party == "" {
 		e.Party = defaultParty(v.Category)
@@ -42,242 +97,338 @@ func explain(v *Verdict, c explainCtx) Explanation {
 	return e
 }
 
-func explainBody(v *Verdict, c explainCtx) Explanation {
-	who := "The server"
-	if v.Relay != "" && v.Relay != "none" {
-		who = "The server " + v.Relay
+func explainDelivered(v *Verdict, c explainCtx, w words) Explanation {
+	return Explanation{
+		What:  "The message was delivered: the receiving server accepted it after DATA" + w.said + ".",
+		Cause: "Nothing went wrong on this hop.",
+		Next:  "Nothing to do here. If the recipient did not get it, look at the receiving side (spam folder, filters, later hops).",
 	}
-	said := ""
-	if v.Reply != nil {
-		said = fmt.Sprintf(" (%d%s)", v.Reply.Code, enhancedSuffix(v.Reply.Enhanced))
-	}
-	retryNote := "An MTA keeps the message queued and retries (Postfix for up to 5 days, maximal_queue_lifetime)."
-	temp := v.Permanence == PermanenceTemporary || v.Status == StatusDeferred
+}
 
-	if c.notChecked {
+func explainDeliverable(v *Verdict, c explainCtx, w words) Explanation {
+	e := Explanation{
+		What:  w.who + " accepted RCPT TO for " + rcptName(v) + w.said + ".",
+		Cause: "The server knows this recipient, or accepts every recipient at this stage and decides later.",
+		Next:  "Nothing to do. A probe stops before DATA, so a content filter can still reject the real message.",
+	}
+	if v.CatchAll != nil && *v.CatchAll {
+		e.Cause = "The server also accepted a made-up address at the same domain: it accepts every address at RCPT (a catch-all, or accept-then-bounce), so this answer cannot tell a real mailbox from a catch-all."
+		e.Next = "Confirm the mailbox another way (ask the recipient or the domain's admin); mail to a non-existent user here may be bounced later or silently land in a catch-all mailbox."
+	} else if v.CatchAll != nil {
+		e.Cause = "A made-up address at the same domain was rejected, so the server really checks recipients: this mailbox exists."
+	}
+	return e
+}
+
+func explainUserUnknown(v *Verdict, c explainCtx, w words) Explanation {
+	if v.Rule != nil && v.Rule.ID == ruleUnverifiedRecipient {
+		if w.temp {
+			return Explanation{
+				What:  w.who + " could not confirm that " + rcptName(v) + " exists: it checks each recipient against its backend mail store before accepting (Postfix reject_unverified_recipient), and that check has not succeeded yet" + w.said + ".",
+				Cause: "The backend (e.g. Dovecot over LMTP, or the internal mail server) did not answer the verification probe in time or answered with a temporary error — or the check is still in progress. It can also be a user that does not exist whose negative result is not cached yet.",
+				Next:  "Retry in a few minutes; an MTA does so by itself. If it persists, the receiving admin should look at the verify(8) lines in that server's maillog: they show what the backend answered.",
+			}
+		}
 		return Explanation{
-			What:  "This recipient was not checked: " + strings.TrimPrefix(v.Reason, "not checked: ") + ".",
-			Cause: "The probe stopped before this recipient got an answer (the --deadline passed, or it was interrupted).",
-			Next:  "Run the probe again, with a longer --deadline if the servers are slow.",
+			What:  w.who + " verified " + rcptName(v) + " against its backend mail store, and the backend said the user does not exist" + w.said + ".",
+			Cause: "The address is wrong or the mailbox was removed; the front server only relays its backend's answer.",
+			Next:  "Check the spelling with the recipient. Retrying will not help.",
 		}
 	}
-
-	switch v.Category {
-	case CategoryDelivered:
+	if w.temp {
 		return Explanation{
-			What:  "The message was delivered: the receiving server accepted it after DATA" + said + ".",
-			Cause: "Nothing went wrong on this hop.",
-			Next:  "Nothing to do here. If the recipient did not get it, look at the receiving side (spam folder, filters, later hops).",
+			What:  w.who + " could not confirm the recipient right now" + w.said + ".",
+			Cause: "The server's user directory (LDAP, SQL, backend) was unavailable, so it answered with a temporary error.",
+			Next:  "Retry later; " + w.retry,
 		}
-	case CategoryDeliverable:
-		e := Explanation{
-			What:  who + " accepted RCPT TO for " + rcptName(v) + said + ".",
-			Cause: "The server knows this recipient, or accepts every recipient at this stage and decides later.",
-			Next:  "Nothing to do. A probe stops before DATA, so a content filter can still reject the real message.",
+	}
+	return Explanation{
+		What:  w.who + " rejected " + rcptName(v) + ": there is no such user or mailbox" + w.said + ".",
+		Cause: "A typo in the address, an account that was deleted, or an address that never existed.",
+		Next:  "Check the spelling with the recipient and remove the address from your lists. Retrying will not help.",
+	}
+}
+
+func explainMailboxFull(v *Verdict, c explainCtx, w words) Explanation {
+	e := Explanation{
+		What:  "The recipient's mailbox is full (over quota)" + w.said + ".",
+		Cause: "The recipient has not cleaned up, or the mailbox quota is small.",
+		Next:  "Tell the recipient by another channel to free space. " + w.retry,
+	}
+	if !w.temp {
+		e.Next = "The server refuses permanently; tell the recipient by another channel, then send again."
+	}
+	return e
+}
+
+func explainMailboxDisabled(v *Verdict, c explainCtx, w words) Explanation {
+	return Explanation{
+		What:  "The mailbox " + rcptName(v) + " exists but is disabled or inactive" + w.said + ".",
+		Cause: "The account was deactivated: the person left, the account was unused for a long time, or it was suspended.",
+		Next:  "Use another address for this person. Retrying will not help.",
+	}
+}
+
+func explainRelayDenied(v *Verdict, c explainCtx, w words) Explanation {
+	return Explanation{
+		What:  w.who + " refused to relay: it does not consider itself a destination for this domain and will not forward mail for you" + w.said + ".",
+		Cause: "You are talking to the wrong server (stale MX records, or --server pointing elsewhere), the server does not yet list the domain as one of its own (relay_domains, virtual domains, qmail's rcpthosts), or it relays only for authenticated users.",
+		Next:  "Check that the domain's MX records point at this server and that the server lists the domain; to submit mail through it, use port 587 with authentication.",
+	}
+}
+
+func explainBlocklisted(v *Verdict, c explainCtx, w words) Explanation {
+	e := Explanation{
+		What:  w.who + " refused mail from your sending IP address because it is on a blocklist" + w.said + ".",
+		Cause: blocklistEvidence(c),
+		Next:  "Check the address with `mailprobe blacklist IP`, remove the cause of the listing (a compromised host or script, an open relay, missing reverse DNS, a dynamic IP range), then request delisting from the list and ask the receiving provider for delisting (postmaster, or the URL in the reply). Meanwhile send through a smarthost with a clean address.",
+	}
+	if c.desc.greeting5xx {
+		e.Next += " Postfix treats a 5xx greeting as temporary (smtp_skip_5xx_greeting = yes) and keeps retrying, so mail stays queued until the block is lifted or the queue lifetime ends."
+	}
+	return e
+}
+
+func explainReputation(v *Verdict, c explainCtx, w words) Explanation {
+	return Explanation{
+		What:  w.who + " does not trust mail from your IP address or domain (low reputation)" + w.said + ".",
+		Cause: "Spam complaints, a sudden volume increase, a new IP with no history, or missing authentication (SPF, DKIM, DMARC, reverse DNS).",
+		Next:  "Check volume and complaint rates, set up SPF, DKIM, DMARC and reverse DNS, use the provider's postmaster tools (Google Postmaster Tools, Microsoft SNDS) and delisting forms, and warm up new IPs slowly.",
+	}
+}
+
+func explainGreylisted(v *Verdict, c explainCtx, w words) Explanation {
+	return Explanation{
+		What:  w.who + " greylisted the attempt: it refuses the first try from an unknown sender, IP and recipient" + w.said + ".",
+		Cause: "Greylisting, an anti-spam measure: real MTAs retry, much spam software does not.",
+		Next:  "Nothing to do: an MTA retries after a few minutes and is then accepted. Probe again in 5–15 minutes to see the server's real answer.",
+	}
+}
+
+func explainRateLimited(v *Verdict, c explainCtx, w words) Explanation {
+	return Explanation{
+		What:  w.who + " is limiting how fast you may send" + w.said + ".",
+		Cause: "Too many messages or recipients in a short time from your IP or domain, or the recipient is receiving too much mail.",
+		Next:  "Slow down (Postfix: smtp_destination_rate_delay, smtp_destination_recipient_limit). " + w.retry,
+	}
+}
+
+func explainConnectionLimit(v *Verdict, c explainCtx, w words) Explanation {
+	if v.Party == PartySender {
+		return Explanation{
+			What:  w.who + " refused the session because your IP has too many connections open to it" + w.said + ".",
+			Cause: "Your MTA (or other hosts behind the same address) opened more parallel connections than the server allows per client (Postfix smtpd_client_connection_count_limit, Exim smtp_accept_max_per_host).",
+			Next:  "Lower your concurrency towards this destination (Postfix smtp_destination_concurrency_limit); the MTA retries later.",
 		}
-		if v.CatchAll != nil && *v.CatchAll {
-			e.Cause = "The server also accepted a made-up address at the same domain: it accepts every address at RCPT (a catch-all, or accept-then-bounce), so this answer cannot tell a real mailbox from a catch-all."
-			e.Next = "Confirm the mailbox another way (ask the recipient or the domain's admin); mail to a non-existent user here may be bounced later or silently land in a catch-all mailbox."
-		} else if v.CatchAll != nil {
-			e.Cause = "A made-up address at the same domain was rejected, so the server really checks recipients: this mailbox exists."
+	}
+	return Explanation{
+		What:  w.who + " refused the session because it has too many connections open (out of connection slots)" + w.said + ".",
+		Cause: "A temporary overload of the receiving server, or too many parallel connections from your IP.",
+		Next:  "Nothing is wrong with the address: the MTA retries later. If it persists, lower your concurrency towards this destination (smtp_destination_concurrency_limit).",
+	}
+}
+
+func explainPolicy(v *Verdict, c explainCtx, w words) Explanation {
+	return Explanation{
+		What:  w.who + " rejected the mail under its sender policy (SPF, DKIM, DMARC, or a rule about your envelope sender)" + w.said + ".",
+		Cause: "The sending IP is not allowed by the sender domain's SPF record, or the mail is not DKIM-signed in alignment with the From: domain and that domain's DMARC policy says reject, or the server refuses this sender address. At RCPT this concerns the envelope sender (--from) and your IP.",
+		Next:  "Publish an SPF record that includes this host, sign with DKIM, align the From: domain, and probe with the sender you really use (--from).",
+	}
+}
+
+func explainReverseDNS(v *Verdict, c explainCtx, w words) Explanation {
+	return Explanation{
+		What:  w.who + " rejected you because your sending host's DNS identity does not check out (no reverse DNS / PTR record, or a HELO name that does not resolve)" + w.said + ".",
+		Cause: "The sending IP has no PTR record, or the PTR name does not resolve back to the IP, or the EHLO name is not a resolvable fully-qualified name.",
+		Next:  "Ask your ISP or hosting provider to set a PTR record for the sending IP to a name that resolves back to it, and use that name as EHLO (--helo, Postfix smtp_helo_name).",
+	}
+}
+
+func explainTLSRequired(v *Verdict, c explainCtx, w words) Explanation {
+	if c.localTLS(v) {
+		return Explanation{
+			What:  "Your own TLS policy required TLS here (Postfix smtp_tls_security_level = encrypt/verify, or --starttls always) and it could not be used: " + v.Reason + ".",
+			Cause: "The server does not offer STARTTLS, refused it, or its certificate does not verify for the MX name.",
+			Next:  "Check the server's TLS set-up (certificate chain, name, expiry), or relax your policy for this destination (smtp_tls_policy_maps). Probe with --starttls auto to see how an MTA at the default opportunistic level fares.",
 		}
-		return e
-	case CategoryUserUnknown:
-		text := v.Reason
+	}
+	return Explanation{
+		What:  w.who + " requires TLS before it accepts mail (\"Must issue a STARTTLS command first\")" + w.said + ".",
+		Cause: "The server enforces encryption, and this session did not use STARTTLS (--starttls never, or STARTTLS failed).",
+		Next:  "Probe with --starttls auto or always; Postfix needs smtp_tls_security_level = may (or stronger) to reach this server.",
+	}
+}
+
+func explainAuthRequired(v *Verdict, c explainCtx, w words) Explanation {
+	if v.Party == PartyLocal {
+		return Explanation{
+			What:  "Authentication to your relay failed: " + v.Reason + ".",
+			Cause: "The credentials your MTA uses for its relayhost (smtp_sasl_password_maps) are wrong, expired or not accepted for this mechanism.",
+			Next:  "Check the relay credentials and the mechanisms the relay offers (smtp_sasl_mechanism_filter); the MTA keeps the mail queued meanwhile.",
+		}
+	}
+	return Explanation{
+		What:  w.who + " requires authentication (SMTP AUTH) before it takes mail" + w.said + ".",
+		Cause: "This is a submission or relay server, not an MX that accepts mail for the domain from anyone — or the sender domain is one the server only accepts from logged-in users.",
+		Next:  "Probe the domain's MX hosts instead of this server; to send through it, use port 587 with credentials (mailprobe does not authenticate).",
+	}
+}
+
+func explainMessageSize(v *Verdict, c explainCtx, w words) Explanation {
+	return Explanation{
+		What:  w.who + " refused the message as too large" + w.said + ".",
+		Cause: "The message exceeds the server's size limit (advertised with the EHLO SIZE keyword).",
+		Next:  "Send a smaller message (a link instead of the attachment). A probe sends no message, so at RCPT this reflects the SIZE= the sender announced.",
+	}
+}
+
+func explainContentSpam(v *Verdict, c explainCtx, w words) Explanation {
+	return Explanation{
+		What:  w.who + " rejected the mail as spam or dangerous content" + w.said + ".",
+		Cause: "A content filter scored the message as spam, virus or phishing. Before DATA (as in a probe) such a verdict rests on the sender, IP or earlier mail from them.",
+		Next:  "Check the message content and links, the sending IP's blocklist status and authentication (SPF, DKIM, DMARC); ask the receiving postmaster if you think it is a false positive.",
+	}
+}
+
+func explainNullMX(v *Verdict, c explainCtx, w words) Explanation {
+	d := v.Domain
+	if d == "" {
+		d = "of the recipient"
+	}
+	return Explanation{
+		What:  "The domain " + d + " publishes a null MX (RFC 7505): it states that it accepts no mail at all.",
+		Cause: "The domain is used for a web site or for sending only, and its owner says so in DNS.",
+		Next:  "Use another address for this recipient. Retrying will not help.",
+	}
+}
+
+func explainConnectionRefused(v *Verdict, c explainCtx, w words) Explanation {
+	if c.allConnectFailed {
+		return port25Blocked(v, c)
+	}
+	return Explanation{
+		What:  "The connection was refused: " + v.Reason + ".",
+		Cause: "No mail server is listening on that address and port (down, restarting, wrong port), or a firewall rejects the connection.",
+		Next:  "An MTA tries the other MX hosts and retries later. Check the port (--port) and ask the domain's admin whether the mail server is running.",
+	}
+}
+
+func explainConnectionTimeout(v *Verdict, c explainCtx, w words) Explanation {
+	if c.allConnectFailed {
+		return port25Blocked(v, c)
+	}
+	if c.phase(v) == probe.PhaseConnect {
+		return Explanation{
+			What:  "No answer to the connection: " + v.Reason + ".",
+			Cause: "The host is down or a firewall silently drops the packets.",
+			Next:  "An MTA tries the other MX hosts and retries later. If every MX times out, suspect your own network blocking outbound port 25.",
+		}
+	}
+	return Explanation{
+		What:  "The server accepted the connection, then stopped answering: " + v.Reason + ".",
+		Cause: "An overloaded server, deliberate tarpitting of suspected spam senders, or a firewall or SMTP inspection box in between.",
+		Next:  "The MTA retries later. Probe again with a longer --timeout; if it always stalls at the same step, ask the receiving admin.",
+	}
+}
+
+func explainProtocolError(v *Verdict, c explainCtx, w words) Explanation {
+	if c.tlsHandshakeFailed(v) {
+		return Explanation{
+			What:  "The TLS handshake after STARTTLS failed: " + v.Reason + ".",
+			Cause: "No protocol version or cipher in common, a broken certificate chain, or a middlebox that interferes with TLS.",
+			Next:  "Postfix at the default level (may) retries in clear text; check the server's TLS configuration (e.g. `openssl s_client -starttls smtp`).",
+		}
+	}
+	if v.Party == PartySender {
+		return Explanation{
+			What:  w.who + " refused a command of this session as beyond its limits or out of order" + w.said + ".",
+			Cause: "The session sent more recipients than one transaction may carry (RFC 5321 §4.5.3.1.8: the MTA sends the rest in another transaction), or made too many errors (Postfix smtpd_hard_error_limit), or sent commands the server did not expect.",
+			Next:  "Nothing is wrong with the address: an MTA splits the recipients over transactions by itself. If the sender is your own software, make it follow the server's replies (and lower smtp_destination_recipient_limit if needed).",
+		}
+	}
+	return Explanation{
+		What:  w.who + " did not follow the SMTP protocol: " + v.Reason + ".",
+		Cause: "A broken or non-SMTP service on the port, a firewall or proxy mangling the dialogue, or a server that dislikes a command of this session.",
+		Next:  "Look at the dialogue with --transcript; tell the receiving admin if the server is at fault.",
+	}
+}
+
+func explainServerError(v *Verdict, c explainCtx, w words) Explanation {
+	what := w.who + " reported a problem on its side" + w.said + "."
+	if w.temp {
+		what = w.who + " reported a temporary problem on its side" + w.said + "."
+	}
+	if c.lostConnection() {
+		what = "The server closed the connection unexpectedly: " + v.Reason + "."
+	}
+	return Explanation{
+		What:  what,
+		Cause: "A local problem of the receiving server (disk, backend, configuration, restart), or an anti-spam measure that drops suspected senders.",
+		Next:  "The MTA retries later. If it persists for hours, contact the postmaster of the domain.",
+	}
+}
+
+func explainOther(v *Verdict, c explainCtx, w words) Explanation {
+	if v.Party == PartyLocal {
+		return Explanation{
+			What:  "Your own mail system stopped this delivery: " + v.Reason + ".",
+			Cause: "A local configuration problem: the destination resolves to this very host (a mail loop: the MX points here but the domain is not listed in mydestination/virtual domains), or the relayhost cannot be found.",
+			Next:  "Check mydestination, virtual_mailbox_domains, relay_domains and relayhost in your Postfix configuration (or the MX records, if they point at you by mistake).",
+		}
+	}
+	if c.text != nil && v.Rule == nil {
+		read := kindNames[c.text.kind]
+		what := "mailprobe read " + read
 		if v.Reply != nil {
-			text = v.Reply.Text()
+			what += fmt.Sprintf(" with a %d%s reply", v.Reply.Code, enhancedSuffix(v.Reply.Enhanced))
+		} else if c.text.dsn != "" || v.DSN != "" {
+			what += " with status code " + firstNonEmpty(c.text.dsn, v.DSN)
 		}
-		if isAddressVerification(text) {
-			if temp {
-				return Explanation{
-					What:  who + " could not confirm that " + rcptName(v) + " exists: it checks each recipient against its backend mail store before accepting (Postfix reject_unverified_recipient), and that check has not succeeded yet" + said + ".",
-					Cause: "The backend (e.g. Dovecot over LMTP, or the internal mail server) did not answer the verification probe in time or answered with a temporary error — or the check is still in progress. It can also be a user that does not exist whose negative result is not cached yet.",
-					Next:  "Retry in a few minutes; an MTA does so by itself. If it persists, the receiving admin should look at the verify(8) lines in that server's maillog: they show what the backend answered.",
-				}
-			}
-			return Explanation{
-				What:  who + " verified " + rcptName(v) + " against its backend mail store, and the backend said the user does not exist" + said + ".",
-				Cause: "The address is wrong or the mailbox was removed; the front server only relays its backend's answer.",
-				Next:  "Check the spelling with the recipient. Retrying will not help.",
-			}
-		}
-		if temp {
-			return Explanation{
-				What:  who + " could not confirm the recipient right now" + said + ".",
-				Cause: "The server's user directory (LDAP, SQL, backend) was unavailable, so it answered with a temporary error.",
-				Next:  "Retry later; " + retryNote,
-			}
-		}
-		return Explanation{
-			What:  who + " rejected " + rcptName(v) + ": there is no such user or mailbox" + said + ".",
-			Cause: "A typo in the address, an account that was deleted, or an address that never existed.",
-			Next:  "Check the spelling with the recipient and remove the address from your lists. Retrying will not help.",
-		}
-	case CategoryMailboxFull:
+		what += ", but its words match no known cause: " + clipText(firstNonEmpty(v.Reason, c.text.text), 200) + "."
 		e := Explanation{
-			What:  "The recipient's mailbox is full (over quota)" + said + ".",
-			Cause: "The recipient has not cleaned up, or the mailbox quota is small.",
-			Next:  "Tell the recipient by another channel to free space. " + retryNote,
-		}
-		if !temp {
-			e.Next = "The server refuses permanently; tell the recipient by another channel, then send again."
-		}
-		return e
-	case CategoryMailboxDisabled:
-		return Explanation{
-			What:  "The mailbox " + rcptName(v) + " exists but is disabled or inactive" + said + ".",
-			Cause: "The account was deactivated: the person left, the account was unused for a long time, or it was suspended.",
-			Next:  "Use another address for this person. Retrying will not help.",
-		}
-	case CategoryRelayDenied:
-		return Explanation{
-			What:  who + " refused to relay: it does not consider itself a destination for this domain and will not forward mail for you" + said + ".",
-			Cause: "You are talking to the wrong server (stale MX records, or --server pointing elsewhere), the server does not yet list the domain as one of its own (relay_domains, virtual domains), or it relays only for authenticated users.",
-			Next:  "Check that the domain's MX records point at this server and that the server lists the domain; to submit mail through it, use port 587 with authentication.",
-		}
-	case CategoryBlocklisted:
-		e := Explanation{
-			What:  who + " refused mail from your sending IP address because it is on a blocklist" + said + ".",
-			Cause: blocklistEvidence(c),
-			Next:  "Check the address with `mailprobe blacklist IP`, remove the cause of the listing (a compromised host or script, an open relay, missing reverse DNS, a dynamic IP range), then request delisting from the list and ask the receiving provider for delisting (postmaster, or the URL in the reply). Meanwhile send through a smarthost with a clean address.",
-		}
-		if c.desc.greeting5xx {
-			e.Next += " Postfix treats a 5xx greeting as temporary (smtp_skip_5xx_greeting = yes) and keeps retrying, so mail stays queued until the block is lifted or the queue lifetime ends."
-		}
-		return e
-	case CategoryReputation:
-		return Explanation{
-			What:  who + " does not trust mail from your IP address or domain (low reputation)" + said + ".",
-			Cause: "Spam complaints, a sudden volume increase, a new IP with no history, or missing authentication (SPF, DKIM, DMARC, reverse DNS).",
-			Next:  "Check volume and complaint rates, set up SPF, DKIM, DMARC and reverse DNS, use the provider's postmaster tools (Google Postmaster Tools, Microsoft SNDS) and delisting forms, and warm up new IPs slowly.",
-		}
-	case CategoryGreylisted:
-		return Explanation{
-			What:  who + " greylisted the attempt: it refuses the first try from an unknown sender, IP and recipient" + said + ".",
-			Cause: "Greylisting, an anti-spam measure: real MTAs retry, much spam software does not.",
-			Next:  "Nothing to do: an MTA retries after a few minutes and is then accepted. Probe again in 5–15 minutes to see the server's real answer.",
-		}
-	case CategoryRateLimited:
-		return Explanation{
-			What:  who + " is limiting how fast you may send" + said + ".",
-			Cause: "Too many messages or recipients in a short time from your IP or domain, or the recipient is receiving too much mail.",
-			Next:  "Slow down (Postfix: smtp_destination_rate_delay, smtp_destination_recipient_limit). " + retryNote,
-		}
-	case CategoryConnectionLimit:
-		return Explanation{
-			What:  who + " refused the session because it has too many connections open (out of connection slots)" + said + ".",
-			Cause: "A temporary overload of the receiving server, or too many parallel connections from your IP.",
-			Next:  "Nothing is wrong with the address: the MTA retries later. If it persists, lower your concurrency towards this destination (smtp_destination_concurrency_limit).",
-		}
-	case CategoryPolicy:
-		return Explanation{
-			What:  who + " rejected the mail under its sender authentication policy (SPF, DKIM or DMARC)" + said + ".",
-			Cause: "The sending IP is not allowed by the sender domain's SPF record, or the mail is not DKIM-signed in alignment with the From: domain, and that domain's DMARC policy says reject. At RCPT this concerns the envelope sender (--from) and your IP.",
-			Next:  "Publish an SPF record that includes this host, sign with DKIM, align the From: domain, and probe with the sender you really use (--from).",
-		}
-	case CategoryReverseDNS:
-		return Explanation{
-			What:  who + " rejected you because your sending host's DNS identity does not check out (no reverse DNS / PTR record, or a HELO name that does not resolve)" + said + ".",
-			Cause: "The sending IP has no PTR record, or the PTR name does not resolve back to the IP, or the EHLO name is not a resolvable fully-qualified name.",
-			Next:  "Ask your ISP or hosting provider to set a PTR record for the sending IP to a name that resolves back to it, and use that name as EHLO (--helo, Postfix smtp_helo_name).",
-		}
-	case CategoryTLSRequired:
-		if c.desc.tlsLocal || strings.HasPrefix(v.Reason, "TLS is required") || strings.HasPrefix(v.Reason, "Server certificate not verified") {
-			return Explanation{
-				What:  "TLS was required for this probe (--starttls always) and could not be used: " + v.Reason + ".",
-				Cause: "The server does not offer STARTTLS, refused it, or its certificate does not verify for the MX name.",
-				Next:  "Check the server's TLS set-up (certificate chain, name, expiry). Probe with --starttls auto to see how an MTA at the default opportunistic level fares.",
-			}
-		}
-		return Explanation{
-			What:  who + " requires TLS before it accepts mail (\"Must issue a STARTTLS command first\")" + said + ".",
-			Cause: "The server enforces encryption, and this session did not use STARTTLS (--starttls never, or STARTTLS failed).",
-			Next:  "Probe with --starttls auto or always; Postfix needs smtp_tls_security_level = may (or stronger) to reach this server.",
-		}
-	case CategoryAuthRequired:
-		return Explanation{
-			What:  who + " requires authentication (SMTP AUTH) before it takes mail" + said + ".",
-			Cause: "This is a submission or relay server, not an MX that accepts mail for the domain from anyone — or the sender domain is one the server only accepts from logged-in users.",
-			Next:  "Probe the domain's MX hosts instead of this server; to send through it, use port 587 with credentials (mailprobe does not authenticate).",
-		}
-	case CategoryMessageSize:
-		return Explanation{
-			What:  who + " refused the message as too large" + said + ".",
-			Cause: "The message exceeds the server's size limit (advertised with the EHLO SIZE keyword).",
-			Next:  "Send a smaller message (a link instead of the attachment). A probe sends no message, so at RCPT this reflects the SIZE= the sender announced.",
-		}
-	case CategoryContentSpam:
-		return Explanation{
-			What:  who + " rejected the mail as spam or dangerous content" + said + ".",
-			Cause: "A content filter scored the message as spam, virus or phishing. Before DATA (as in a probe) such a verdict rests on the sender, IP or earlier mail from them.",
-			Next:  "Check the message content and links, the sending IP's blocklist status and authentication (SPF, DKIM, DMARC); ask the receiving postmaster if you think it is a false positive.",
-		}
-	case CategoryDNSFailure:
-		return dnsExplanation(v, c)
-	case CategoryNullMX:
-		return Explanation{
-			What:  "The domain " + v.Domain + " publishes a null MX (RFC 7505): it states that it accepts no mail at all.",
-			Cause: "The domain is used for a web site or for sending only, and its owner says so in DNS.",
-			Next:  "Use another address for this recipient. Retrying will not help.",
-		}
-	case CategoryConnectionRefused:
-		if c.allConnectFailed {
-			return port25Blocked(v, c)
-		}
-		return Explanation{
-			What:  "The connection was refused: " + v.Reason + ".",
-			Cause: "No mail server is listening on that address and port (down, restarting, wrong port), or a firewall rejects the connection.",
-			Next:  "An MTA tries the other MX hosts and retries later. Check the port (--port) and ask the domain's admin whether the mail server is running.",
-		}
-	case CategoryConnectionTimeout:
-		if c.allConnectFailed {
-			return port25Blocked(v, c)
-		}
-		if strings.HasPrefix(v.Reason, "connect to ") {
-			return Explanation{
-				What:  "No answer to the connection: " + v.Reason + ".",
-				Cause: "The host is down or a firewall silently drops the packets.",
-				Next:  "An MTA tries the other MX hosts and retries later. If every MX times out, suspect your own network blocking outbound port 25.",
-			}
-		}
-		return Explanation{
-			What:  "The server accepted the connection, then stopped answering: " + v.Reason + ".",
-			Cause: "An overloaded server, deliberate tarpitting of suspected spam senders, or a firewall or SMTP inspection box in between.",
-			Next:  "The MTA retries later. Probe again with a longer --timeout; if it always stalls at the same step, ask the receiving admin.",
-		}
-	case CategoryProtocolError:
-		if strings.HasPrefix(v.Reason, "Cannot start TLS") {
-			return Explanation{
-				What:  "The TLS handshake after STARTTLS failed: " + v.Reason + ".",
-				Cause: "No protocol version or cipher in common, a broken certificate chain, or a middlebox that interferes with TLS.",
-				Next:  "Postfix at the default level (may) retries in clear text; check the server's TLS configuration (e.g. `openssl s_client -starttls smtp`).",
-			}
-		}
-		return Explanation{
-			What:  who + " did not follow the SMTP protocol: " + v.Reason + ".",
-			Cause: "A broken or non-SMTP service on the port, a firewall or proxy mangling the dialogue, or a server that dislikes a command of this session.",
-			Next:  "Look at the dialogue with --transcript; tell the receiving admin if the server is at fault.",
-		}
-	case CategoryServerError:
-		what := who + " reported a temporary problem on its side" + said + "."
-		if strings.HasPrefix(v.Reason, "lost connection") {
-			what = "The server closed the connection unexpectedly: " + v.Reason + "."
-		}
-		return Explanation{
 			What:  what,
-			Cause: "A local problem of the receiving server (disk, backend, configuration, restart), or an anti-spam measure that drops suspected senders.",
-			Next:  "The MTA retries later. If it persists for hours, contact the postmaster of the domain.",
+			Cause: "The text states no cause mailprobe knows; the code alone says " + permWords(v.Permanence) + ".",
+			Next:  "Read the text for a URL or a code and look it up, or ask the postmaster of the domain. If this wording is common, contribute a rule (README: Classifier rules).",
 		}
+		return e
 	}
 	e := Explanation{
-		What:  who + " refused: " + v.Reason + ".",
+		What:  w.who + " refused: " + v.Reason + ".",
 		Cause: "The reply does not match a known pattern; the server's own text is the best guide.",
 		Next:  "Read the reply text; if it names a URL or a code, look it up, or ask the postmaster of the domain.",
 	}
-	if temp {
-		e.Next += " " + retryNote
+	if w.temp {
+		e.Next += " " + w.retry
 	}
 	return e
+}
+
+func permWords(p Permanence) string {
+	switch p {
+	case PermanencePermanent:
+		return "the failure is permanent: retrying will not help"
+	case PermanenceTemporary:
+		return "the failure is temporary: an MTA retries"
+	case PermanenceSuccess:
+		return "it succeeded"
+	}
+	return "nothing about whether retrying helps"
+}
+
+func firstNonEmpty(a ...string) string {
+	for _, s := range a {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+func clipText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
 }
 
 // rcptName is "<a@b>", or "the recipient" when the address is unknown
@@ -318,7 +469,7 @@ func port25Blocked(v *Verdict, c explainCtx) Explanation {
 	}
 }
 
-func dnsExplanation(v *Verdict, c explainCtx) Explanation {
+func explainDNS(v *Verdict, c explainCtx, _ words) Explanation {
 	e := c.dns
 	switch {
 	case e != nil && (errors.Is(e, mx.ErrNoHostAddress) || errors.Is(e, mx.ErrMXIsIP) || c.outcome != nil && c.outcome.Err != nil && errors.Is(c.outcome.Err, mx.ErrNoAddress)):
@@ -333,7 +484,7 @@ func dnsExplanation(v *Verdict, c explainCtx) Explanation {
 			Cause: "The domain's name servers did not answer properly (SERVFAIL, timeout), or your resolver is failing or refusing queries.",
 			Next:  "Retry later; test with `dig MX " + v.Domain + "` against your resolver (--resolver) and against another one to see which side is broken.",
 		}
-	case strings.Contains(v.Reason, "Host found but no data record"):
+	case e != nil && errors.Is(e, mx.ErrNoData), c.text != nil && c.text.noData:
 		return Explanation{
 			What:  "The domain exists but has neither MX nor address records, so there is nowhere to deliver: " + v.Reason + ".",
 			Cause: "The domain is not set up for mail (or not at all).",

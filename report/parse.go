@@ -5,8 +5,6 @@ import (
 	"regexp"
 	"strings"
 	"time"
-
-	"github.com/mailprobe/mailprobe/probe"
 )
 
 // LineKind says what kind of Postfix log line was parsed.
@@ -256,123 +254,6 @@ func splitReason(pl *PostfixLine) {
 	if reReplyHead.MatchString(r) {
 		// status=sent / deliverable: the reason is the server's reply.
 		pl.Reply = r
-	}
-}
-
-// Explained is the result of explaining one reply or one log line.
-type Explained struct {
-	// Code and Enhanced are the reply's (0 and "" for Postfix's own
-	// reasons, whose dsn then stands in for the enhanced code).
-	Code        int         `json:"code"`
-	Enhanced    string      `json:"enhanced"`
-	Reply       string      `json:"reply,omitempty"`
-	Permanence  Permanence  `json:"permanence"`
-	Category    Category    `json:"category"`
-	Party       Party       `json:"party"`
-	Provider    string      `json:"provider,omitempty"`
-	Rule        string      `json:"rule,omitempty"` // id of the rule that decided
-	Explanation Explanation `json:"explanation"`
-	// The fields below are set when a Postfix line was given.
-	Status    string `json:"status,omitempty"`
-	DSN       string `json:"dsn,omitempty"`
-	Recipient string `json:"recipient,omitempty"`
-	Relay     string `json:"relay,omitempty"`
-	Command   string `json:"command,omitempty"`
-	Reason    string `json:"reason,omitempty"`
-
-	// Line is the parsed Postfix line, nil for a bare reply.
-	Line *PostfixLine `json:"-"`
-}
-
-// ErrEmptyInput is returned by ExplainText for blank input.
-var ErrEmptyInput = errors.New("nothing to explain")
-
-// ExplainText classifies and explains a raw reply ("550 5.1.1 …",
-// multi-line, or Postfix-joined "554-a 554-b 554 c"), a Postfix status
-// line, an smtpd reject line or a delivery agent's note.
-func ExplainText(s string) (Explained, error) {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return Explained{}, ErrEmptyInput
-	}
-	if !strings.Contains(s, "\n") {
-		if pl, err := ParsePostfixLine(s); err == nil {
-			return explainLine(pl), nil
-		}
-	}
-	r, err := probe.ParseReply(s)
-	if err != nil {
-		// Not a reply: an MTA's own reason ("connect to …", "mail for
-		// … loops back to myself"), classified without a reply code.
-		return explainLine(&PostfixLine{Kind: LineNote, Reason: s, DSN: leadingDSN(s)}), nil
-	}
-	return explainReply(r, "", ""), nil
-}
-
-// leadingDSN is the RFC 3463 code a reason starts with ("4.4.4 no MX
-// host …"), or "".
-func leadingDSN(s string) string {
-	f, _, _ := strings.Cut(s, " ")
-	if validEnhanced(f) {
-		return f
-	}
-	return ""
-}
-
-func explainReply(r *probe.Reply, status, dsn string) Explained {
-	cl := ClassifyText(r.Code, r.Enhanced, r.Text())
-	cat, perm := cl.Category, cl.Permanence
-	v := Verdict{Reply: r, Category: cat, Permanence: perm, Party: cl.Party, Rule: cl.Rule, Reason: r.Text(), Relay: "none", DSN: replyDSN(r)}
-	v.Status = statusOf(v.DSN)
-	v.Recipient = firstAddress(r.Text())
-	out := Explained{
-		Code: r.Code, Enhanced: r.Enhanced, Reply: r.Text(),
-		Category: cat, Permanence: perm,
-		Explanation: explain(&v, explainCtx{}),
-		Status:      status, DSN: dsn,
-	}
-	out.setRule(cl.Rule)
-	return out
-}
-
-func explainLine(pl *PostfixLine) Explained {
-	var out Explained
-	if pl.Reply != "" {
-		if r, err := probe.ParseReply(pl.Reply); err == nil {
-			out = explainReply(r, pl.Status, pl.DSN)
-			if pl.Kind == LineDelivery && pl.Status == "sent" && r.Class() == 2 {
-				out.Category = CategoryDelivered
-				v := Verdict{Reply: r, Category: CategoryDelivered, Permanence: PermanenceSuccess}
-				out.Explanation = explain(&v, explainCtx{fromLine: pl})
-				out.setRule(nil)
-			}
-		}
-	}
-	if out.Category == "" {
-		cl := ClassifyText(0, pl.DSN, pl.Reason)
-		cat, perm := cl.Category, cl.Permanence
-		v := Verdict{Category: cat, Permanence: perm, Party: cl.Party, Rule: cl.Rule, Reason: pl.Reason, DSN: pl.DSN, Relay: pl.Relay, Recipient: pl.To}
-		if pl.To != "" {
-			v.Domain = pl.To[strings.LastIndexByte(pl.To, '@')+1:]
-		}
-		v.Status = statusOf(pl.DSN)
-		out = Explained{Enhanced: pl.DSN, Category: cat, Permanence: perm, Status: pl.Status, DSN: pl.DSN}
-		out.Explanation = explain(&v, explainCtx{fromLine: pl})
-		out.setRule(cl.Rule)
-	}
-	out.Line = pl
-	out.Recipient, out.Relay, out.Command, out.Reason = pl.To, pl.Relay, pl.Command, pl.Reason
-	if out.Relay == "" && pl.Host != "" {
-		out.Relay = pl.Host
-	}
-	return out
-}
-
-func (e *Explained) setRule(r *Rule) {
-	e.Party = e.Explanation.Party
-	e.Rule, e.Provider = "", ""
-	if r != nil {
-		e.Rule, e.Provider = r.ID, r.Provider
 	}
 }
 

@@ -192,6 +192,8 @@ type described struct {
 	connectTimeout bool
 	greeting5xx    bool
 	tlsLocal       bool
+	tlsHandshake   bool // the TLS handshake failed
+	lost           bool // the server closed the connection
 }
 
 // describe renders what Postfix would say about one attempt's result
@@ -280,7 +282,7 @@ func describeError(a *probe.Attempt, p peer, e *probe.Error) described {
 		return described{reason: "Server certificate not verified", dsn: "4.7.5", session: true, cat: CategoryTLSRequired, tlsLocal: true}
 	case errors.Is(e.Kind, probe.ErrTLS), e.Phase == probe.PhaseTLS && (timeout || errors.Is(e.Kind, probe.ErrLost)):
 		// smtp_proto.c: "Cannot start TLS: handshake failure", 4.7.5.
-		return described{reason: "Cannot start TLS: handshake failure", dsn: "4.7.5", session: true, cat: CategoryProtocolError}
+		return described{reason: "Cannot start TLS: handshake failure", dsn: "4.7.5", session: true, cat: CategoryProtocolError, tlsHandshake: true}
 	case timeout:
 		// smtp_trouble.c smtp_stream_except(SMTP_ERR_TIME), 4.4.2; the
 		// request deadline (smtp_per_request_deadline) ends the same way.
@@ -289,7 +291,7 @@ func describeError(a *probe.Attempt, p peer, e *probe.Error) described {
 	case errors.Is(e.Kind, probe.ErrLost):
 		// smtp_stream_except(SMTP_ERR_EOF), 4.4.2.
 		return described{reason: fmt.Sprintf("lost connection with %s while %s", p.namaddr(), phaseWhere(e.Phase)),
-			dsn: "4.4.2", session: true, cat: CategoryServerError}
+			dsn: "4.4.2", session: true, cat: CategoryServerError, lost: true}
 	case errors.Is(e.Kind, probe.ErrNoSMTPUTF8):
 		// smtp_proto.c smtp_helo(), dsn 5.6.7.
 		return described{reason: fmt.Sprintf("message requires SMTPUTF8, but no server was found that supports SMTPUTF8. The last attempted server was %s", p.namaddr()),

@@ -129,7 +129,7 @@ none listed, 64 bad input.`,
 	f.StringVar(&listsSpec, "lists", "", "lists to check: comma list or @FILE of ZONE[=ip|domain][:CODE=MEANING;...] (default: the built-in lists)")
 	f.BoolVar(&health, "health", false, "test each list the RFC 5782 way and say which cannot be used from this resolver")
 	f.IntVar(&concurrency, "concurrency", blacklist.DefaultConcurrency, "DNSBL queries in flight at once")
-	f.DurationVar(&timeout, "timeout", blacklist.DefaultTimeout, "timeout of one DNSBL query (default: --dns-timeout)")
+	f.DurationVar(&timeout, "timeout", 0, "timeout of one DNSBL query (default: the --dns-timeout value)")
 	return cmd
 }
 

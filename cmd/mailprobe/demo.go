@@ -17,7 +17,7 @@ func init() { subcommands = append(subcommands, newDemoCmd) }
 
 func newDemoCmd(g *globals) *cobra.Command {
 	var only []string
-	var list bool
+	var list, serve bool
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Start the built-in lab on loopback and probe every scenario in it",
@@ -35,6 +35,9 @@ reports. Needs no network and sends nothing beyond loopback.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := g.checkOutput("text", "json", "postfix"); err != nil {
 				return err
+			}
+			if serve {
+				return serveLab(cmd.Context(), g)
 			}
 			l, err := lab.Start(cmd.Context(), lab.Options{})
 			if err != nil {
@@ -61,6 +64,7 @@ reports. Needs no network and sends nothing beyond loopback.`,
 	}
 	cmd.Flags().StringSliceVar(&only, "scenario", nil, "probe only these scenarios (repeatable; see --list)")
 	cmd.Flags().BoolVar(&list, "list", false, "list the scenarios and exit")
+	cmd.Flags().BoolVar(&serve, "serve", false, "keep the lab running until Ctrl-C and print how to reach it (same as mailprobe lab)")
 	return cmd
 }
 

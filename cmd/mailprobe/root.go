@@ -46,6 +46,7 @@ const exitHelp = `Exit codes:
   2   some recipient deferred and none undeliverable (blacklist: some lists unknown)
   64  bad usage or input; nothing was sent
   70  internal error
+  130 interrupted (Ctrl-C); what was decided is printed
 `
 
 func newRoot(g *globals) *cobra.Command {
@@ -54,9 +55,10 @@ func newRoot(g *globals) *cobra.Command {
 		Short: "Would mail to this address be accepted? If not, why?",
 		Long: `mailprobe resolves a recipient's MX hosts, runs the SMTP (or LMTP) dialogue up
 to RCPT TO — never DATA, so a probe can never deliver a message — checks DNS
-blocklists, and explains the outcome as Postfix's maillog would, then in plain words.
-
-` + exitHelp,
+blocklists, and explains the outcome as Postfix's maillog would, then in plain words.`,
+		// The exit-code table ends every command's help (usage template
+		// below); the root's Long must not print it a second time.
+		Version:       readVersion().Version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		// With Args and RunE set, cobra hands an unknown subcommand to
@@ -79,6 +81,9 @@ blocklists, and explains the outcome as Postfix's maillog would, then in plain w
 	for _, add := range subcommands {
 		root.AddCommand(add(g))
 	}
+	root.SetVersionTemplate("{{with .Annotations}}{{.version}}{{end}}")
+	root.Annotations = map[string]string{"version": readVersion().String()}
+	registerCompletions(root)
 	return root
 }
 

@@ -1,0 +1,141 @@
+package report
+
+import (
+	"errors"
+	"strings"
+)
+
+// Explained is the result of explaining one reply or one log line.
+type Explained struct {
+	// Kind says whose words the text was (reply, postfix, qmail, exim,
+	// sendmail, courier, opensmtpd, dovecot, microsoft-ndr, gmail-dsn,
+	// other).
+	Kind TextKind `json:"kind"`
+	// Code and Enhanced are the reply's (0 and "" for an MTA's own
+	// reasons, whose dsn then stands in for the enhanced code).
+	Code        int         `json:"code"`
+	Enhanced    string      `json:"enhanced"`
+	Reply       string      `json:"reply,omitempty"`
+	Permanence  Permanence  `json:"permanence"`
+	Category    Category    `json:"category"`
+	Party       Party       `json:"party"`
+	Provider    string      `json:"provider,omitempty"`
+	Rule        string      `json:"rule,omitempty"` // id of the rule that decided
+	Explanation Explanation `json:"explanation"`
+	// The fields below are set when a log line was given.
+	Status    string `json:"status,omitempty"`
+	DSN       string `json:"dsn,omitempty"`
+	Recipient string `json:"recipient,omitempty"`
+	Relay     string `json:"relay,omitempty"`
+	Command   string `json:"command,omitempty"`
+	Reason    string `json:"reason,omitempty"`
+
+	// Line is the parsed Postfix line, nil for other texts.
+	Line *PostfixLine `json:"-"`
+}
+
+// ErrEmptyInput is returned by ExplainText for blank input.
+var ErrEmptyInput = errors.New("nothing to explain")
+
+// ExplainText classifies and explains any text an MTA or provider
+// wrote about one delivery: a bare reply (one line, several, or
+// Postfix-joined "554-a 554-b 554 c", with or without the final line), a
+// Postfix log line of any service, a qmail, Exim, sendmail, Courier,
+// OpenSMTPD or Dovecot log line or bounce paragraph, a Microsoft NDR or
+// a Gmail DSN. Text it cannot place still gets an answer (category
+// other, permanence unknown unless a code says otherwise); the only
+// error is ErrEmptyInput.
+func ExplainText(s string) (Explained, error) {
+	if strings.TrimSpace(s) == "" {
+		return Explained{}, ErrEmptyInput
+	}
+	return explainFacts(readText(s)), nil
+}
+
+// classifyFacts classifies what readText found: the reply text first;
+// when no rule places it, the whole text (an Exim "retry timeout
+// exceeded", a Gmail paragraph around the reply); then the codes.
+func classifyFacts(f *textFacts) Classification {
+	enh := f.enhanced
+	if enh == "" {
+		enh = f.dsn
+	}
+	if f.reply != nil {
+		renh := f.reply.Enhanced
+		if renh == "" && f.reply.Code/100 == int(enh0(enh)) {
+			renh = enh
+		}
+		cl := ClassifyText(f.reply.Code, renh, f.reply.Text())
+		if cl.Rule == nil && f.text != "" && f.text != f.reply.Text() && cl.Category != CategoryDeliverable {
+			if c2 := ClassifyText(f.reply.Code, renh, f.text); c2.Rule != nil {
+				return c2
+			}
+		}
+		return cl
+	}
+	text := f.text
+	if text == "" {
+		text = f.reason
+	}
+	cl := ClassifyText(0, enh, text)
+	if cl.Permanence == PermanenceUnknown && f.perm != "" {
+		cl.Permanence = f.perm
+	}
+	return cl
+}
+
+func enh0(e string) byte {
+	if e == "" {
+		return 0
+	}
+	return e[0] - '0'
+}
+
+func explainFacts(f *textFacts) Explained {
+	cl := classifyFacts(f)
+	out := Explained{Kind: f.kind, Category: cl.Category, Permanence: cl.Permanence,
+		Status: f.status, DSN: f.dsn, Recipient: f.recipient, Relay: f.relay, Command: f.command, Line: f.line}
+	if f.line != nil {
+		out.Reason = f.line.Reason
+	}
+	v := Verdict{Category: cl.Category, Permanence: cl.Permanence, Party: cl.Party, Rule: cl.Rule,
+		DSN: f.dsn, Relay: f.relay, Recipient: f.recipient, Phase: f.phase, Command: f.command}
+	if f.reply != nil {
+		out.Code, out.Enhanced, out.Reply = f.reply.Code, f.reply.Enhanced, f.reply.Text()
+		v.Reply = f.reply
+		v.Reason = f.reply.Text()
+		if v.DSN == "" {
+			v.DSN = replyDSN(f.reply)
+		}
+		if v.Recipient == "" {
+			v.Recipient = firstAddress(f.reply.Text())
+		}
+	} else {
+		out.Enhanced = f.enhanced
+		if out.Enhanced == "" {
+			out.Enhanced = f.dsn
+		}
+		v.Reason = f.reason
+	}
+	if v.Relay == "" || f.reply != nil {
+		// "The server" rather than a host name: in an smtpd reject line
+		// the host is the client, and a bare reply names none.
+		v.Relay = "none"
+	}
+	if v.Recipient != "" {
+		v.Domain = v.Recipient[strings.LastIndexByte(v.Recipient, '@')+1:]
+	}
+	v.Status = statusOf(v.DSN)
+	// A delivery the log calls done: delivered, not merely deliverable.
+	if f.status == "sent" && (f.reply == nil || f.reply.Class() == 2) {
+		v.Category, v.Permanence, v.Rule, v.Party = CategoryDelivered, PermanenceSuccess, nil, ""
+		out.Category, out.Permanence = CategoryDelivered, PermanenceSuccess
+	}
+	ctx := explainCtx{text: f}
+	out.Explanation = explain(&v, ctx)
+	out.Party = out.Explanation.Party
+	if v.Rule != nil {
+		out.Rule, out.Provider = v.Rule.ID, v.Rule.Provider
+	}
+	return out
+}
