@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/miekg/dns"
 
@@ -374,7 +375,7 @@ func (r *Resolver) lookup(ctx context.Context, sem chan struct{}, name string, q
 	for {
 		msg, qerr := r.query(ctx, sem, cur, qtype)
 		if qerr != nil {
-			if ctx.Err() != nil {
+			if stopped(ctx) {
 				// Our deadline (or Ctrl-C) ended the lookup, not the
 				// resolver: say so, with the caller's cause.
 				qerr = fmt.Errorf("lookup not finished: %w", context.Cause(ctx))
@@ -440,6 +441,26 @@ func (r *Resolver) lookup(ctx context.Context, sem chan struct{}, name string, q
 		// The answer ended at a CNAME without records: ask for the target.
 		// Each round trip must advance the chain, so this ends within
 		// MaxCNAME queries.
+	}
+}
+
+// stopped reports whether ctx ended the lookup. A query whose socket
+// deadline is the context's own may fail a moment before the context's
+// timer marks it done; past the deadline, wait that moment so the cause
+// is known.
+func stopped(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	dl, ok := ctx.Deadline()
+	if !ok || time.Now().Before(dl) {
+		return false
+	}
+	select {
+	case <-ctx.Done():
+		return true
+	case <-time.After(100 * time.Millisecond):
+		return ctx.Err() != nil
 	}
 }
 
