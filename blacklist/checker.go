@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -24,6 +25,9 @@ type Checker struct {
 	// Hosts resolves host-name targets (Target.Resolve). It may be nil
 	// when every target is an address or a domain.
 	Hosts HostResolver
+	// MX, when set, adds the addresses of each domain target's MX hosts
+	// to the IP-list checks.
+	MX    MXLookup
 	Lists []List
 	// Concurrency bounds the DNSBL queries in flight; 0 means
 	// DefaultConcurrency. The bound protects the resolver and keeps
@@ -42,7 +46,8 @@ type job struct {
 	list    List
 	addr    netip.Addr
 	domain  string
-	failure error // set when the job cannot be asked (host resolution failed)
+	via     string // MX host name, for a domain target's MX addresses
+	failure error  // set when the job cannot be asked (host resolution failed)
 }
 
 // Check asks every list about every target, all queries concurrently
@@ -53,7 +58,15 @@ type job struct {
 // the TXT reason, asked only then: TXT is pure explanation, and asking it
 // for every clean address would double the load on the lists for nothing.
 func (c *Checker) Check(ctx context.Context, targets []Target) []Result {
-	addrs, hostErrs := c.resolveHosts(ctx, targets)
+	var addrs [][]netip.Addr
+	var hostErrs []error
+	var mxs [][]MXHost
+	var mxErrs []error
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); addrs, hostErrs = c.resolveHosts(ctx, targets) }()
+	go func() { defer wg.Done(); mxs, mxErrs = c.resolveMX(ctx, targets) }()
+	wg.Wait()
 	var jobs []job
 	for i, t := range targets {
 		if t.Domain {
@@ -75,10 +88,36 @@ func (c *Checker) Check(ctx context.Context, targets []Target) []Result {
 				}
 			}
 		}
+		// A domain's MX hosts: each address once, after the name's own.
+		hasMX := false
+		for _, h := range mxs[i] {
+			for _, a := range h.Addrs {
+				a = a.Unmap().WithZone("")
+				if slices.Contains(as, a) {
+					continue
+				}
+				as = append(as, a)
+				hasMX = true
+				for _, l := range c.Lists {
+					if l.Kind != KindDomain {
+						jobs = append(jobs, job{target: t.Name, address: a.String(), list: l, addr: a, via: h.Name})
+					}
+				}
+			}
+		}
+		if err := mxErrs[i]; err != nil {
+			for _, l := range c.Lists {
+				if l.Kind != KindDomain {
+					jobs = append(jobs, job{target: t.Name, list: l, failure: err, via: "MX"})
+				}
+			}
+		}
 		// A name checked as a domain that simply has no addresses is
-		// normal (many mail domains have none); only a failure to find
-		// out, or a pure host target without addresses, is reported.
-		if err := hostErrs[i]; err != nil && !(t.Domain && errors.Is(err, ErrHostNotFound) && c.hasKind(KindDomain)) {
+		// normal (many mail domains have none, their mail goes to the MX
+		// hosts); only a failure to find out, or a pure host target
+		// without addresses, is reported.
+		noAddrOK := t.Domain && (c.hasKind(KindDomain) || hasMX || len(mxs[i]) > 0)
+		if err := hostErrs[i]; err != nil && !(noAddrOK && errors.Is(err, ErrHostNotFound)) {
 			for _, l := range c.Lists {
 				if l.Kind != KindDomain {
 					jobs = append(jobs, job{target: t.Name, list: l, failure: err})
@@ -87,6 +126,36 @@ func (c *Checker) Check(ctx context.Context, targets []Target) []Result {
 		}
 	}
 	return c.run(ctx, jobs)
+}
+
+// resolveMX finds the MX hosts of the domain targets, concurrently, when
+// the checker has an MXLookup and IP lists to ask about their addresses.
+func (c *Checker) resolveMX(ctx context.Context, targets []Target) ([][]MXHost, []error) {
+	hosts := make([][]MXHost, len(targets))
+	errs := make([]error, len(targets))
+	if c.MX == nil || !c.hasKind(KindIP) {
+		return hosts, errs
+	}
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, c.concurrency())
+	for i, t := range targets {
+		if !t.Domain {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			hs, err := c.MX.LookupMX(ctx, t.Name)
+			if err != nil {
+				errs[i] = fmt.Errorf("MX hosts of %s: %w", t.Name, err)
+			}
+			hosts[i] = hs
+		}()
+	}
+	wg.Wait()
+	return hosts, errs
 }
 
 func (c *Checker) hasKind(k Kind) bool {
@@ -179,7 +248,7 @@ func (c *Checker) run(ctx context.Context, jobs []job) []Result {
 
 func (c *Checker) lookup(ctx context.Context, j job) Result {
 	start := time.Now()
-	r := Result{Target: j.target, Address: j.address, List: j.list.Zone, Status: Unknown}
+	r := Result{Target: j.target, Address: j.address, List: j.list.Zone, Status: Unknown, Via: j.via}
 	unknown := func(err error) Result {
 		r.Status, r.Err, r.Error = Unknown, err, err.Error()
 		r.Duration = time.Since(start)

@@ -30,6 +30,21 @@ type HostResolver interface {
 	LookupHost(ctx context.Context, name string) ([]netip.Addr, error)
 }
 
+// MXLookup finds a domain's MX hosts and their addresses, so that a
+// domain target also checks the addresses its mail comes from and goes
+// to ("is this domain's mail listed?"). It returns no hosts, and no
+// error, for a domain without MX records (its own addresses are its
+// implicit MX and are checked anyway) or with a null MX.
+type MXLookup interface {
+	LookupMX(ctx context.Context, domain string) ([]MXHost, error)
+}
+
+// MXHost is one MX target of a domain target.
+type MXHost struct {
+	Name  string
+	Addrs []netip.Addr
+}
+
 // DNSResolver is the production Resolver: it asks through dnsclient, so
 // every answer passes dnsclient.Validate — the same check MX answers pass —
 // before it is decoded, and queries go over UDP first and over TCP only when an answer is truncated

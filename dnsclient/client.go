@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/mailprobe/mailprobe/internal/ctxend"
+
 	"github.com/miekg/dns"
 )
 
@@ -108,8 +110,8 @@ func (c *Client) Query(ctx context.Context, name string, qtype uint16) (*dns.Msg
 
 	var lastErr error
 	for _, server := range c.Servers {
-		if err := ctx.Err(); err != nil {
-			return nil, classify(err)
+		if ctx.Err() != nil {
+			return nil, context.Cause(ctx)
 		}
 		resp, err := c.exchange(ctx, m, server, "udp")
 		if err == nil && resp.Truncated {
@@ -117,6 +119,11 @@ func (c *Client) Query(ctx context.Context, name string, qtype uint16) (*dns.Msg
 		}
 		if err == nil {
 			return resp, nil
+		}
+		if ctxend.Ended(ctx) {
+			// The caller stopped us; its cause, not the resolver, is
+			// why there is no answer.
+			return nil, fmt.Errorf("resolver %s: %w", server, context.Cause(ctx))
 		}
 		lastErr = fmt.Errorf("resolver %s: %w", server, err)
 	}

@@ -2,6 +2,7 @@ package dnsclient
 
 import (
 	"context"
+	"errors"
 	"net"
 	"sync"
 	"testing"
@@ -133,6 +134,30 @@ func TestQueryCancel(t *testing.T) {
 	c := &Client{Servers: []string{addr}, Timeout: 30 * time.Second}
 	_, err := c.Query(ctx, "host.test", dns.TypeA)
 	assert.ErrorIs(t, err, context.Canceled)
+}
+
+// TestQueryCancelCause: the caller's cause comes back, so it can tell an
+// interrupt from a deadline of its own (before, only context.Canceled did,
+// and a deadline cause came back as ErrTimeout, the resolver's fault).
+func TestQueryCancelCause(t *testing.T) {
+	stopped := errors.New("stopped by the caller")
+	for _, deadline := range []bool{false, true} {
+		var ctx context.Context
+		var cancel func()
+		if deadline {
+			ctx, cancel = context.WithTimeoutCause(context.Background(), 100*time.Millisecond, stopped)
+		} else {
+			cctx, ccancel := context.WithCancelCause(context.Background())
+			ctx, cancel = cctx, func() { ccancel(stopped) }
+			time.AfterFunc(50*time.Millisecond, cancel)
+		}
+		addr := udpResponder(t, func(*dns.Msg) []*dns.Msg { return nil })
+		c := &Client{Servers: []string{addr}, Timeout: 30 * time.Second}
+		_, err := c.Query(ctx, "host.test", dns.TypeA)
+		assert.ErrorIs(t, err, stopped, "deadline=%v", deadline)
+		assert.NotErrorIs(t, err, ErrTimeout, "deadline=%v", deadline)
+		cancel()
+	}
 }
 
 // TestQueryNextServer: a silent first resolver does not stop the second

@@ -105,3 +105,43 @@ func TestDNSBLAutoQuietAfterUserUnknown(t *testing.T) {
 		})
 	}
 }
+
+// TestMXTruthPerHost: #10 item 5 against nsd. A domain whose MX host has
+// no address (noaddr.it.test) or does not exist (nxhost.it.test) exists:
+// the explanation says so, names the host, and does not advise running
+// `mailprobe mx` — the command just run. A domain that does not exist
+// is still called that.
+func TestMXTruthPerHost(t *testing.T) {
+	requireServers(t)
+	out, stderr, _ := runRaw(t, "mx", "noaddr.it.test", "nxhost.it.test", "nxdomain.it.test")
+	blocks := strings.Split(out, "\nRoute for ")
+	require.Len(t, blocks, 3, out+stderr)
+	assert.Contains(t, blocks[0], "The domain noaddr.it.test exists and has MX records, but its MX host host-noaddr.it.test has no A/AAAA records")
+	assert.Contains(t, blocks[1], "The domain nxhost.it.test exists and has MX records, but its MX host missing-host.it.test does not exist")
+	assert.Contains(t, blocks[2], "The domain nxdomain.it.test does not exist in DNS")
+	for _, b := range blocks[:2] {
+		assert.NotContains(t, b, "does not exist in DNS")
+		assert.NotContains(t, b, "typo in the domain")
+	}
+	assert.NotContains(t, out, "`mailprobe mx", "mx does not advise running itself")
+}
+
+// TestBlacklistDomainChecksMXHosts: #10 item 5. `blacklist DOMAIN`
+// checks the addresses of the domain's MX hosts, and a mail domain
+// without A/AAAA of its own is not "unknown".
+func TestBlacklistDomainChecksMXHosts(t *testing.T) {
+	requireServers(t)
+	out, stderr, code := runRaw(t, "blacklist", "--lists", dnsblZone, "-o", "json", "it.test", "dnsbl.it.test")
+	require.Equal(t, 0, code, out+stderr)
+	var doc struct {
+		Results []struct {
+			Target, Address, List, Status, Via string
+		} `json:"results"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &doc), out)
+	var got []string
+	for _, r := range doc.Results {
+		got = append(got, r.Target+" "+r.Via+" "+r.Address+" "+r.Status)
+	}
+	assert.Equal(t, []string{"it.test mx.it.test 127.0.2.25 clean", "dnsbl.it.test mx-dnsbl.it.test 127.0.2.26 clean"}, got)
+}

@@ -8,7 +8,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"time"
+
+	"github.com/mailprobe/mailprobe/internal/ctxend"
 
 	"github.com/miekg/dns"
 
@@ -67,10 +68,17 @@ const DefaultMaxHosts = 64
 // not to flood a resolver with a domain that lists 40 MX hosts.
 const maxParallel = 8
 
+// Querier asks one DNS question. *dnsclient.Client is the one that goes on
+// the wire; tests hand the Resolver a table of answers instead, with no
+// socket at all.
+type Querier interface {
+	Query(ctx context.Context, name string, qtype uint16) (*dns.Msg, error)
+}
+
 // Resolver finds where a domain's mail goes. The zero value is not usable:
 // DNS must be set. A Resolver is safe for concurrent use.
 type Resolver struct {
-	DNS      *dnsclient.Client
+	DNS      Querier
 	Family   Family
 	MaxCNAME int // CNAME hop limit per lookup; 0 means DefaultMaxCNAME
 	// MaxHosts caps the MX hosts looked up, in preference order; 0 means
@@ -215,7 +223,7 @@ func (r *Resolver) Resolve(ctx context.Context, domain string) *Route {
 	}
 	wg.Wait()
 
-	usable, temporary := false, false
+	usable, temporary, stopped := false, false, false
 	for i, h := range route.Hosts {
 		route.Warnings = append(route.Warnings, warnings[i]...)
 		if h.Err == nil && len(h.Addresses) > 0 {
@@ -224,8 +232,13 @@ func (r *Resolver) Resolve(ctx context.Context, domain string) *Route {
 		if h.Err != nil && h.Err.Temporary {
 			temporary = true
 		}
+		stopped = stopped || h.Err != nil && errors.Is(h.Err, ErrStopped)
 	}
-	if !usable {
+	switch {
+	case !usable && stopped:
+		// Not an answer: the lookups were stopped before they finished.
+		route.Err = &Error{Kind: ErrStopped, Name: name, Type: "MX", Temporary: true, Err: context.Cause(ctx)}
+	case !usable:
 		// Each host's own Err says why it failed; the route error only
 		// says that nothing is left, temporary if any host might recover.
 		route.Err = &Error{Kind: ErrNoAddress, Name: name, Type: "MX", Temporary: temporary}
@@ -374,13 +387,14 @@ func (r *Resolver) lookup(ctx context.Context, sem chan struct{}, name string, q
 	var ans answer
 	for {
 		msg, qerr := r.query(ctx, sem, cur, qtype)
+		if qerr != nil && ctxend.Ended(ctx) {
+			// The caller stopped the lookup (Ctrl-C, the probe deadline, a
+			// scrape timeout): no answer, and not the resolver's fault.
+			// Err is the context's cause, so the caller can tell which.
+			return ans, mkErr(ErrStopped, "", true, context.Cause(ctx))
+		}
 		if qerr != nil {
-			if stopped(ctx) {
-				// Our deadline (or Ctrl-C) ended the lookup, not the
-				// resolver: say so, with the caller's cause.
-				qerr = fmt.Errorf("lookup not finished: %w", context.Cause(ctx))
-			}
-			return ans, mkErr(transportKind(ctx, qerr), "", true, qerr)
+			return ans, mkErr(transportKind(qerr), "", true, qerr)
 		}
 		rcode := dns.RcodeToString[msg.Rcode]
 		switch msg.Rcode {
@@ -444,26 +458,6 @@ func (r *Resolver) lookup(ctx context.Context, sem chan struct{}, name string, q
 	}
 }
 
-// stopped reports whether ctx ended the lookup. A query whose socket
-// deadline is the context's own may fail a moment before the context's
-// timer marks it done; past the deadline, wait that moment so the cause
-// is known.
-func stopped(ctx context.Context) bool {
-	if ctx.Err() != nil {
-		return true
-	}
-	dl, ok := ctx.Deadline()
-	if !ok || time.Now().Before(dl) {
-		return false
-	}
-	select {
-	case <-ctx.Done():
-		return true
-	case <-time.After(100 * time.Millisecond):
-		return ctx.Err() != nil
-	}
-}
-
 // query sends one question, holding a slot of sem while it is in flight.
 func (r *Resolver) query(ctx context.Context, sem chan struct{}, name string, qtype uint16) (*dns.Msg, error) {
 	select {
@@ -476,7 +470,7 @@ func (r *Resolver) query(ctx context.Context, sem chan struct{}, name string, qt
 }
 
 // transportKind maps a failure to get any answer onto a sentinel.
-func transportKind(ctx context.Context, err error) error {
+func transportKind(err error) error {
 	var dnsErr *dns.Error
 	switch {
 	case errors.Is(err, dnsclient.ErrIDMismatch):
@@ -485,8 +479,7 @@ func transportKind(ctx context.Context, err error) error {
 		// dnsclient.Validate: an echoed query, an answer to another
 		// question, records for other names only. Never believed.
 		return ErrMalformed
-	case errors.Is(err, dnsclient.ErrTimeout), errors.Is(err, context.DeadlineExceeded),
-		errors.Is(err, context.Canceled), ctx.Err() != nil:
+	case errors.Is(err, dnsclient.ErrTimeout), errors.Is(err, context.DeadlineExceeded):
 		return ErrTimeout
 	case errors.As(err, &dnsErr):
 		// miekg/dns could not unpack the message (short, overflowing,

@@ -36,6 +36,11 @@ var (
 	// NOERROR, NXDOMAIN, SERVFAIL or REFUSED (FORMERR, NOTIMP…). Temporary,
 	// as MTAs treat any unexpected resolver answer as "try again".
 	ErrBadRcode = errors.New("resolver returned an unexpected response code")
+	// ErrStopped: the caller's context ended before an answer came (an
+	// interrupt, the probe's deadline, a scrape timeout). Not a DNS
+	// failure: Error.Err is the context's cause (context.Cause), which
+	// says which.
+	ErrStopped = errors.New("lookup stopped before an answer")
 )
 
 // Error is a failed lookup, naming the query that failed as Postfix does

@@ -125,7 +125,7 @@ func (b *Batch) Run(ctx context.Context, src RcptSource, emit func(BatchItem) er
 	if b.p.cfg.Deadline > 0 {
 		b.p.deadline = start.Add(b.p.cfg.Deadline)
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(ctx, b.p.deadline)
+		ctx, cancel = context.WithDeadlineCause(ctx, b.p.deadline, ErrDeadline)
 		defer cancel()
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
@@ -171,6 +171,8 @@ func (b *Batch) Run(ctx context.Context, src RcptSource, emit func(BatchItem) er
 	err := <-emitErr
 	if ctx.Err() != nil && context.Cause(ctx) != errEmitFailed {
 		b.stats.interrupted.Store(true)
+		b.stats.stop.Store(StopOf(ctx))
+		b.res.Stop = StopOf(ctx)
 	}
 	b.stats.duration.Store(int64(time.Since(start)))
 	b.res.Duration = time.Since(start)

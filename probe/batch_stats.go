@@ -21,6 +21,7 @@ type BatchStats struct {
 	GaveUp         int           // recipients given a session error after MaxReconnects
 	DeadHosts      int           // destinations given up because no session could be opened
 	Interrupted    bool          // the run was cancelled or hit its deadline
+	Stop           Stop          // why, when Interrupted
 	Duration       time.Duration
 }
 
@@ -28,6 +29,7 @@ type batchStats struct {
 	items, probed, notChecked, sessions, transactions, reconnects, closed421, limited,
 	errorRotations, backoffs, backoffNS, gaveUp, deadHosts atomic.Int64
 	interrupted atomic.Bool
+	stop        atomic.Value // Stop
 	duration    atomic.Int64
 }
 
@@ -40,7 +42,12 @@ func (b *Batch) Stats() BatchStats {
 		Reconnects: int(s.reconnects.Load()), Closed421: int(s.closed421.Load()), Limited: int(s.limited.Load()),
 		ErrorRotations: int(s.errorRotations.Load()), Backoffs: int(s.backoffs.Load()),
 		BackoffTime: time.Duration(s.backoffNS.Load()), GaveUp: int(s.gaveUp.Load()),
-		DeadHosts: int(s.deadHosts.Load()), Interrupted: s.interrupted.Load(),
+		DeadHosts: int(s.deadHosts.Load()), Interrupted: s.interrupted.Load(), Stop: s.loadStop(),
 		Duration: time.Duration(s.duration.Load()),
 	}
+}
+
+func (s *batchStats) loadStop() Stop {
+	st, _ := s.stop.Load().(Stop)
+	return st
 }

@@ -3,13 +3,10 @@ package probe
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -111,7 +108,7 @@ func (c *conn) note(dir, line string) {
 }
 
 // read reads one reply for phase and records it.
-func (c *conn) read(phase Phase, cmdLine string, start time.Time) (*Reply, error) {
+func (c *conn) read(phase Phase, cmdLine string, start time.Time) (*Reply, *Error) {
 	_ = c.nc.SetReadDeadline(c.phaseDeadline())
 	r, err := ReadReply(c.br)
 	if r != nil {
@@ -137,7 +134,7 @@ func (c *conn) read(phase Phase, cmdLine string, start time.Time) (*Reply, error
 
 // write sends the commands in one write (a PIPELINING group, RFC 2920, or
 // a single command).
-func (c *conn) write(cmds []command) error {
+func (c *conn) write(cmds []command) *Error {
 	var b strings.Builder
 	for _, cmd := range cmds {
 		l := cmd.line()
@@ -158,7 +155,7 @@ func (c *conn) write(cmds []command) error {
 }
 
 // do sends one command and reads its reply.
-func (c *conn) do(cmd command) (*Reply, error) {
+func (c *conn) do(cmd command) (*Reply, *Error) {
 	start := time.Now()
 	if err := c.write([]command{cmd}); err != nil {
 		c.att.Steps = append(c.att.Steps, Step{Phase: cmd.verb.phase(), Command: cmd.line(), Start: start, Err: err.Error()})
@@ -172,9 +169,9 @@ func (c *conn) do(cmd command) (*Reply, error) {
 // group cannot deadlock against a server that stops reading until its
 // replies are consumed. Reading stops at the first error or 421; replies
 // holds what was read.
-func (c *conn) pipeline(cmds []command) (replies []*Reply, err error) {
+func (c *conn) pipeline(cmds []command) (replies []*Reply, err *Error) {
 	start := time.Now()
-	werr := make(chan error, 1)
+	werr := make(chan *Error, 1)
 	// The writer works on a copy of c: a failed write marks the copy
 	// closed, not c, which the reader owns (a cancelled run closes the
 	// socket under both at once).
@@ -199,36 +196,12 @@ func (c *conn) pipeline(cmds []command) (replies []*Reply, err error) {
 	return replies, nil
 }
 
-// failure turns a low-level read/write error into an *Error for phase.
+// failure maps a read or write error onto the *Error for phase (see
+// the package's one mapper, failure in stop.go) and marks the dialogue
+// over: after any failure there is nobody to say QUIT to.
 func (c *conn) failure(phase Phase, err error) *Error {
-	// The run's deadline and an interrupt close the socket from outside;
-	// whatever error the read then saw, say why it really ended.
-	if !c.deadline.IsZero() && !time.Now().Before(c.deadline) {
-		c.closed = true
-		return &Error{Kind: ErrDeadline, Phase: phase, Err: err}
-	}
-	if c.ctx != nil && c.ctx.Err() != nil {
-		c.closed = true
-		return &Error{Kind: ErrInterrupted, Phase: phase, Err: err}
-	}
-	var ne net.Error
-	switch {
-	case errors.Is(err, ErrProtocol):
-		// Out of step with the server: no QUIT, just hang up.
-		c.closed = true
-		return &Error{Kind: ErrProtocol, Phase: phase, Detail: strings.TrimPrefix(err.Error(), ErrProtocol.Error()+": "), Err: err}
-	case errors.Is(err, os.ErrDeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
-		// After a timeout the dialogue is out of step; like Postfix, hang
-		// up without a QUIT that would only wait for another timeout.
-		c.closed = true
-		return &Error{Kind: ErrTimeout, Phase: phase, Err: err}
-	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, syscall.ECONNRESET),
-		errors.Is(err, syscall.EPIPE), errors.Is(err, net.ErrClosed):
-		c.closed = true
-		return &Error{Kind: ErrLost, Phase: phase, Err: err}
-	}
 	c.closed = true
-	return &Error{Kind: ErrLost, Phase: phase, Detail: err.Error(), Err: err}
+	return failure(c.ctx, c.deadline, phase, err)
 }
 
 // parseEHLO reads the extension keywords of an EHLO/LHLO reply (RFC 5321

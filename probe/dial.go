@@ -26,24 +26,6 @@ func (t target) dialAddr() string {
 	return net.JoinHostPort(t.address, strconv.Itoa(t.port))
 }
 
-// dialError classifies a failed connect the way Postfix words it.
-func dialError(err error, deadline time.Time) *Error {
-	var ne net.Error
-	switch {
-	case errors.Is(err, syscall.ECONNREFUSED):
-		return &Error{Kind: ErrRefused, Phase: PhaseConnect, Err: err}
-	case errors.Is(err, context.DeadlineExceeded) && !deadline.IsZero() && !time.Now().Before(deadline):
-		return &Error{Kind: ErrDeadline, Phase: PhaseConnect, Err: err}
-	case errors.Is(err, context.Canceled):
-		return &Error{Kind: ErrInterrupted, Phase: PhaseConnect, Err: err}
-	case errors.As(err, &ne) && ne.Timeout(), errors.Is(err, context.DeadlineExceeded):
-		return &Error{Kind: ErrTimeout, Phase: PhaseConnect, Err: err}
-	case errors.Is(err, syscall.ENETUNREACH), errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.EADDRNOTAVAIL):
-		return &Error{Kind: ErrUnreachable, Phase: PhaseConnect, Detail: syscallText(err), Err: err}
-	}
-	return &Error{Kind: ErrUnreachable, Phase: PhaseConnect, Detail: err.Error(), Err: err}
-}
-
 // syscallText gives the strerror text Postfix would log ("No route to
 // host", "Network is unreachable").
 func syscallText(err error) string {
@@ -53,4 +35,31 @@ func syscallText(err error) string {
 		return strings.ToUpper(s[:1]) + s[1:]
 	}
 	return err.Error()
+}
+
+// dial connects to t: TCP from the configured source address, or a unix
+// socket. It records the connect step; a failure comes back through the
+// one failure mapper, so a stopped probe says why it stopped.
+func (p *prober) dial(ctx context.Context, t target, att *Attempt) (net.Conn, *Error) {
+	start := time.Now()
+	d := net.Dialer{Timeout: p.cfg.Timeout}
+	if p.cfg.Source.IsValid() && t.network == "tcp" {
+		d.LocalAddr = &net.TCPAddr{IP: p.cfg.Source.AsSlice()}
+	}
+	if p.tap != nil {
+		p.tap(att, DirInfo, "Trying "+att.String()+"...")
+	}
+	nc, err := d.DialContext(ctx, t.network, t.dialAddr())
+	step := Step{Phase: PhaseConnect, Start: start, Duration: time.Since(start)}
+	if err != nil {
+		e := failure(ctx, p.deadline, PhaseConnect, err)
+		step.Err = e.Error()
+		att.Steps = append(att.Steps, step)
+		return nil, e
+	}
+	att.Steps = append(att.Steps, step)
+	if la := nc.LocalAddr(); la != nil && t.network == "tcp" {
+		att.Local = la.String()
+	}
+	return nc, nil
 }

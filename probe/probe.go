@@ -2,6 +2,7 @@ package probe
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"sync"
@@ -51,7 +52,7 @@ func Run(ctx context.Context, cfg Config, targets []Target) (*Result, error) {
 	if cfg.Deadline > 0 {
 		p.deadline = start.Add(cfg.Deadline)
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(ctx, p.deadline)
+		ctx, cancel = context.WithDeadlineCause(ctx, p.deadline, ErrDeadline)
 		defer cancel()
 	}
 	res := &Result{Started: start, Config: ConfigSummary{
@@ -101,6 +102,7 @@ func Run(ctx context.Context, cfg Config, targets []Target) (*Result, error) {
 	wg.Wait()
 
 	p.checkDNSBL(ctx, res)
+	res.Stop = StopOf(ctx)
 	res.Duration = time.Since(start)
 	return res, nil
 }
@@ -118,6 +120,10 @@ func (p *prober) probeGroup(ctx context.Context, g *group, start time.Time) {
 	dnsStart := time.Now()
 	targets, dnsErr := p.route(ctx, g)
 	g.dom.DNSDuration = time.Since(dnsStart)
+	if errors.Is(dnsErr, mx.ErrStopped) {
+		// The lookup was cut short: that is no answer about the domain.
+		dnsErr = &Error{Kind: ErrNotChecked, Phase: PhaseDNS, Detail: p.ctxReason(ctx), Err: dnsErr}
+	}
 	if dnsErr != nil {
 		for _, r := range g.rcpts {
 			r.out.DNS = g.dom.DNSDuration
@@ -196,9 +202,11 @@ func (p *prober) route(ctx context.Context, g *group) ([]target, error) {
 	return ts, nil
 }
 
+// ctxReason says, in a "not checked" verdict's words, why ctx stopped:
+// from its cause, never from the clock.
 func (p *prober) ctxReason(ctx context.Context) string {
-	if !p.deadline.IsZero() && !time.Now().Before(p.deadline) {
-		return "the probe deadline passed"
+	if r := StopOf(ctx).Reason(); r != "" {
+		return r
 	}
-	return "interrupted"
+	return "not reached"
 }

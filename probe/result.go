@@ -68,6 +68,10 @@ type Result struct {
 	Started  time.Time
 	Duration time.Duration
 	Config   ConfigSummary
+	// Stop is why the run ended before it had asked everything
+	// (StopNone when it finished): what was decided stands, the rest is
+	// "not checked" with this reason.
+	Stop Stop
 
 	// Domains holds one entry per distinct recipient domain (or one entry
 	// for --server), in input order.

@@ -24,32 +24,26 @@ type pending struct {
 	done bool
 }
 
-// open connects, reads the greeting, introduces itself (EHLO/HELO/LHLO)
-// and negotiates STARTTLS. On failure the attempt's Err is set, the
-// connection is closed and nil is returned.
+// open dials t and starts a session on the connection. On failure the
+// attempt's Err is set, the connection is closed and nil is returned.
 func (p *prober) open(ctx context.Context, t target, att *Attempt, tlsMode TLSMode) *session {
 	start := time.Now()
 	defer func() { att.Setup = time.Since(start) }()
-
-	d := net.Dialer{Timeout: p.cfg.Timeout}
-	if p.cfg.Source.IsValid() && t.network == "tcp" {
-		d.LocalAddr = &net.TCPAddr{IP: p.cfg.Source.AsSlice()}
-	}
-	if p.tap != nil {
-		p.tap(att, DirInfo, "Trying "+att.String()+"...")
-	}
-	nc, err := d.DialContext(ctx, t.network, t.dialAddr())
-	step := Step{Phase: PhaseConnect, Start: start, Duration: time.Since(start)}
+	nc, err := p.dial(ctx, t, att)
 	if err != nil {
-		att.Err = dialError(err, p.deadline)
-		step.Err = att.Err.Error()
-		att.Steps = append(att.Steps, step)
+		att.Err = err
 		return nil
 	}
-	att.Steps = append(att.Steps, step)
-	if la := nc.LocalAddr(); la != nil && t.network == "tcp" {
-		att.Local = la.String()
-	}
+	return p.start(ctx, nc, t.host, att, tlsMode)
+}
+
+// start runs the opening of a session on nc, a connection that is already
+// open (as mox's smtpclient.New does, so tests can hand it one end of a
+// net.Pipe): it reads the greeting, introduces itself (EHLO/HELO/LHLO)
+// and negotiates STARTTLS, or first the implicit TLS of SMTPS. host is
+// the name a certificate must carry. start owns nc: on failure it sets
+// att.Err, closes nc and returns nil; otherwise close ends it.
+func (p *prober) start(ctx context.Context, nc net.Conn, host string, att *Attempt, tlsMode TLSMode) *session {
 	c := newConn(nc, att, p.cfg.Timeout, p.deadline, p.tap)
 	c.ctx = ctx
 	// Closing the socket is what unblocks a read when the whole probe
@@ -63,14 +57,14 @@ func (p *prober) open(ctx context.Context, t target, att *Attempt, tlsMode TLSMo
 	}
 
 	if p.cfg.Protocol == ProtocolSMTPS {
-		if err := p.handshake(c, serverNameFor(t.host)); err != nil {
-			return fail(err.(*Error))
+		if err := p.handshake(c, serverNameFor(host)); err != nil {
+			return fail(err)
 		}
 	}
 	greet, err := c.read(PhaseGreeting, "", time.Now())
 	att.Greeting = greet
 	if err != nil {
-		return fail(err.(*Error))
+		return fail(err)
 	}
 	if greet.Class() != 2 {
 		return fail(&Error{Kind: ErrRejected, Phase: PhaseGreeting, Reply: greet})
@@ -89,7 +83,7 @@ func (p *prober) open(ctx context.Context, t target, att *Attempt, tlsMode TLSMo
 	}
 	r, err := c.do(command{verb: verbSTARTTLS})
 	if err != nil {
-		return fail(err.(*Error))
+		return fail(err)
 	}
 	if r.Code != 220 {
 		// RFC 3207 §4: 454 "TLS not available due to temporary reason".
@@ -101,8 +95,8 @@ func (p *prober) open(ctx context.Context, t target, att *Attempt, tlsMode TLSMo
 		att.TLS = &TLSInfo{VerifyError: "STARTTLS refused: " + r.Text(), VerifyKind: "other"}
 		return s.keep(stop)
 	}
-	if err := p.handshake(c, serverNameFor(t.host)); err != nil {
-		return fail(err.(*Error))
+	if err := p.handshake(c, serverNameFor(host)); err != nil {
+		return fail(err)
 	}
 	// RFC 3207 §4.2: forget what was learned before TLS and ask again.
 	if e := s.hello(); e != nil {
@@ -126,7 +120,7 @@ func (s *session) hello() *Error {
 	}
 	r, err := s.c.do(command{verb: v, arg: s.p.cfg.HELO})
 	if err != nil {
-		return err.(*Error)
+		return err
 	}
 	if r.Class() == 2 {
 		s.ext = parseEHLO(r)
@@ -136,7 +130,7 @@ func (s *session) hello() *Error {
 	if v == verbEHLO && r.Class() == 5 && !s.c.closed {
 		r, err = s.c.do(command{verb: verbHELO, arg: s.p.cfg.HELO})
 		if err != nil {
-			return err.(*Error)
+			return err
 		}
 		if r.Class() == 2 {
 			s.ext = map[string]string{}
@@ -234,18 +228,14 @@ func (s *session) transaction(group []*pending, final bool) (retry []*pending, q
 	}
 
 	var replies []*Reply
-	var err error
+	var e *Error
 	if pipelined {
-		replies, err = s.c.pipeline(cmds)
+		replies, e = s.c.pipeline(cmds)
 	} else {
-		replies, err = s.lockstep(cmds)
+		replies, e = s.lockstep(cmds)
 	}
 	if final && len(replies) == len(cmds) {
 		s.c.closed = true // QUIT answered
-	}
-	var e *Error
-	if err != nil {
-		e = err.(*Error)
 	}
 	// Decide each recipient from the replies read.
 	var mailReply *Reply
@@ -309,7 +299,7 @@ func (r *Reply) phaseHint(cmds []command, i int) Phase {
 
 // lockstep sends one command at a time, stopping at a failed MAIL or a
 // closed session. Replies line up with cmds like pipeline's.
-func (s *session) lockstep(cmds []command) ([]*Reply, error) {
+func (s *session) lockstep(cmds []command) ([]*Reply, *Error) {
 	var replies []*Reply
 	for i, cmd := range cmds {
 		r, err := s.c.do(cmd)

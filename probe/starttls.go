@@ -25,8 +25,11 @@ func (p *prober) tlsConfig(serverName string) *tls.Config {
 }
 
 // handshake runs the TLS handshake on c's connection and replaces it with
-// the TLS connection. phase is PhaseTLS for both SMTPS and STARTTLS.
-func (p *prober) handshake(c *conn, serverName string) error {
+// the TLS connection. phase is PhaseTLS for both SMTPS and STARTTLS. A
+// failed handshake goes through the one failure mapper: a stopped probe
+// or a timeout says so (and is not retried in clear), anything else is
+// ErrTLS.
+func (p *prober) handshake(c *conn, serverName string) *Error {
 	start := time.Now()
 	tc := tls.Client(c.nc, p.tlsConfig(serverName))
 	_ = tc.SetDeadline(c.phaseDeadline())
@@ -34,13 +37,9 @@ func (p *prober) handshake(c *conn, serverName string) error {
 	_ = tc.SetDeadline(time.Time{})
 	step := Step{Phase: PhaseTLS, Start: start, Duration: time.Since(start)}
 	if err != nil {
-		e := &Error{Kind: ErrTLS, Phase: PhaseTLS, Detail: "handshake failure: " + err.Error(), Err: err}
-		if c.failure(PhaseTLS, err).Kind == ErrTimeout {
-			e.Kind = ErrTimeout
-		}
+		e := c.failure(PhaseTLS, err)
 		step.Err = e.Error()
 		c.att.Steps = append(c.att.Steps, step)
-		c.closed = true
 		return e
 	}
 	c.att.Steps = append(c.att.Steps, step)

@@ -135,6 +135,10 @@ func blacklistStatusColor(s blacklist.Status) string {
 // "host[addr]" when a host name was resolved, else the address or domain.
 func blacklistHeading(r blacklist.Result) string {
 	switch {
+	case r.Via == "MX" && r.Address == "":
+		return r.Target + " MX hosts (not resolved)"
+	case r.Via != "":
+		return r.Target + " MX " + r.Via + "[" + r.Address + "]"
 	case r.Address == "":
 		return r.Target + " (not resolved)"
 	case r.Address == r.Target:

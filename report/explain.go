@@ -23,6 +23,7 @@ type explainCtx struct {
 	outcome          *probe.Outcome
 	desc             described
 	dns              *mx.Error
+	route            *mx.Route // the route `mailprobe mx` shows, when there is no outcome
 	notChecked       bool
 	allConnectFailed bool
 	text             *textFacts
@@ -471,12 +472,22 @@ func port25Blocked(v *Verdict, c explainCtx) Explanation {
 
 func explainDNS(v *Verdict, c explainCtx, _ words) Explanation {
 	e := c.dns
+	if hosts := failedMXHosts(c.mxRoute()); len(hosts) > 0 && v.Permanence != PermanenceTemporary {
+		// The domain's MX lookup worked; its MX hosts' lookups did not.
+		// That is the domain's admin's problem, not a typo in the
+		// recipient's domain.
+		return Explanation{
+			What:  "The domain " + v.Domain + " exists and has MX records, but " + strings.Join(hosts, "; ") + ", so there is nowhere to connect: " + v.Reason + ".",
+			Cause: "The MX records name hosts that do not exist or have no A/AAAA records (a typo in the MX target, a removed or renamed host, or an IP address written as MX target).",
+			Next:  "The domain's admin must point the MX records at host names that have A/AAAA records (`dig A` / `dig AAAA` on the MX host shows the gap). Retrying will not help until then.",
+		}
+	}
 	switch {
 	case e != nil && (errors.Is(e, mx.ErrNoHostAddress) || errors.Is(e, mx.ErrMXIsIP) || c.outcome != nil && c.outcome.Err != nil && errors.Is(c.outcome.Err, mx.ErrNoAddress)):
 		return Explanation{
 			What:  "None of the domain's MX hosts has a usable address: " + v.Reason + ".",
 			Cause: "The MX records name hosts that have no A/AAAA records (a typo in the MX target, a removed host, or an IP address written as MX target).",
-			Next:  "The domain's admin must point the MX records at existing host names. Check with `mailprobe mx " + v.Domain + "`.",
+			Next:  "The domain's admin must point the MX records at existing host names (`dig MX " + v.Domain + "`, then `dig A` on each host).",
 		}
 	case v.Permanence == PermanenceTemporary:
 		return Explanation{
@@ -496,6 +507,45 @@ func explainDNS(v *Verdict, c explainCtx, _ words) Explanation {
 		Cause: "A typo in the domain, or a registration that expired.",
 		Next:  "Check the spelling of the domain with the recipient. Retrying will not help.",
 	}
+}
+
+// mxRoute is the route the explanation is about: the one `mailprobe mx`
+// rendered, or the probed domain's.
+func (c explainCtx) mxRoute() *mx.Route {
+	if c.route != nil {
+		return c.route
+	}
+	if c.outcome != nil && c.outcome.Domain != nil {
+		return c.outcome.Domain.Route
+	}
+	return nil
+}
+
+// failedMXHosts describes each MX host of a route whose MX lookup
+// succeeded but none of whose hosts has an address, one phrase per host
+// ("its MX host mx1.example.org does not exist"). It is empty when the
+// route has a usable host or failed as a whole (NXDOMAIN for the domain,
+// null MX, SERVFAIL).
+func failedMXHosts(rt *mx.Route) []string {
+	if rt == nil || rt.Err == nil || !errors.Is(rt.Err, mx.ErrNoAddress) || rt.Implicit {
+		return nil
+	}
+	var out []string
+	for _, h := range rt.Hosts {
+		switch {
+		case h.Err == nil:
+			return nil // a host with addresses: not this case
+		case errors.Is(h.Err, mx.ErrNXDomain):
+			out = append(out, "its MX host "+h.Name+" does not exist")
+		case errors.Is(h.Err, mx.ErrNoHostAddress):
+			out = append(out, "its MX host "+h.Name+" has no A/AAAA records")
+		case errors.Is(h.Err, mx.ErrMXIsIP):
+			out = append(out, "its MX target "+h.Name+" is an IP address of an excluded family")
+		default:
+			return nil // a temporary failure: the DNS explanation applies
+		}
+	}
+	return out
 }
 
 // blocklistEvidence cites the DNSBL answers about the address(es) the

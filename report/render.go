@@ -263,7 +263,7 @@ func MXText(w io.Writer, routes []*mx.Route, opts TextOptions) error {
 			v := Verdict{Domain: rt.Domain, Relay: "none"}
 			v.Reason, v.DSN, v.Category = dnsReason(rerr, rt.Domain, rt.Family)
 			v.Permanence = permanenceOf(0, v.DSN)
-			e := explain(&v, explainCtx{dns: rerr})
+			e := explain(&v, explainCtx{dns: rerr, route: rt})
 			ew.printf("  What it means: %s\n  Likely cause:  %s\n  What to do:    %s\n", e.What, e.Cause, e.Next)
 		}
 	}

@@ -158,6 +158,9 @@ func runBatch(cmd *cobra.Command, g *globals, f *probeFlags, args []string) erro
 		}
 		return runErr
 	}
+	if b.Stats().Stop == probe.StopInterrupted {
+		return withCode(ExitInterrupted)
+	}
 	return withCode(batchExitCode(sum))
 }
 

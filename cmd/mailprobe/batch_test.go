@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/emersion/go-smtp"
+	"github.com/mailprobe/mailprobe/probe"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -187,14 +188,14 @@ func TestBatchCLIUsage(t *testing.T) {
 func TestBatchCLIInterrupted(t *testing.T) {
 	// The server answers ten RCPTs, then holds the eleventh until the
 	// test has "pressed Ctrl-C".
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
 	release := make(chan struct{})
 	var once sync.Once
 	b := &batchBackend{}
 	b.hook = func(string) {
 		if b.rcpts.Load() == 11 {
-			once.Do(cancel)
+			once.Do(func() { cancel(probe.ErrInterrupted) })
 			<-release
 		}
 	}
@@ -205,7 +206,7 @@ func TestBatchCLIInterrupted(t *testing.T) {
 		fmt.Fprintf(&in, "user%d@lab.test\n", i)
 	}
 	code, out, errOut := runCLI(t, ctx, in.String(), batchArgs(addr, "--rcpt-file", "-", "-o", "jsonl", "--concurrency", "1", "--rcpt-window", "5")...)
-	assert.Equal(t, ExitDeferred, code, errOut)
+	assert.Equal(t, ExitInterrupted, code, errOut)
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	require.Len(t, lines, 500, "every address gets a line")
 	notChecked := 0

@@ -96,6 +96,7 @@ none listed, 64 bad input.`,
 			checker := &blacklist.Checker{
 				Resolver:    blacklist.DNSResolver{Client: client},
 				Hosts:       blacklistHosts{&mx.Resolver{DNS: client}},
+				MX:          blacklistHosts{&mx.Resolver{DNS: client}},
 				Lists:       lists,
 				Concurrency: concurrency,
 				Timeout:     timeout,
@@ -160,10 +161,30 @@ type blacklistHosts struct{ r *mx.Resolver }
 func (h blacklistHosts) LookupHost(ctx context.Context, name string) ([]netip.Addr, error) {
 	addrs, _, err := h.r.LookupHost(ctx, name)
 	if err != nil {
-		if errors.Is(err, mx.ErrNXDomain) || errors.Is(err, mx.ErrNoData) {
+		if errors.Is(err, mx.ErrNXDomain) || errors.Is(err, mx.ErrNoData) || errors.Is(err, mx.ErrNoHostAddress) {
 			return nil, fmt.Errorf("%w: %w", blacklist.ErrHostNotFound, err)
 		}
 		return nil, err
 	}
 	return addrs, nil
+}
+
+// LookupMX gives a domain target's MX hosts with their addresses. A
+// domain without MX (whose own addresses are its implicit MX, checked as
+// the name's addresses anyway), with a null MX, or that does not exist
+// has none; a host without addresses is listed without them. Only a
+// temporary failure is an error: the MX hosts could then not be checked.
+func (h blacklistHosts) LookupMX(ctx context.Context, domain string) ([]blacklist.MXHost, error) {
+	rt := h.r.Resolve(ctx, domain)
+	if rt.Err != nil && rt.Err.Temporary {
+		return nil, rt.Err
+	}
+	if rt.Implicit || rt.Err != nil && !errors.Is(rt.Err, mx.ErrNoAddress) {
+		return nil, nil
+	}
+	out := make([]blacklist.MXHost, 0, len(rt.Hosts))
+	for _, mh := range rt.Hosts {
+		out = append(out, blacklist.MXHost{Name: mh.Name, Addrs: mh.Addresses})
+	}
+	return out, nil
 }

@@ -9,11 +9,12 @@ import (
 // Exit codes, decided here and nowhere else. They follow sysexits.h for
 // usage (64) and internal (70) errors.
 const (
-	ExitOK            = 0  // every recipient deliverable / every target clean
-	ExitUndeliverable = 1  // some recipient undeliverable / some target listed
-	ExitDeferred      = 2  // some deferred (or unknown), none undeliverable
-	ExitUsage         = 64 // bad flags or input; nothing was sent
-	ExitInternal      = 70 // a bug or an unexpected local failure
+	ExitOK            = 0   // every recipient deliverable / every target clean
+	ExitUndeliverable = 1   // some recipient undeliverable / some target listed
+	ExitDeferred      = 2   // some deferred (or unknown), none undeliverable
+	ExitUsage         = 64  // bad flags or input; nothing was sent
+	ExitInternal      = 70  // a bug or an unexpected local failure
+	ExitInterrupted   = 130 // Ctrl-C: what was decided was printed (the shell's 128+SIGINT)
 )
 
 // usageError marks errors caused by what the user typed.

@@ -120,6 +120,9 @@ func runProbe(cmd *cobra.Command, g *globals, f *probeFlags, args []string) erro
 	if err != nil {
 		return err
 	}
+	if res.Stop == probe.StopInterrupted {
+		return withCode(ExitInterrupted)
+	}
 	return withCode(report.ExitCode(verdicts))
 }
 
