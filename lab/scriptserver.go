@@ -41,6 +41,22 @@ func NewScriptServer(s *Script) (*ScriptServer, error) {
 	return ss, nil
 }
 
+// PipeScript runs s on the server end of an in-memory net.Pipe and
+// returns the client end, for protocol tests that need no socket at all
+// (probe.RunConn takes it). The server records commands like a listening
+// one; it has no address, so Addr and Port must not be called. Close ends
+// the script.
+func PipeScript(s *Script) (net.Conn, *ScriptServer, error) {
+	if s == nil || len(s.Steps) == 0 {
+		return nil, nil, fmt.Errorf("%w: empty script", ErrScriptSyntax)
+	}
+	client, server := net.Pipe()
+	ss := &ScriptServer{script: s, rec: &recorder{}}
+	ss.run = newScriptRunner(s, "pipe:"+s.Name, ss.rec)
+	ss.run.serveConn(server)
+	return client, ss, nil
+}
+
 // StartScript loads the named shipped script and serves it.
 func StartScript(name string) (*ScriptServer, error) {
 	s, err := LoadScript(name)
@@ -104,19 +120,24 @@ func (r *scriptRunner) serve(ln net.Listener) {
 			if err != nil {
 				return
 			}
-			if !r.conns.add(c) {
-				_ = c.Close()
-				continue
-			}
-			r.wg.Add(1)
-			go func() {
-				defer r.wg.Done()
-				defer r.conns.remove(c)
-				defer c.Close()
-				sc := newScriptConn(c, r)
-				sc.run()
-			}()
+			r.serveConn(c)
 		}
+	}()
+}
+
+// serveConn runs the script on one accepted (or piped) connection.
+func (r *scriptRunner) serveConn(c net.Conn) {
+	if !r.conns.add(c) {
+		_ = c.Close()
+		return
+	}
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		defer r.conns.remove(c)
+		defer c.Close()
+		sc := newScriptConn(c, r)
+		sc.run()
 	}()
 }
 

@@ -8,8 +8,6 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
-
-	"github.com/mailprobe/mailprobe/mx"
 )
 
 // BatchItem is the result for one address-bearing input line. Exactly one
@@ -60,7 +58,7 @@ type Batch struct {
 // NewBatch checks cfg like Run does and prepares a batch. cfg.AllMX,
 // CatchAllCheck and DNSBL do not apply to batches and are ignored.
 func NewBatch(cfg Config, opts BatchOptions) (*Batch, error) {
-	cfg, err := cfg.withDefaults()
+	cfg, err := cfg.withDefaults(true)
 	if err != nil {
 		return nil, err
 	}
@@ -71,18 +69,8 @@ func NewBatch(cfg Config, opts BatchOptions) (*Batch, error) {
 	cfg.RcptWindow = opts.Window
 	cfg.AllMX, cfg.CatchAllCheck, cfg.DNSBL = false, false, nil
 
-	p := &prober{cfg: cfg, from: cfg.From, tap: cfg.Transcript, fromUTF8: !isASCII(cfg.From)}
-	if cfg.DNS != nil {
-		p.resolver = &mx.Resolver{DNS: cfg.DNS, Family: cfg.Family}
-	}
-	b := &Batch{p: p, opts: opts, lanes: map[string]*lane{}, routes: map[string]*routeEntry{}, total: -1}
-	b.res = &Result{Config: ConfigSummary{Protocol: cfg.Protocol, HELO: cfg.HELO, From: cfg.From, Port: cfg.Port, STARTTLS: cfg.STARTTLS}}
-	if cfg.Server != nil {
-		b.res.Config.Server = cfg.Server.String()
-	}
-	if cfg.Source.IsValid() {
-		b.res.Config.Source = cfg.Source.String()
-	}
+	b := &Batch{p: newProber(cfg), opts: opts, lanes: map[string]*lane{}, routes: map[string]*routeEntry{}, total: -1}
+	b.res = &Result{Config: cfg.summary()}
 	if opts.Rate > 0 {
 		b.lim = rate.NewLimiter(rate.Limit(opts.Rate), opts.Window)
 	}
@@ -122,12 +110,8 @@ type batchItem struct {
 func (b *Batch) Run(ctx context.Context, src RcptSource, emit func(BatchItem) error) error {
 	start := time.Now()
 	b.res.Started = start
-	if b.p.cfg.Deadline > 0 {
-		b.p.deadline = start.Add(b.p.cfg.Deadline)
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadlineCause(ctx, b.p.deadline, ErrDeadline)
-		defer cancel()
-	}
+	ctx, stopClock := b.p.begin(ctx, start)
+	defer stopClock()
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	// Wake idle workers when the run is cancelled.

@@ -168,7 +168,7 @@ func isHostLabel(s string) bool {
 
 // withDefaults fills the documented defaults and rejects a config that
 // cannot work; Run and NewBatch share it.
-func (cfg Config) withDefaults() (Config, error) {
+func (cfg Config) withDefaults(route bool) (Config, error) {
 	if cfg.Protocol == "" {
 		cfg.Protocol = ProtocolSMTP
 	}
@@ -190,7 +190,7 @@ func (cfg Config) withDefaults() (Config, error) {
 	if cfg.HELO == "" {
 		return cfg, fmt.Errorf("%w: HELO name is empty", ErrBadInput)
 	}
-	if cfg.Server == nil && cfg.DNS == nil {
+	if route && cfg.Server == nil && cfg.DNS == nil {
 		return cfg, fmt.Errorf("%w: no DNS client for MX resolution", ErrBadInput)
 	}
 	return cfg, nil

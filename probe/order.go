@@ -123,7 +123,13 @@ func (p *prober) run(ctx context.Context, att *Attempt, t target, rcpts []*pendi
 		r.done = false
 		r.res = RcptResult{Recipient: r.addr.String()}
 	}
-	s := p.open(ctx, t, att, mode)
+	p.converse(p.open(ctx, t, att, mode), att, rcpts)
+}
+
+// converse asks s (nil when it could not be opened) for every recipient
+// and closes it. Recipients not decided by a reply take the error that
+// ended the attempt.
+func (p *prober) converse(s *session, att *Attempt, rcpts []*pending) {
 	if s != nil {
 		if err := s.verify(rcpts, true); err != nil {
 			att.Err = err

@@ -35,35 +35,50 @@ type prober struct {
 	resolver *mx.Resolver
 }
 
+func newProber(cfg Config) *prober {
+	p := &prober{cfg: cfg, from: cfg.From, tap: cfg.Transcript, fromUTF8: !isASCII(cfg.From)}
+	if cfg.DNS != nil {
+		p.resolver = &mx.Resolver{DNS: cfg.DNS, Family: cfg.Family}
+	}
+	return p
+}
+
+// begin starts the run's clock: the Deadline, when set, ends ctx with
+// the cause ErrDeadline, so that everything below can tell it from an
+// interrupt.
+func (p *prober) begin(ctx context.Context, start time.Time) (context.Context, context.CancelFunc) {
+	if p.cfg.Deadline <= 0 {
+		return ctx, func() {}
+	}
+	p.deadline = start.Add(p.cfg.Deadline)
+	return context.WithDeadlineCause(ctx, p.deadline, ErrDeadline)
+}
+
+// summary is what the report says the probe was run with.
+func (cfg Config) summary() ConfigSummary {
+	s := ConfigSummary{Protocol: cfg.Protocol, HELO: cfg.HELO, From: cfg.From, Port: cfg.Port, STARTTLS: cfg.STARTTLS}
+	if cfg.Server != nil {
+		s.Server = cfg.Server.String()
+	}
+	if cfg.Source.IsValid() {
+		s.Source = cfg.Source.String()
+	}
+	return s
+}
+
 // Run probes every target and returns what it saw. It returns an error
 // only for a bad configuration; everything that happens on the network is
 // in the Result.
 func Run(ctx context.Context, cfg Config, targets []Target) (*Result, error) {
-	cfg, err := cfg.withDefaults()
+	cfg, err := cfg.withDefaults(true)
 	if err != nil {
 		return nil, err
 	}
-	p := &prober{cfg: cfg, from: cfg.From, tap: cfg.Transcript}
-	p.fromUTF8 = !isASCII(cfg.From)
-	if cfg.DNS != nil {
-		p.resolver = &mx.Resolver{DNS: cfg.DNS, Family: cfg.Family}
-	}
+	p := newProber(cfg)
 	start := time.Now()
-	if cfg.Deadline > 0 {
-		p.deadline = start.Add(cfg.Deadline)
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadlineCause(ctx, p.deadline, ErrDeadline)
-		defer cancel()
-	}
-	res := &Result{Started: start, Config: ConfigSummary{
-		Protocol: cfg.Protocol, HELO: cfg.HELO, From: cfg.From, Port: cfg.Port, STARTTLS: cfg.STARTTLS,
-	}}
-	if cfg.Server != nil {
-		res.Config.Server = cfg.Server.String()
-	}
-	if cfg.Source.IsValid() {
-		res.Config.Source = cfg.Source.String()
-	}
+	ctx, cancel := p.begin(ctx, start)
+	defer cancel()
+	res := &Result{Started: start, Config: cfg.summary()}
 
 	// Group recipients by domain (all of them together with --server):
 	// one session per host carries every recipient of its domain.

@@ -338,3 +338,32 @@ func (s *session) close(stop func() bool) {
 	}
 	_ = s.c.nc.Close()
 }
+
+// RunConn runs one probe dialogue on nc, a connection already open to
+// host: the greeting, EHLO (LHLO for LMTP), STARTTLS as cfg.STARTTLS says
+// (or implicit TLS for SMTPS), MAIL, one RCPT per recipient, RSET and
+// QUIT — what Run does on each address it dials, without dialling and
+// without MX (mox's smtpclient.New takes its connection the same way).
+// host is the name a certificate must carry. RunConn owns nc and closes
+// it. It returns an error only for a bad configuration; what happened is
+// in the Attempt, one RcptResult per recipient in Rcpts.
+func RunConn(ctx context.Context, cfg Config, nc net.Conn, host string, rcpts []Address) (*Attempt, error) {
+	cfg, err := cfg.withDefaults(false)
+	if err != nil {
+		_ = nc.Close()
+		return nil, err
+	}
+	p := newProber(cfg)
+	start := time.Now()
+	ctx, cancel := p.begin(ctx, start)
+	defer cancel()
+	att := &Attempt{Host: host, Network: nc.RemoteAddr().Network()}
+	ps := make([]*pending, len(rcpts))
+	for i, a := range rcpts {
+		ps[i] = &pending{addr: a, res: RcptResult{Recipient: a.String()}}
+	}
+	s := p.start(ctx, nc, host, att, cfg.STARTTLS)
+	att.Setup = time.Since(start)
+	p.converse(s, att, ps)
+	return att, nil
+}
