@@ -248,7 +248,7 @@ const exporterModules = `modules:
     target: server
     recipients: [alice@it.test]
     dnsbl: never
-    allowed_targets: ["127.0.2.24:24"]
+    allowed_targets: ["127.0.2.24:24", "unix:@SOCKET@"]
 `
 
 const prometheusConfig = `global:
@@ -291,7 +291,7 @@ scrape_configs:
     params:
       module: [lmtp]
     static_configs:
-      - targets: ["127.0.2.24:24"]
+      - targets: ["127.0.2.24:24", "unix:@SOCKET@"]
     relabel_configs:
       - source_labels: [__address__]
         target_label: __param_target
@@ -314,7 +314,8 @@ func TestExporterPrometheus(t *testing.T) {
 
 	dir := t.TempDir()
 	cfgPath := filepath.Join(dir, "mailprobe.yml")
-	require.NoError(t, os.WriteFile(cfgPath, []byte(exporterModules), 0o644))
+	socket := servers.dir + "/dovecot/lmtp"
+	require.NoError(t, os.WriteFile(cfgPath, []byte(strings.ReplaceAll(exporterModules, "@SOCKET@", socket)), 0o644))
 	exporterAddr := net.JoinHostPort(exporterIP, strconv.Itoa(freePort(t, exporterIP)))
 	serveLog := startProcess(t, dir, "mailprobe-serve", exec.Command(servers.mailprobe, "serve",
 		"--config", cfgPath, "--listen", exporterAddr, "--resolver", resolverAddr, "--helo", "probe.it.test"))
@@ -322,7 +323,7 @@ func TestExporterPrometheus(t *testing.T) {
 
 	promAddr := net.JoinHostPort(prometheusIP, strconv.Itoa(freePort(t, prometheusIP)))
 	promCfg := filepath.Join(dir, "prometheus.yml")
-	require.NoError(t, os.WriteFile(promCfg, []byte(strings.NewReplacer("@EXPORTER@", exporterAddr,
+	require.NoError(t, os.WriteFile(promCfg, []byte(strings.NewReplacer("@EXPORTER@", exporterAddr, "@SOCKET@", socket,
 		"@ALERTS@", filepath.Join(servers.repo, "examples", "alerts.yml")).Replace(prometheusConfig)), 0o644))
 	startProcess(t, dir, "prometheus", exec.Command(prom, "--config.file="+promCfg,
 		"--storage.tsdb.path="+filepath.Join(dir, "tsdb"), "--web.listen-address="+promAddr))
@@ -376,12 +377,14 @@ func TestExporterPrometheus(t *testing.T) {
 		} {
 			eventually(t, base, a)
 		}
-		for _, s := range query(t, base, `ALERTS{instance=~"alice@it.test|127.0.2.24:24"}`) {
+		for _, s := range query(t, base, `ALERTS{job="mailprobe-lmtp"} or ALERTS{instance="alice@it.test"}`) {
 			t.Errorf("no alert expected for a deliverable target, got %v", s.Metric)
 		}
 	})
 	t.Run("LMTP", func(t *testing.T) {
 		eventually(t, base, `probe_success{job="mailprobe-lmtp",instance="127.0.2.24:24"} == 1`)
+		eventually(t, base, `probe_success{job="mailprobe-lmtp",instance="unix:`+socket+`"} == 1`)
+		eventually(t, base, `probe_smtp_result_info{instance="unix:`+socket+`",status="deliverable",recipient="alice@it.test"}`)
 	})
 	t.Run("exporter metrics", func(t *testing.T) {
 		eventually(t, base, `mailprobe_probes_total{job="mailprobe",module="smtp",result="success"} > 0`)
