@@ -34,8 +34,8 @@ import (
 // Floors: the accuracy the classifier reaches on the corpus today, in
 // percent, rounded down. A change that lowers accuracy fails here.
 const (
-	categoryFloor   = 63.0
-	permanenceFloor = 63.0
+	categoryFloor   = 78.0
+	permanenceFloor = 62.0
 )
 
 var showMisses = flag.Bool("corpus.misses", false, "print every corpus item the classifier gets wrong")
