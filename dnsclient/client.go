@@ -120,9 +120,12 @@ func (c *Client) Query(ctx context.Context, name string, qtype uint16) (*dns.Msg
 		if err == nil {
 			return resp, nil
 		}
-		if ctxend.Ended(ctx) {
+		answered := errors.Is(err, ErrBadAnswer) || errors.Is(err, ErrIDMismatch)
+		if ctxend.Ended(ctx) && !answered {
 			// The caller stopped us; its cause, not the resolver, is
-			// why there is no answer.
+			// why there is no answer. (A resolver that did answer, but
+			// with something not to be believed, is named for that:
+			// waiting longer would not have helped.)
 			return nil, fmt.Errorf("resolver %s: %w", server, context.Cause(ctx))
 		}
 		lastErr = fmt.Errorf("resolver %s: %w", server, err)

@@ -301,25 +301,56 @@ close
 }
 
 func TestScrapeTimeoutCut(t *testing.T) {
-	// The server greets and then never answers: a probe only the scrape
-	// timeout ends. It must say timeout, not interrupted, and answer
-	// before Prometheus's own timeout.
+	// The server greets and then never answers: a probe only its budget
+	// ends. It must say timeout, not interrupted, name the cause, and
+	// answer before Prometheus's own timeout.
 	srv := startScript(t, "greeting-then-silence")
-	s, _ := newTestServer(t, "modules:"+strings.ReplaceAll(fmt.Sprintf(serverModule, "lab"), "phase_timeout: 3s", "phase_timeout: 30s"), nil)
-	start := time.Now()
-	a := get(t, s.Handler(), "/probe?module=lab&target="+srv.Addr(), map[string]string{ScrapeTimeoutHeader: "1.5"})
-	took := time.Since(start)
-	require.Equal(t, 200, a.code, a.body)
-	assert.Less(t, took, 1500*time.Millisecond, "answer must come before the scrape timeout")
-	assert.GreaterOrEqual(t, took, 800*time.Millisecond, "the budget is 1.5 s minus 0.5 s")
-	v, _ := series(a.body, "probe_success")
-	assert.Equal(t, "0", v)
-	_, ok := series(a.body, "probe_smtp_result_info", `phase="timeout"`)
-	assert.True(t, ok, a.body)
-	assert.NotContains(t, a.body, "interrupted")
-	m := get(t, s.Handler(), "/metrics", nil)
-	v, _ = series(m.body, "mailprobe_probes_total", `result="timeout"`)
-	assert.Equal(t, "1", v)
+	cfg := "modules:" + strings.ReplaceAll(strings.ReplaceAll(fmt.Sprintf(serverModule, "lab"), "phase_timeout: 3s", "phase_timeout: 30s"), "timeout: 5s", "timeout: 1500ms")
+	cases := []struct {
+		name     string
+		header   string
+		min, max time.Duration
+		stop     string
+	}{
+		{"scrape timeout header", "1.2", 500 * time.Millisecond, 1200 * time.Millisecond, "stop=scrape-timeout"},
+		{"module timeout without a header", "", 1000 * time.Millisecond, 1500 * time.Millisecond, "stop=deadline"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var logs lockedBuffer
+			s, _ := newTestServer(t, cfg, func(o *Options) {
+				o.Logger = slog.New(slog.NewTextHandler(&logs.buf, nil))
+			})
+			hdr := map[string]string{}
+			if c.header != "" {
+				hdr[ScrapeTimeoutHeader] = c.header
+			}
+			start := time.Now()
+			a := get(t, s.Handler(), "/probe?module=lab&target="+srv.Addr(), hdr)
+			took := time.Since(start)
+			require.Equal(t, 200, a.code, a.body)
+			assert.Less(t, took, c.max, "the answer must come within the budget")
+			assert.GreaterOrEqual(t, took, c.min)
+			v, _ := series(a.body, "probe_success")
+			assert.Equal(t, "0", v)
+			_, ok := series(a.body, "probe_smtp_result_info", `phase="timeout"`)
+			assert.True(t, ok, a.body)
+			assert.NotContains(t, a.body, "interrupted")
+			assert.Contains(t, logs.buf.String(), "result=timeout")
+			assert.Contains(t, logs.buf.String(), "phase=timeout")
+			assert.Contains(t, logs.buf.String(), c.stop)
+			m := get(t, s.Handler(), "/metrics", nil)
+			v, _ = series(m.body, "mailprobe_probes_total", `result="timeout"`)
+			assert.Equal(t, "1", v)
+		})
+	}
+	t.Run("debug names the scrape timeout", func(t *testing.T) {
+		s, _ := newTestServer(t, cfg, nil)
+		a := get(t, s.Handler(), "/probe?module=lab&debug=true&target="+srv.Addr(), map[string]string{ScrapeTimeoutHeader: "1.2"})
+		assert.Contains(t, a.body, "the scrape timeout minus the offset")
+		assert.Contains(t, a.body, "scrape timeout")
+		assert.NotContains(t, a.body, "interrupted")
+	})
 }
 
 func TestConcurrencyBounds(t *testing.T) {

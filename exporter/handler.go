@@ -27,12 +27,6 @@ import (
 // ScrapeTimeoutHeader is the header Prometheus sends with every scrape.
 const ScrapeTimeoutHeader = "X-Prometheus-Scrape-Timeout-Seconds"
 
-// Causes of a probe's end by its time budget, for context.Cause and logs.
-var (
-	ErrScrapeTimeout = errors.New("scrape timeout")
-	ErrModuleTimeout = errors.New("module timeout")
-)
-
 // queryParams are the only query parameters /probe accepts: a module is
 // defined by the configuration file alone, never by a request.
 var queryParams = map[string]bool{"target": true, "module": true, "debug": true}
@@ -124,12 +118,16 @@ func (s *Server) handleProbe(w http.ResponseWriter, r *http.Request) {
 		s.refuse(w, "bad-request", http.StatusBadRequest, err)
 		return
 	}
-	cause := ErrModuleTimeout
+	// The probe's context ends with the cause probe reports as its Stop:
+	// a scrape timeout, or the module's own deadline. Its end leaves the
+	// DNSBL reserve; hard is when the answer must be written.
+	cause := probe.ErrDeadline
 	if fromScrape {
-		cause = ErrScrapeTimeout
+		cause = probe.ErrScrapeTimeout
 	}
 	start := time.Now()
-	ctx, cancel := context.WithDeadlineCause(r.Context(), start.Add(budget), cause)
+	hard := start.Add(budget)
+	ctx, cancel := context.WithDeadlineCause(r.Context(), hard.Add(-dnsblReserve(budget)), cause)
 	defer cancel()
 
 	if e, left := s.backingOff(req.key()); e != nil {
@@ -170,7 +168,7 @@ func (s *Server) handleProbe(w http.ResponseWriter, r *http.Request) {
 	if debug {
 		transcript = &lockedBuffer{}
 	}
-	o, err := s.run(ctx, req, start, transcript)
+	o, err := s.run(ctx, req, start, hard, transcript)
 	if err != nil {
 		s.refuse(w, "bad-request", http.StatusBadRequest, err)
 		return
@@ -186,25 +184,23 @@ func (s *Server) handleProbe(w http.ResponseWriter, r *http.Request) {
 	}
 	s.probes.WithLabelValues(name, result).Inc()
 	s.durations.WithLabelValues(name).Observe(o.elapsed.Seconds())
-	s.logProbe(o, result, context.Cause(ctx))
+	s.logProbe(o, result)
 	if saw421(o.res) && m.Backoff421 > 0 {
 		if fams, err := reg.Gather(); err == nil {
 			s.startBackoff(req.key(), m.Backoff421, fams)
 		}
 	}
 	if debug {
-		s.writeDebug(w, o, reg, transcript, budget, cause)
+		s.writeDebug(w, o, reg, transcript, budget, fromScrape)
 		return
 	}
 	promhttp.HandlerFor(reg, promhttp.HandlerOpts{}).ServeHTTP(w, r)
 }
 
-// run probes one request within ctx's deadline.
-func (s *Server) run(ctx context.Context, req *request, start time.Time, transcript *lockedBuffer) (*outcome, error) {
-	deadline, _ := ctx.Deadline()
-	budget := deadline.Sub(start)
-	probeBudget := budget - dnsblReserve(budget)
-	cfg, err := s.probeConfig(req, probeBudget, deadline)
+// run probes one request: the dialogue until ctx ends, the DNSBL
+// lookups until hard.
+func (s *Server) run(ctx context.Context, req *request, start, hard time.Time, transcript *lockedBuffer) (*outcome, error) {
+	cfg, err := s.probeConfig(req, time.Until(hard), hard)
 	if err != nil {
 		return nil, err
 	}
@@ -216,14 +212,17 @@ func (s *Server) run(ctx context.Context, req *request, start time.Time, transcr
 		return nil, err
 	}
 	o := &outcome{req: req, res: res, verdicts: report.JudgeAll(res), elapsed: time.Since(start)}
-	o.cut = !time.Now().Before(start.Add(probeBudget)) || ctx.Err() != nil
+	o.cut = res.Stop == probe.StopScrapeTimeout || res.Stop == probe.StopDeadline
 	return o, nil
 }
 
 // probeConfig turns a module into a probe.Config for one request,
 // through probe.NewConfig like every other caller: the module's options
-// with this request's server, budget and the global resolver.
-func (s *Server) probeConfig(req *request, probeBudget time.Duration, hard time.Time) (probe.Config, error) {
+// with this request's server, the time left and the global resolver. The
+// context ends the dialogue before left runs out (with its cause);
+// Deadline is the backstop.
+func (s *Server) probeConfig(req *request, left time.Duration, hard time.Time) (probe.Config, error) {
+	left = max(left, time.Millisecond)
 	o := req.module.options
 	if o.HELO == "" {
 		o.HELO = s.opts.HELO
@@ -232,8 +231,8 @@ func (s *Server) probeConfig(req *request, probeBudget time.Duration, hard time.
 		o.Server = req.server.String()
 	}
 	o.Resolver, o.DNSTimeout = s.opts.Resolver, s.opts.DNSTimeout
-	o.Deadline = probeBudget
-	o.Timeout = min(o.Timeout, probeBudget)
+	o.Deadline = left
+	o.Timeout = min(o.Timeout, left)
 	cfg, err := probe.NewConfig(o)
 	if err != nil {
 		return cfg, err
@@ -283,7 +282,7 @@ func saw421(res *probe.Result) bool {
 }
 
 // logProbe writes the one log line of a probe.
-func (s *Server) logProbe(o *outcome, result string, cause error) {
+func (s *Server) logProbe(o *outcome, result string) {
 	attrs := []any{"target", o.req.target, "module", o.req.module.name, "result", result,
 		"ms", o.elapsed.Milliseconds()}
 	if len(o.verdicts) > 0 {
@@ -302,19 +301,23 @@ func (s *Server) logProbe(o *outcome, result string, cause error) {
 			attrs = append(attrs, "code", c)
 		}
 	}
-	if o.cut && cause != nil {
-		attrs = append(attrs, "cut_by", cause.Error())
+	if o.res != nil && o.res.Stop != probe.StopNone {
+		attrs = append(attrs, "stop", string(o.res.Stop))
 	}
 	s.log.Info("probe", attrs...)
 }
 
 // writeDebug answers debug=true as blackbox_exporter does: what happened,
 // then the series that would have been returned, then the module.
-func (s *Server) writeDebug(w http.ResponseWriter, o *outcome, reg *prometheus.Registry, tr *lockedBuffer, budget time.Duration, cause error) {
+func (s *Server) writeDebug(w http.ResponseWriter, o *outcome, reg *prometheus.Registry, tr *lockedBuffer, budget time.Duration, fromScrape bool) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "Probe of %s with module %s: budget %v (%v), took %v\n\nTranscript:\n",
-		o.req.target, o.req.module.name, budget.Round(time.Millisecond), cause, o.elapsed.Round(time.Millisecond))
+	from := "the module's timeout"
+	if fromScrape {
+		from = "the scrape timeout minus the offset"
+	}
+	fmt.Fprintf(&b, "Probe of %s with module %s: budget %v (%s), took %v\n\nTranscript:\n",
+		o.req.target, o.req.module.name, budget.Round(time.Millisecond), from, o.elapsed.Round(time.Millisecond))
 	b.Write(tr.bytes())
 	b.WriteString("\nReport:\n")
 	if err := report.Text(&b, o.res, report.TextOptions{}); err != nil {

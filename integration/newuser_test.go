@@ -145,3 +145,18 @@ func TestBlacklistDomainChecksMXHosts(t *testing.T) {
 	}
 	assert.Equal(t, []string{"it.test mx.it.test 127.0.2.25 clean", "dnsbl.it.test mx-dnsbl.it.test 127.0.2.26 clean"}, got)
 }
+
+// TestLMTPUsageHints: #10 item 6 against the real Dovecot. A unix socket
+// implies LMTP; SMTP spoken to its port 24 gets "use --protocol lmtp".
+func TestLMTPUsageHints(t *testing.T) {
+	requireServers(t)
+	sock := servers.dir + "/dovecot/lmtp"
+	out, stderr, code := runRaw(t, "probe", "--dnsbl", "never", "--server", "unix:"+sock, "-o", "json", "alice@it.test")
+	require.Equal(t, 0, code, out+stderr)
+	assert.Equal(t, "deliverable", decodeExplained(t, out).Recipients[0].Status)
+
+	out, stderr, _ = runRaw(t, "probe", "--dnsbl", "never", "--server", lmtpAddr, "-o", "json", "alice@it.test")
+	d := decodeExplained(t, out)
+	require.Len(t, d.Recipients, 1, stderr)
+	assert.Contains(t, strings.ToLower(d.Recipients[0].Explanation.Next), "this looks like an lmtp server: use --protocol lmtp")
+}

@@ -2,7 +2,9 @@ package probe
 
 import (
 	"crypto/x509"
+	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"strconv"
@@ -157,8 +159,20 @@ func NewConfig(o Options) (Config, error) {
 		if err != nil {
 			return cfg, err
 		}
-		if srv.Network == "unix" && cfg.Protocol != ProtocolLMTP {
-			return cfg, configErr("--server", nil, "--server unix:… needs --protocol lmtp")
+		if srv.Network == "unix" {
+			// A unix socket is how Postfix's lmtp(8) reaches Dovecot or
+			// Cyrus (lmtp:unix:/path); smtp(8) has no unix sockets. So
+			// unix: implies LMTP, and only SMTPS, which needs TCP for its
+			// TLS name, is refused.
+			switch cfg.Protocol {
+			case ProtocolSMTPS:
+				return cfg, configErr("--server", nil, "--server unix:… speaks LMTP; --protocol smtps needs a TCP server")
+			case ProtocolSMTP:
+				cfg.Protocol = ProtocolLMTP
+				if o.Port == 0 {
+					cfg.Port = DefaultPort(ProtocolLMTP)
+				}
+			}
 		}
 		cfg.Server = srv
 	}
@@ -166,6 +180,9 @@ func NewConfig(o Options) (Config, error) {
 		ip, err := netip.ParseAddr(o.Source)
 		if err != nil {
 			return cfg, configErr("--source", err, "--source %q: not an IP address", o.Source)
+		}
+		if err := checkLocalAddr(ip); err != nil {
+			return cfg, configErr("--source", err, "--source %s: not an address of this host (%v); give one of its own addresses, like Postfix's smtp_bind_address", ip, err)
 		}
 		cfg.Source = ip
 	}
@@ -303,6 +320,23 @@ func DefaultHELO() string {
 // postmaster at the HELO name, an address every domain must accept
 // (RFC 5321 §4.5.1), so a bounce-address check finds it valid.
 func DefaultSender(helo string) string { return "postmaster@" + helo }
+
+// checkLocalAddr tells whether ip can be bound here, by binding a TCP
+// socket to it on an ephemeral port and closing it at once: nothing is
+// sent, and an address of another host fails exactly as the probe's
+// connect would ("cannot assign requested address"), but before any
+// connection is attempted.
+func checkLocalAddr(ip netip.Addr) error {
+	l, err := net.Listen("tcp", netip.AddrPortFrom(ip, 0).String())
+	if err != nil {
+		var se *os.SyscallError
+		if errors.As(err, &se) {
+			return se.Err
+		}
+		return err
+	}
+	return l.Close()
+}
 
 func isIP(s string) bool {
 	_, err := netip.ParseAddr(s)

@@ -61,7 +61,7 @@ func TestNewConfigRefuses(t *testing.T) {
 		{"negative deadline", func(o *Options) { o.Deadline = -time.Second }, "--timeout and --deadline"},
 		{"negative dns timeout", func(o *Options) { o.DNSTimeout = -time.Second }, "--dns-timeout"},
 		{"both families", func(o *Options) { o.IPv4, o.IPv6 = true, true }, "-4 and -6"},
-		{"unix without lmtp", func(o *Options) { o.Server = "unix:/run/lmtp" }, "needs --protocol lmtp"},
+		{"unix with smtps", func(o *Options) { o.Server, o.Protocol = "unix:/run/lmtp", "smtps" }, "needs a TCP server"},
 		{"bad server", func(o *Options) { o.Server = "127.0.7.1:0" }, "--server"},
 		{"source", func(o *Options) { o.Source = "eth0" }, `--source "eth0"`},
 		{"helo", func(o *Options) { o.HELO = "a b" }, "--helo"},
@@ -141,4 +141,29 @@ func TestConfigArgs(t *testing.T) {
 	cfg, err = NewConfig(o)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"--server", "127.0.7.2", "--from", "", "--dnsbl", "never"}, cfg.Args())
+}
+
+// TestNewConfigUnixImpliesLMTP: #10 item 6. --server unix:/path speaks
+// LMTP (Postfix's lmtp:unix:/path) without --protocol lmtp.
+func TestNewConfigUnixImpliesLMTP(t *testing.T) {
+	o := DefaultOptions()
+	o.Server, o.DNSBL = "unix:/run/dovecot/lmtp", "never"
+	cfg, err := NewConfig(o)
+	require.NoError(t, err)
+	assert.Equal(t, ProtocolLMTP, cfg.Protocol)
+	assert.Equal(t, PortLMTP, cfg.Port)
+}
+
+// TestNewConfigSourceMustBeLocal: #10 item 6. A --source that is not an
+// address of this host is a usage error, found by binding, before any
+// connection; a loopback address is fine.
+func TestNewConfigSourceMustBeLocal(t *testing.T) {
+	o := DefaultOptions()
+	o.Server, o.DNSBL, o.Source = "127.0.0.1", "never", "192.0.2.1"
+	_, err := NewConfig(o)
+	require.ErrorIs(t, err, ErrBadInput)
+	assert.Contains(t, err.Error(), "not an address of this host")
+	o.Source = "127.0.6.1"
+	_, err = NewConfig(o)
+	assert.NoError(t, err)
 }

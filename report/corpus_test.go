@@ -44,14 +44,13 @@ package report_test
 //     this 550-5.7.1 message is likely unsolicited mail"), so literal
 //     phrases spanning a fold do not match; stripping "NNN-X.Y.Z " inside
 //     the text before matching would help every rule.
-//   - Labelling decisions that differ from generic.yaml: a sender address
-//     rejected because its domain does not resolve ("Sender address
-//     rejected: Domain not found", "Domain of sender address … does not
-//     exist", "Unrouteable sender address") is dns-failure with party
-//     sender here (rules sender-domain-dns in mta.yaml); other sender-address
-//     rejections stay other/sender as generic.yaml has them. Gmail's 421
-//     "temporarily rate limited" for unusual rates is rate-limited (the
-//     team brief's gmail-rate-limit rule), its 550 block is reputation.
+//   - Labelling decisions worth knowing: a sender address rejected because
+//     its domain does not resolve is dns-failure with party sender; other
+//     refusals of the envelope sender (access maps, non-FQDN, sender
+//     verification, "Invalid Sender", bad From:) are policy-spf-dmarc-dkim
+//     with party sender, never user-unknown. Gmail's 421 "temporarily rate
+//     limited" for unusual rates is rate-limited (the team brief's
+//     gmail-rate-limit rule), its 550 block is reputation.
 
 import (
 	"bufio"
@@ -71,8 +70,8 @@ import (
 // Floors: the accuracy the classifier reaches on the corpus today, in
 // percent, rounded down. A change that lowers accuracy fails here.
 const (
-	categoryFloor   = 96.0
-	permanenceFloor = 98.0
+	categoryFloor   = 98.0
+	permanenceFloor = 99.0
 )
 
 var showMisses = flag.Bool("corpus.misses", false, "print every corpus item the classifier gets wrong")

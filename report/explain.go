@@ -333,6 +333,9 @@ func explainConnectionTimeout(v *Verdict, c explainCtx, w words) Explanation {
 }
 
 func explainProtocolError(v *Verdict, c explainCtx, w words) Explanation {
+	if looksLMTP(c) {
+		return explainLMTPAsSMTP(v, w)
+	}
 	if c.tlsHandshakeFailed(v) {
 		return Explanation{
 			What:  "The TLS handshake after STARTTLS failed: " + v.Reason + ".",

@@ -45,6 +45,11 @@ appended when it has no dot), and MAIL FROM:<postmaster@that name>.`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if cmd.Flags().Changed("port") && f.o.Port == 0 {
+				// 0 in Options means "the protocol's port"; typed, it is
+				// a mistake (nothing listens on port 0).
+				return usagef("--port 0: want 1 to 65535 (leave --port out for the protocol's port)")
+			}
 			f.o.NullSender = cmd.Flags().Changed("from") && f.o.From == ""
 			f.o.Resolver, f.o.DNSTimeout = g.resolver, g.dnsTimeout
 			f.o.BlockLike = report.BlockLike
