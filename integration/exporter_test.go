@@ -248,13 +248,15 @@ const exporterModules = `modules:
     target: server
     recipients: [alice@it.test]
     dnsbl: never
-    allowed_targets: ["127.0.2.24:24"]
+    allowed_targets: ["127.0.2.24:24", "unix:@SOCKET@"]
 `
 
 const prometheusConfig = `global:
   scrape_interval: 2s
   scrape_timeout: 2s
   evaluation_interval: 2s
+rule_files:
+  - @ALERTS@
 scrape_configs:
   - job_name: mailprobe-smtp
     metrics_path: /probe
@@ -263,7 +265,7 @@ scrape_configs:
     scrape_interval: 6s
     scrape_timeout: 6s
     static_configs:
-      - targets: [alice@it.test, nobody@it.test, grey.it.test]
+      - targets: [alice@it.test, nobody@it.test, grey.it.test, alldead.it.test]
     relabel_configs:
       - source_labels: [__address__]
         target_label: __param_target
@@ -289,7 +291,7 @@ scrape_configs:
     params:
       module: [lmtp]
     static_configs:
-      - targets: ["127.0.2.24:24"]
+      - targets: ["127.0.2.24:24", "unix:@SOCKET@"]
     relabel_configs:
       - source_labels: [__address__]
         target_label: __param_target
@@ -312,7 +314,8 @@ func TestExporterPrometheus(t *testing.T) {
 
 	dir := t.TempDir()
 	cfgPath := filepath.Join(dir, "mailprobe.yml")
-	require.NoError(t, os.WriteFile(cfgPath, []byte(exporterModules), 0o644))
+	socket := servers.dir + "/dovecot/lmtp"
+	require.NoError(t, os.WriteFile(cfgPath, []byte(strings.ReplaceAll(exporterModules, "@SOCKET@", socket)), 0o644))
 	exporterAddr := net.JoinHostPort(exporterIP, strconv.Itoa(freePort(t, exporterIP)))
 	serveLog := startProcess(t, dir, "mailprobe-serve", exec.Command(servers.mailprobe, "serve",
 		"--config", cfgPath, "--listen", exporterAddr, "--resolver", resolverAddr, "--helo", "probe.it.test"))
@@ -320,7 +323,8 @@ func TestExporterPrometheus(t *testing.T) {
 
 	promAddr := net.JoinHostPort(prometheusIP, strconv.Itoa(freePort(t, prometheusIP)))
 	promCfg := filepath.Join(dir, "prometheus.yml")
-	require.NoError(t, os.WriteFile(promCfg, []byte(strings.ReplaceAll(prometheusConfig, "@EXPORTER@", exporterAddr)), 0o644))
+	require.NoError(t, os.WriteFile(promCfg, []byte(strings.NewReplacer("@EXPORTER@", exporterAddr, "@SOCKET@", socket,
+		"@ALERTS@", filepath.Join(servers.repo, "examples", "alerts.yml")).Replace(prometheusConfig)), 0o644))
 	startProcess(t, dir, "prometheus", exec.Command(prom, "--config.file="+promCfg,
 		"--storage.tsdb.path="+filepath.Join(dir, "tsdb"), "--web.listen-address="+promAddr))
 	base := "http://" + promAddr
@@ -357,8 +361,30 @@ func TestExporterPrometheus(t *testing.T) {
 		// The alert rule's condition holds: it expires within 14 days.
 		eventually(t, base, `probe_ssl_earliest_cert_expiry{instance="127.0.4.25:25"} - time() < 14 * 86400`)
 	})
+	t.Run("every MX unreachable", func(t *testing.T) {
+		eventually(t, base, `probe_mx_hosts{instance="alldead.it.test"} == 2`)
+		eventually(t, base, `probe_smtp_hosts_up{instance="alldead.it.test"} == 0`)
+		eventually(t, base, `probe_smtp_result_info{instance="alldead.it.test",status="deferred",category="connection-refused"}`)
+	})
+	t.Run("the shipped alert rules see the real series", func(t *testing.T) {
+		// Each rule's condition holds; its for: keeps it pending.
+		for _, a := range []string{
+			`ALERTS{alertname="MailDomainDeferring",instance="grey.it.test",category="greylisted"}`,
+			`ALERTS{alertname="MailRecipientUndeliverable",instance="nobody@it.test",category="user-unknown"}`,
+			`ALERTS{alertname="MailTLSCertificateExpiringSoon",instance="127.0.4.25:25"}`,
+			`ALERTS{alertname="MailSourceListedOnDNSBL",list="dnsbl.test",address="127.0.2.66"}`,
+			`ALERTS{alertname="MailAllMXUnreachable",instance="alldead.it.test"}`,
+		} {
+			eventually(t, base, a)
+		}
+		for _, s := range query(t, base, `ALERTS{job="mailprobe-lmtp"} or ALERTS{instance="alice@it.test"}`) {
+			t.Errorf("no alert expected for a deliverable target, got %v", s.Metric)
+		}
+	})
 	t.Run("LMTP", func(t *testing.T) {
 		eventually(t, base, `probe_success{job="mailprobe-lmtp",instance="127.0.2.24:24"} == 1`)
+		eventually(t, base, `probe_success{job="mailprobe-lmtp",instance="unix:`+socket+`"} == 1`)
+		eventually(t, base, `probe_smtp_result_info{instance="unix:`+socket+`",status="deliverable",recipient="alice@it.test"}`)
 	})
 	t.Run("exporter metrics", func(t *testing.T) {
 		eventually(t, base, `mailprobe_probes_total{job="mailprobe",module="smtp",result="success"} > 0`)
