@@ -36,6 +36,7 @@ var outputFormats = map[string][]outputFormat{
 		{"json", "one JSON object (with -: a JSON array, one element per input line)"},
 		{"jsonl", "one JSON object per input line"},
 	},
+	"maillog":   {{"text", "one line per delivery, then a summary"}, {"json", "one JSON document"}, {"jsonl", "one JSON object per delivery"}},
 	"mx":        {{"text", "the MX hosts and addresses"}, {"json", "one JSON document"}},
 	"blacklist": {{"text", "one line per list and target"}, {"json", "one JSON document"}},
 	"demo":      {{"text", "each scenario as probe prints it"}, {"json", "one JSON document of all scenarios"}, {"postfix", "the Postfix status lines of each scenario"}},
