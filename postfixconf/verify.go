@@ -83,6 +83,9 @@ type Report struct {
 	Results  []*Result
 	Warnings []Warning
 	Stats    []probe.BatchStats
+	// Stop says why the run ended early (Ctrl-C, deadline), "" when it
+	// did not.
+	Stop probe.Stop
 }
 
 // group is the recipients that share one probe configuration.
@@ -154,6 +157,12 @@ func (r *Resolver) Verify(ctx context.Context, rcpts []Recipient, opts Options) 
 	}
 	if err := r.probeGroups(ctx, rep, order, opts); err != nil {
 		return nil, err
+	}
+	rep.Stop = probe.StopOf(ctx)
+	for _, st := range rep.Stats {
+		if rep.Stop == probe.StopNone && st.Stop != probe.StopNone {
+			rep.Stop = st.Stop
+		}
 	}
 	r.unlisted(ctx, rep)
 	if opts.Cache {

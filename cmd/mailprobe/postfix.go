@@ -10,6 +10,7 @@ import (
 
 	"github.com/mailprobe/mailprobe/postfixconf"
 	"github.com/mailprobe/mailprobe/probe"
+	"github.com/mailprobe/mailprobe/report"
 )
 
 func init() { subcommands = append(subcommands, newPostfixCmd) }
@@ -40,7 +41,7 @@ func postfixResolver(cmd *cobra.Command, dir string) (*postfixconf.Resolver, *po
 }
 
 func newPostfixRouteCmd(g *globals, dir *string) *cobra.Command {
-	return &cobra.Command{
+	c := &cobra.Command{
 		Use:   "route ADDRESS...",
 		Short: "Print the route Postfix's verify service takes for each address, without sending anything",
 		Long: `Print, for each address, the transport and nexthop Postfix's address verification
@@ -52,7 +53,7 @@ Nothing is sent: this is what sendmail -bv would take a mail round trip to tell.
   mailprobe postfix route -o jsonl user@example.org other@example.net`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := g.checkOutput("text", "jsonl"); err != nil {
+			if err := g.checkFormat("postfix route"); err != nil {
 				return err
 			}
 			addrs, err := parseRecipients(args)
@@ -86,6 +87,8 @@ Nothing is sent: this is what sendmail -bv would take a mail round trip to tell.
 			return nil
 		},
 	}
+	c.Flags().StringVarP(&g.output, "output", "o", "text", outputHelp("postfix route"))
+	return c
 }
 
 // parseRecipients checks addresses before anything is looked up or sent.
@@ -146,7 +149,7 @@ The summary and warnings go to stdout after text, to stderr otherwise.`,
   mailprobe postfix verify -c /etc/postfix --verify-cache -o jsonl hash:/etc/postfix/relay_recipients
   mailprobe postfix verify -o postmap users.txt > /etc/postfix/unverified_reject`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := g.checkOutput("text", "jsonl", "postmap"); err != nil {
+			if err := g.checkFormat("postfix verify"); err != nil {
 				return err
 			}
 			base := probe.DefaultOptions()
@@ -185,6 +188,7 @@ The summary and warnings go to stdout after text, to stderr otherwise.`,
 		},
 	}
 	fl := cmd.Flags()
+	fl.StringVarP(&g.output, "output", "o", "text", outputHelp("postfix verify"))
 	fl.BoolVar(&verifyCache, "verify-cache", false, "also read Postfix's verify cache and show where it disagrees with today's probe")
 	fl.BoolVar(&catchAll, "catch-all-check", true, "ask each backend for a random local part per domain, to find catch-alls")
 	fl.DurationVar(&timeout, "timeout", def.Timeout, "timeout of each phase (connect, greeting, each reply)")
@@ -208,16 +212,16 @@ func writeVerify(g *globals, rep *postfixconf.Report) error {
 		write = postfixconf.Text
 		summaryTo = g.stdout
 	}
-	code := ExitOK
+	rank := report.RankOK
 	for _, res := range rep.Results {
 		if err := write(g.stdout, res); err != nil {
 			return err
 		}
 		switch res.Prediction {
 		case postfixconf.PredictReject:
-			code = worse(code, ExitUndeliverable)
+			rank = rank.Worse(report.RankUndeliverable)
 		case postfixconf.PredictDefer, postfixconf.PredictUnknown:
-			code = worse(code, ExitDeferred)
+			rank = rank.Worse(report.RankDeferred)
 		}
 	}
 	if summaryTo == g.stdout {
@@ -229,5 +233,5 @@ func writeVerify(g *globals, rep *postfixconf.Report) error {
 	if g.output == "postmap" {
 		fmt.Fprintln(g.stderr, "postmap output: run postmap on the file and list it as check_recipient_access before reject_unverified_recipient")
 	}
-	return withCode(code)
+	return withRank(rank, rep.Stop)
 }
