@@ -408,6 +408,28 @@ func (f *textFacts) exim(s string) {
 	if f.perm == "" && strings.Contains(s, " defer (") {
 		f.status, f.perm = "deferred", PermanenceTemporary
 	}
+	f.reason = eximReason(s)
+}
+
+// eximReason is the message of a delivery line without the date, id,
+// flag, address and R=/T= fields: what follows "defer (N): " or " : ".
+func eximReason(s string) string {
+	if i := strings.Index(s, " defer ("); i >= 0 {
+		if j := strings.Index(s[i:], "): "); j >= 0 {
+			return strings.TrimSpace(s[i+j+3:])
+		}
+	}
+	for _, flag := range []string{" ** ", " == "} {
+		if i := strings.Index(s, flag); i >= 0 {
+			if j := strings.Index(s[i:], " : "); j >= 0 {
+				return strings.TrimSpace(s[i+j+3:])
+			}
+			if j := strings.Index(s[i+len(flag):], ": "); j >= 0 {
+				return strings.TrimSpace(s[i+len(flag)+j+2:])
+			}
+		}
+	}
+	return ""
 }
 
 // kv reads "key=value" fields separated by ", " or spaces, with values
