@@ -713,7 +713,9 @@ func embeddedReply(s string) *probe.Reply {
 			break
 		}
 		score := 1
-		if s[i-1] == '\n' || s[i-1] == ':' || s[i-1] == '\'' || s[i-1] == '"' || (i >= 2 && s[i-2] == ':') {
+		// ";" ends a DSN Diagnostic-Code type written without a space
+		// ("smtp;550 …", RFC 3464 §2.3.6), as ":" ends a label.
+		if s[i-1] == '\n' || s[i-1] == ':' || s[i-1] == ';' || s[i-1] == '\'' || s[i-1] == '"' || (i >= 2 && s[i-2] == ':') {
 			score = 2
 		}
 		if i+4 < len(s) {
