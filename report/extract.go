@@ -408,6 +408,28 @@ func (f *textFacts) exim(s string) {
 	if f.perm == "" && strings.Contains(s, " defer (") {
 		f.status, f.perm = "deferred", PermanenceTemporary
 	}
+	f.reason = eximReason(s)
+}
+
+// eximReason is the message of a delivery line without the date, id,
+// flag, address and R=/T= fields: what follows "defer (N): " or " : ".
+func eximReason(s string) string {
+	if i := strings.Index(s, " defer ("); i >= 0 {
+		if j := strings.Index(s[i:], "): "); j >= 0 {
+			return strings.TrimSpace(s[i+j+3:])
+		}
+	}
+	for _, flag := range []string{" ** ", " == "} {
+		if i := strings.Index(s, flag); i >= 0 {
+			if j := strings.Index(s[i:], " : "); j >= 0 {
+				return strings.TrimSpace(s[i+j+3:])
+			}
+			if j := strings.Index(s[i+len(flag):], ": "); j >= 0 {
+				return strings.TrimSpace(s[i+len(flag)+j+2:])
+			}
+		}
+	}
+	return ""
 }
 
 // kv reads "key=value" fields separated by ", " or spaces, with values
@@ -691,7 +713,9 @@ func embeddedReply(s string) *probe.Reply {
 			break
 		}
 		score := 1
-		if s[i-1] == '\n' || s[i-1] == ':' || s[i-1] == '\'' || s[i-1] == '"' || (i >= 2 && s[i-2] == ':') {
+		// ";" ends a DSN Diagnostic-Code type written without a space
+		// ("smtp;550 …", RFC 3464 §2.3.6), as ":" ends a label.
+		if s[i-1] == '\n' || s[i-1] == ':' || s[i-1] == ';' || s[i-1] == '\'' || s[i-1] == '"' || (i >= 2 && s[i-2] == ':') {
 			score = 2
 		}
 		if i+4 < len(s) {
