@@ -16,7 +16,7 @@ import (
 // configDir copies testdata/routes/NAME into a temporary directory,
 // putting its path where main.cf says @DIR@, so that postconf -c reads
 // it with absolute table names.
-func configDir(t *testing.T, name string) string {
+func configDir(t *testing.T, name string, extra ...string) string {
 	t.Helper()
 	for _, tool := range []string{"postconf", "postmap"} {
 		if _, err := exec.LookPath(tool); err != nil {
@@ -35,7 +35,7 @@ func configDir(t *testing.T, name string) string {
 	for _, e := range ents {
 		b, err := os.ReadFile(filepath.Join(src, e.Name()))
 		require.NoError(t, err)
-		b = []byte(strings.ReplaceAll(string(b), "@DIR@", dst))
+		b = []byte(strings.NewReplacer(append([]string{"@DIR@", dst}, extra...)...).Replace(string(b)))
 		require.NoError(t, os.WriteFile(filepath.Join(dst, e.Name()), b, 0o644))
 	}
 	return dst
