@@ -82,15 +82,6 @@ func NormalizeServer(addr string) (string, error) {
 	return net.JoinHostPort(host, port), nil
 }
 
-// Describe names the resolver(s) for messages such as "resolver 127.0.0.1:53
-// timed out".
-func (c *Client) Describe() string {
-	if len(c.Servers) == 1 {
-		return c.Servers[0]
-	}
-	return fmt.Sprint(c.Servers)
-}
-
 // Query asks for name/qtype with recursion desired. It returns the first
 // valid answer any server gives, whatever its RCODE, reduced by Validate
 // to what may be believed. A truncated UDP answer is asked again over TCP
@@ -120,9 +111,12 @@ func (c *Client) Query(ctx context.Context, name string, qtype uint16) (*dns.Msg
 		if err == nil {
 			return resp, nil
 		}
-		if ctxend.Ended(ctx) {
+		answered := errors.Is(err, ErrBadAnswer) || errors.Is(err, ErrIDMismatch)
+		if ctxend.Ended(ctx) && !answered {
 			// The caller stopped us; its cause, not the resolver, is
-			// why there is no answer.
+			// why there is no answer. (A resolver that did answer, but
+			// with something not to be believed, is named for that:
+			// waiting longer would not have helped.)
 			return nil, fmt.Errorf("resolver %s: %w", server, context.Cause(ctx))
 		}
 		lastErr = fmt.Errorf("resolver %s: %w", server, err)

@@ -55,6 +55,14 @@ func (f Family) qtypes() []uint16 {
 // CDN-style chains and stops loops quickly.
 const DefaultMaxCNAME = 8
 
+// DefaultMaxHosts is the number of MX hosts looked up when
+// Resolver.MaxHosts is zero. Real domains list a handful; an answer with
+// thousands (a 64 KB TCP answer holds about 2,800) would cost thousands of
+// address queries for hosts no MTA ever reaches: Postfix tries at most
+// smtp_mx_address_limit (5) addresses. 64 keeps every plausible set,
+// including the lab's 32-MX answer, whole.
+const DefaultMaxHosts = 64
+
 // maxParallel bounds the queries one Resolve or LookupHost has in flight:
 // enough to look up every host of a typical MX set at once, few enough
 // not to flood a resolver with a domain that lists 40 MX hosts.
@@ -73,6 +81,16 @@ type Resolver struct {
 	DNS      Querier
 	Family   Family
 	MaxCNAME int // CNAME hop limit per lookup; 0 means DefaultMaxCNAME
+	// MaxHosts caps the MX hosts looked up, in preference order; 0 means
+	// DefaultMaxHosts. The rest are dropped with a warning.
+	MaxHosts int
+}
+
+func (r *Resolver) maxHosts() int {
+	if r.MaxHosts > 0 {
+		return r.MaxHosts
+	}
+	return DefaultMaxHosts
 }
 
 func (r *Resolver) maxCNAME() int {
@@ -142,12 +160,12 @@ func (r *Resolver) Resolve(ctx context.Context, domain string) *Route {
 		route.Warnings = append(route.Warnings, `null MX record (target ".") listed among other MX records was ignored; RFC 7505 §3 requires it to be the only MX record`)
 	}
 
-	route.Hosts = make([]MXHost, len(mxs))
-	for i, mx := range mxs {
+	route.Hosts = make([]MXHost, 0, len(mxs))
+	for _, mx := range mxs {
 		// miekg/dns gives names in presentation form, every octet
 		// outside printable ASCII as \DDD, so a hostile label arrives
 		// escaped; the neutraliser keeps that true whatever the decoder.
-		route.Hosts[i] = MXHost{Preference: mx.Preference, Name: peertext.Neutralise(trimDot(strings.ToLower(mx.Mx)))}
+		route.Hosts = append(route.Hosts, MXHost{Preference: mx.Preference, Name: peertext.Neutralise(trimDot(strings.ToLower(mx.Mx)))})
 	}
 	// RFC 5321 §5.1: lowest preference first. Equal preferences are sorted
 	// by name so runs compare; Postfix shuffles them instead (see doc.go).
@@ -157,6 +175,25 @@ func (r *Resolver) Resolve(ctx context.Context, domain string) *Route {
 		}
 		return strings.Compare(a.Name, b.Name)
 	})
+	// A host listed twice is one host: keep its best preference, so it is
+	// looked up once and dialled once.
+	seenHost := make(map[string]bool, len(route.Hosts))
+	dups := 0
+	route.Hosts = slices.DeleteFunc(route.Hosts, func(h MXHost) bool {
+		if seenHost[h.Name] {
+			dups++
+			return true
+		}
+		seenHost[h.Name] = true
+		return false
+	})
+	if dups > 0 {
+		route.Warnings = append(route.Warnings, fmt.Sprintf("%d duplicate MX record(s) name a host already listed; each host is used once, at its lowest preference", dups))
+	}
+	if n := r.maxHosts(); len(route.Hosts) > n {
+		route.Warnings = append(route.Warnings, fmt.Sprintf("the domain lists %d MX hosts; only the first %d by preference were looked up (an MTA tries at most a few: Postfix smtp_mx_address_limit is 5 addresses)", len(route.Hosts), n))
+		route.Hosts = slices.Clip(route.Hosts[:n])
+	}
 
 	warnings := make([][]string, len(route.Hosts))
 	var wg sync.WaitGroup

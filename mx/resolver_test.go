@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -450,4 +452,96 @@ func BenchmarkResolve(b *testing.B) {
 			b.Fatal(route.Err)
 		}
 	}
+}
+
+// writeZone writes zone text to a file for startFakeResolver.
+func writeZone(t *testing.T, text string) string {
+	t.Helper()
+	path := t.TempDir() + "/zone.txt"
+	require.NoError(t, os.WriteFile(path, []byte(text), 0o644))
+	return path
+}
+
+// TestDuplicateMXTargets: a host listed several times (other preference,
+// other case) is looked up once and appears once, at its best preference.
+func TestDuplicateMXTargets(t *testing.T) {
+	zone := writeZone(t, `$ORIGIN test.
+$TTL 300
+dup.test.    MX 20 mx.dup.test.
+dup.test.    MX 10 mx.dup.test.
+dup.test.    MX 30 MX.Dup.Test.
+dup.test.    MX 40 other.dup.test.
+mx.dup.test.     A 192.0.2.120
+other.dup.test.  A 192.0.2.121
+`)
+	srv := startFakeResolver(t, nil, zone)
+	r := &Resolver{DNS: srv.client(), Family: FamilyIPv4}
+	route := r.Resolve(context.Background(), "dup.test")
+	require.Nil(t, route.Err)
+	assert.Equal(t, []hostView{
+		{Pref: 10, Name: "mx.dup.test", Addrs: []string{"192.0.2.120"}},
+		{Pref: 40, Name: "other.dup.test", Addrs: []string{"192.0.2.121"}},
+	}, viewHosts(route.Hosts))
+	assert.Len(t, srv.queries("mx.dup.test", "A"), 1, "a duplicate host is looked up once")
+	require.Len(t, route.Warnings, 1)
+	assert.Contains(t, route.Warnings[0], "2 duplicate MX record(s)")
+}
+
+// hugeMXZone lists n MX hosts for huge.test (a 64 KB TCP answer holds
+// about 2,800), each with an address unless silentHosts.
+func hugeMXZone(t *testing.T, n int) string {
+	var b strings.Builder
+	b.WriteString("$ORIGIN test.\n$TTL 300\n")
+	for i := range n {
+		fmt.Fprintf(&b, "huge.test. MX %d h%d.huge.test.\n", i%100, i)
+		fmt.Fprintf(&b, "h%d.huge.test. A 192.0.2.%d\n", i, 1+i%250)
+	}
+	return writeZone(t, b.String())
+}
+
+// TestHugeMXAnswer: 2,800 MX hosts (the whole answer, over TCP) cost the
+// lookups of the first DefaultMaxHosts only, with a warning saying so.
+func TestHugeMXAnswer(t *testing.T) {
+	srv := startFakeResolver(t, nil, hugeMXZone(t, 2800))
+	r := &Resolver{DNS: srv.client(), Family: FamilyIPv4}
+	start := time.Now()
+	route := r.Resolve(context.Background(), "huge.test")
+	if route.Err != nil {
+		t.Fatal(route.Err.Error())
+	}
+	assert.Len(t, route.Hosts, DefaultMaxHosts)
+	assert.Equal(t, []string{"udp", "tcp"}, srv.queries("huge.test", "MX"), "the MX answer needs TCP")
+	require.NotEmpty(t, route.Warnings)
+	assert.Contains(t, route.Warnings[len(route.Warnings)-1], "the domain lists 2800 MX hosts; only the first 64")
+	assert.Less(t, time.Since(start), 5*time.Second)
+	for i := 1; i < len(route.Hosts); i++ {
+		assert.LessOrEqual(t, route.Hosts[i-1].Preference, route.Hosts[i].Preference)
+	}
+}
+
+// TestHugeMXAnswerSilentHosts: when every host's lookup hangs, the
+// caller's deadline ends Resolve, and the hosts say that the lookup was
+// stopped, with the caller's cause — not that the resolver failed.
+func TestHugeMXAnswerSilentHosts(t *testing.T) {
+	rules := map[string]misbehaviour{}
+	for i := range 2800 {
+		rules[fmt.Sprintf("h%d.huge.test", i)] = silent
+	}
+	srv := startFakeResolver(t, rules, hugeMXZone(t, 2800))
+	c := srv.client()
+	c.Timeout = 5 * time.Second
+	r := &Resolver{DNS: c, Family: FamilyAny}
+	cause := errors.New("the mx deadline (1s) passed")
+	ctx, cancel := context.WithTimeoutCause(context.Background(), time.Second, cause)
+	defer cancel()
+	start := time.Now()
+	route := r.Resolve(ctx, "huge.test")
+	elapsed := time.Since(start)
+	assert.Less(t, elapsed, 3*time.Second, "the deadline bounds the whole resolution")
+	require.NotNil(t, route.Err)
+	assert.ErrorIs(t, route.Err, ErrStopped, "the route was stopped, not found wanting")
+	assert.ErrorIs(t, route.Err, cause)
+	require.Len(t, route.Hosts, DefaultMaxHosts)
+	assert.ErrorIs(t, route.Hosts[0].Err, cause)
+	assert.ErrorIs(t, route.Hosts[0].Err, ErrStopped)
 }

@@ -193,6 +193,11 @@ func (f *fakeResolver) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 
 	f.answer(m, name, q.Qtype)
 
+	// Over TCP, compress as real resolvers do, so that the largest
+	// answers (2,800 MX) fit the 64 KB a TCP message can carry. UDP
+	// answers stay uncompressed, which keeps the 32-MX answer over the
+	// UDP limit and the TCP retry tested.
+	m.Compress = network == "tcp"
 	if network == "udp" {
 		// A real resolver never sends more than the client's EDNS0 buffer
 		// size (512 without EDNS0) over UDP: it truncates and sets TC.

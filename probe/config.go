@@ -26,6 +26,10 @@ type Config struct {
 	Server *Server
 	// Port for MX hosts; 0 means 25 (24 for LMTP, 465 for SMTPS).
 	Port int
+	// MXDomain, when set, is resolved (MX, then implicit MX) in place of
+	// each recipient's domain: a Postfix nexthop such as relayhost =
+	// example.net or transport "smtp:example.net" (smtp_connect.c).
+	MXDomain string
 	// From is the envelope sender without brackets; "" is the null
 	// sender <>. With SenderAuto, ChooseSender (called by Run and
 	// Batch.Run) sets it: double-bounce@HELO when the HELO name resolves,

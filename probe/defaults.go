@@ -17,6 +17,12 @@ const (
 	// DefaultDeadline bounds a whole single probe run (a batch has none
 	// unless one is given: it takes as long as its input).
 	DefaultDeadline = 2 * time.Minute
+	// DefaultMXDeadline bounds a whole `mailprobe mx` run: every domain's
+	// MX, CNAME and address lookups together. Six times the DNS timeout:
+	// a route needs at most a few rounds of queries (MX, CNAME hops, A and
+	// AAAA in parallel), so only a resolver that times out again and
+	// again, or an answer listing thousands of hosts, reaches it.
+	DefaultMXDeadline = 30 * time.Second
 	// DefaultDNSTimeout bounds one DNS query (MX, address, DNSBL).
 	DefaultDNSTimeout = dnsclient.DefaultTimeout
 

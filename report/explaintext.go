@@ -68,7 +68,15 @@ func classifyFacts(f *textFacts) Classification {
 		cl := ClassifyText(f.reply.Code, renh, f.reply.Text())
 		if cl.Rule == nil && f.text != "" && f.text != f.reply.Text() && cl.Category != CategoryDeliverable {
 			if c2 := ClassifyText(f.reply.Code, renh, f.text); c2.Rule != nil {
-				return c2
+				cl = c2
+			}
+		}
+		// A log line's dsn is what the MTA did with the reply: Postfix
+		// defers after a 5xx greeting (smtp_skip_5xx_greeting), so
+		// dsn=4.0.0 beats the 554.
+		if f.line != nil && f.dsn != "" && cl.Permanence != PermanenceSuccess {
+			if p := permanenceOf(0, f.dsn); p != PermanenceUnknown {
+				cl.Permanence = p
 			}
 		}
 		return cl
@@ -97,6 +105,8 @@ func explainFacts(f *textFacts) Explained {
 		Status: f.status, DSN: f.dsn, Recipient: f.recipient, Relay: f.relay, Command: f.command, Line: f.line}
 	if f.line != nil {
 		out.Reason = f.line.Reason
+	} else if f.reply == nil && f.reason != f.text {
+		out.Reason = f.reason
 	}
 	v := Verdict{Category: cl.Category, Permanence: cl.Permanence, Party: cl.Party, Rule: cl.Rule,
 		DSN: f.dsn, Relay: f.relay, Recipient: f.recipient, Phase: f.phase, Command: f.command}
@@ -126,6 +136,10 @@ func explainFacts(f *textFacts) Explained {
 		v.Domain = v.Recipient[strings.LastIndexByte(v.Recipient, '@')+1:]
 	}
 	v.Status = statusOf(v.DSN)
+	// A DNS failure in answer to MAIL FROM concerns the sender's domain.
+	if v.Category == CategoryDNSFailure && strings.HasPrefix(f.command, "MAIL") {
+		v.Party = PartySender
+	}
 	// A delivery the log calls done: delivered, not merely deliverable.
 	if f.status == "sent" && (f.reply == nil || f.reply.Class() == 2) {
 		v.Category, v.Permanence, v.Rule, v.Party = CategoryDelivered, PermanenceSuccess, nil, ""

@@ -253,11 +253,11 @@ func kindOf(prog, s string) TextKind {
 	case has("smtp error from remote mail server", "rejected rcpt", "rejected mail", "rejected connection", "retry timeout exceeded", " ** ", " == ", "all relevant mx records point to non-existent hosts", "retry time not reached", "unrouteable address") || strings.HasPrefix(s, "** ") || strings.HasPrefix(s, "== "):
 		return KindExim
 	case has("ruleset=", "stat=", "reject=", "mailer=", "<<< ", ">>> ", "----- transcript of session follows -----", "... while talking to"):
-		if has("result=\"", "evpid=") {
+		if has("result=\"", "evpid=", "delivery: ok for", "delivery: tempfail for", "delivery: permfail for") {
 			return KindOpenSMTPD
 		}
 		return KindSendmail
-	case has("result=\"", "evpid=", "failed-command"):
+	case has("result=\"", "evpid=", "failed-command", "delivery: ok for", "delivery: tempfail for", "delivery: permfail for", "smtp-out: "):
 		return KindOpenSMTPD
 	case has("courieresmtp", "courierlocal", ",addr=<", "status: deferred", "status: failure"):
 		return KindCourier
@@ -405,9 +405,31 @@ func (f *textFacts) exim(s string) {
 		f.command = strings.ToUpper(cmd)
 		f.reply = embeddedReply(r)
 	}
-	if strings.Contains(low, "retry timeout exceeded") && f.perm == "" {
-		f.perm = PermanencePermanent
+	if f.perm == "" && strings.Contains(s, " defer (") {
+		f.status, f.perm = "deferred", PermanenceTemporary
 	}
+	f.reason = eximReason(s)
+}
+
+// eximReason is the message of a delivery line without the date, id,
+// flag, address and R=/T= fields: what follows "defer (N): " or " : ".
+func eximReason(s string) string {
+	if i := strings.Index(s, " defer ("); i >= 0 {
+		if j := strings.Index(s[i:], "): "); j >= 0 {
+			return strings.TrimSpace(s[i+j+3:])
+		}
+	}
+	for _, flag := range []string{" ** ", " == "} {
+		if i := strings.Index(s, flag); i >= 0 {
+			if j := strings.Index(s[i:], " : "); j >= 0 {
+				return strings.TrimSpace(s[i+j+3:])
+			}
+			if j := strings.Index(s[i+len(flag):], ": "); j >= 0 {
+				return strings.TrimSpace(s[i+len(flag)+j+2:])
+			}
+		}
+	}
+	return ""
 }
 
 // kv reads "key=value" fields separated by ", " or spaces, with values
@@ -489,6 +511,16 @@ func (f *textFacts) sendmail(s string) {
 func (f *textFacts) opensmtpd(s string) {
 	res, _ := kv(s, "result")
 	stat, _ := kv(s, "stat")
+	// The local delivery agent: "delivery: Ok for <evpid>: …".
+	low := strings.ToLower(s)
+	switch {
+	case strings.Contains(low, "delivery: ok for"):
+		res = "ok"
+	case strings.Contains(low, "delivery: tempfail for"):
+		res = "tempfail"
+	case strings.Contains(low, "delivery: permfail for"):
+		res = "permfail"
+	}
 	switch strings.ToLower(res) {
 	case "ok":
 		f.status, f.perm = "sent", PermanenceSuccess
@@ -652,7 +684,8 @@ func replyStart(s string, i int) bool {
 	if i+3 > len(s) {
 		return false
 	}
-	if s[i] != '2' && s[i] != '4' && s[i] != '5' || !digit(s[i+1]) || !digit(s[i+2]) {
+	// RFC 5321 §4.2: the second digit is 0–5.
+	if s[i] != '2' && s[i] != '4' && s[i] != '5' || s[i+1] < '0' || s[i+1] > '5' || !digit(s[i+2]) {
 		return false
 	}
 	return i+3 == len(s) || s[i+3] == ' ' || s[i+3] == '-'
@@ -671,11 +704,18 @@ func embeddedReply(s string) *probe.Reply {
 		if !replyStart(s, i) {
 			continue
 		}
-		if i > 0 && !strings.ContainsRune(" \t\n:'\"(<[#;=", rune(s[i-1])) {
+		if i > 0 && !strings.ContainsRune(" \t\n:'\"(<[#;", rune(s[i-1])) {
 			continue
 		}
+		if i == 0 {
+			// The text starts with the reply: "Remote host said: 550 …".
+			best, bestScore = 0, 3
+			break
+		}
 		score := 1
-		if i == 0 || s[i-1] == '\n' || s[i-1] == ':' || s[i-1] == '\'' || s[i-1] == '"' || s[i-1] == '=' || (i >= 2 && s[i-2] == ':') {
+		// ";" ends a DSN Diagnostic-Code type written without a space
+		// ("smtp;550 …", RFC 3464 §2.3.6), as ":" ends a label.
+		if s[i-1] == '\n' || s[i-1] == ':' || s[i-1] == ';' || s[i-1] == '\'' || s[i-1] == '"' || (i >= 2 && s[i-2] == ':') {
 			score = 2
 		}
 		if i+4 < len(s) {
@@ -705,8 +745,17 @@ func embeddedReply(s string) *probe.Reply {
 	var lines []string
 	for _, l := range strings.Split(r, "\n") {
 		l = strings.TrimSpace(l)
+		// sendmail's transcript: "<<< " marks the server's lines, ">>> "
+		// ours — the reply ends where we spoke again.
+		if strings.HasPrefix(l, ">>>") {
+			break
+		}
+		l = strings.TrimSpace(strings.TrimPrefix(l, "<<<"))
 		if l == "" {
 			continue
+		}
+		if len(lines) > 0 && replyStart(l, 0) && l[:3] != code {
+			break
 		}
 		lines = append(lines, l)
 	}
@@ -745,7 +794,7 @@ func embeddedEnhanced(s string) string {
 		if c != '2' && c != '4' && c != '5' || s[i+1] != '.' {
 			continue
 		}
-		if i > 0 && !strings.ContainsRune(" \t\n:'\"(<[#;=", rune(s[i-1])) {
+		if i > 0 && !strings.ContainsRune(" \t\n:'\"(<[#;=/", rune(s[i-1])) {
 			continue
 		}
 		e := s[i:]

@@ -92,8 +92,8 @@ func ParsePostfixLine(line string) (*PostfixLine, error) {
 		rest = rest[len(m[0]):]
 	}
 	switch {
-	case strings.HasPrefix(rest, "to=<") || (pl.Program == "" && strings.Contains(rest, "to=<") && strings.Contains(rest, "status=")):
-		if i := strings.Index(rest, "to=<"); i >= 0 {
+	case strings.HasPrefix(rest, "to=") && strings.Contains(rest, "status=") || (pl.Program == "" && strings.Contains(rest, "to=<") && strings.Contains(rest, "status=")):
+		if i := strings.Index(rest, "to="); i >= 0 {
 			rest = rest[i:]
 		}
 		if err := parseDelivery(pl, rest); err != nil {

@@ -7,6 +7,7 @@ import (
 	"regexp/syntax"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -31,12 +32,23 @@ func naiveMatch(rules []*Rule, text string, class int, enhanced string, noReply 
 		if len(r.Match) > 0 && !slices.ContainsFunc(r.Match, func(m string) bool { return strings.Contains(low, m) }) {
 			continue
 		}
-		if r.Regex != "" && !regexp.MustCompile(r.Regex).MatchString(low) {
+		if r.Regex != "" && !naiveRegexp(r.Regex).MatchString(low) {
 			continue
 		}
 		return r
 	}
 	return nil
+}
+
+var naiveCache sync.Map
+
+func naiveRegexp(expr string) *regexp.Regexp {
+	if re, ok := naiveCache.Load(expr); ok {
+		return re.(*regexp.Regexp)
+	}
+	re := regexp.MustCompile(expr)
+	naiveCache.Store(expr, re)
+	return re
 }
 
 // prefilterCorpus is real text: every line of the maillog seeds, every

@@ -47,7 +47,8 @@ func TestPrecedence(t *testing.T) {
 		{"spamhaus beats spam", "554 5.7.1 Service unavailable; Client host [192.0.2.9] blocked using zen.spamhaus.org; spam source", CategoryBlocklisted, PartySender},
 		{"spam alone is content", "550 5.7.1 Message rejected as spam", CategoryContentSpam, PartySender},
 		// Sender address rejected is about the sender, never user-unknown.
-		{"sender rejected not user unknown", "550 5.1.0 <a@example.org>: Sender address rejected: User unknown in local recipient table", CategoryOther, PartySender},
+		{"sender rejected not user unknown", "550 5.1.0 <a@example.org>: Sender address rejected: User unknown in local recipient table", CategoryPolicy, PartySender},
+		{"sender domain not found is dns, about the sender", "450 4.1.8 <a@nonexistent.example>: Sender address rejected: Domain not found", CategoryDNSFailure, PartySender},
 		{"sender not logged in is auth", "553 5.7.1 <a@example.org>: Sender address rejected: not logged in", CategoryAuthRequired, PartySender},
 		// smtpd_hard_error_limit, not a connection limit.
 		{"too many errors", "421 4.7.0 mx.it.test Error: too many errors", CategoryProtocolError, PartySender},

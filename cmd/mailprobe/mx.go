@@ -1,6 +1,10 @@
 package main
 
 import (
+	"context"
+	"fmt"
+	"time"
+
 	"github.com/spf13/cobra"
 
 	"github.com/mailprobe/mailprobe/mx"
@@ -12,6 +16,7 @@ func init() { subcommands = append(subcommands, newMXCmd) }
 
 func newMXCmd(g *globals) *cobra.Command {
 	var ipv4, ipv6 bool
+	var deadline time.Duration
 	cmd := &cobra.Command{
 		Use:   "mx DOMAIN...",
 		Short: "Show where mail for a domain goes: MX hosts by preference and their addresses",
@@ -20,6 +25,10 @@ use them, with the addresses of every host, and say what is wrong: NXDOMAIN, no 
 and no address, null MX (RFC 7505), SERVFAIL or timeouts, CNAME loops, MX targets
 that are IP addresses or have no address. A domain with no MX but an address is
 its own implicit MX (RFC 5321 §5.1).
+
+--deadline bounds the whole run; lookups it cuts short say so. An answer
+with more than 64 MX hosts is cut to the first 64 by preference, with a warning,
+and a host listed twice is looked up once.
 
 Exit code 0 when every domain has a usable route, 1 when one cannot receive mail
 (NXDOMAIN, null MX, no address), 2 when resolution failed temporarily.`,
@@ -30,11 +39,14 @@ Exit code 0 when every domain has a usable route, 1 when one cannot receive mail
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := g.checkOutput("text", "json"); err != nil {
+			if err := g.checkFormat("mx"); err != nil {
 				return err
 			}
 			if ipv4 && ipv6 {
 				return usagef("-4 and -6 exclude each other")
+			}
+			if deadline <= 0 {
+				return usagef("--deadline must be positive")
 			}
 			var domains []string
 			for _, a := range args {
@@ -55,12 +67,20 @@ Exit code 0 when every domain has a usable route, 1 when one cannot receive mail
 			if ipv6 {
 				r.Family = mx.FamilyIPv6
 			}
+			ctx, cancel := context.WithTimeoutCause(cmd.Context(), deadline,
+				fmt.Errorf("the mx --deadline of %s passed", deadline))
+			defer cancel()
 			var routes []*mx.Route
-			code := ExitOK
+			rank := report.RankOK
 			for _, d := range domains {
-				rt := r.Resolve(cmd.Context(), d)
+				rt := r.Resolve(ctx, d)
 				routes = append(routes, rt)
-				code = worse(code, routeCode(rt))
+				rank = rank.Worse(report.RankRoute(rt))
+			}
+			if ctx.Err() != nil && cmd.Context().Err() == nil {
+				// The lookups it cut short read "try again", as Postfix
+				// words a lookup without an answer; say why.
+				fmt.Fprintf(g.stderr, "mailprobe mx: %v: lookups still running were stopped and are reported as not answered\n", context.Cause(ctx))
 			}
 			if g.output == "json" {
 				err = report.MXJSON(g.stdout, routes)
@@ -70,22 +90,11 @@ Exit code 0 when every domain has a usable route, 1 when one cannot receive mail
 			if err != nil {
 				return err
 			}
-			return withCode(code)
+			return withRank(rank, probe.StopNone)
 		},
 	}
 	cmd.Flags().BoolVarP(&ipv4, "ipv4", "4", false, "IPv4 addresses only")
 	cmd.Flags().BoolVarP(&ipv6, "ipv6", "6", false, "IPv6 addresses only")
+	cmd.Flags().DurationVar(&deadline, "deadline", probe.DefaultMXDeadline, "bound on the whole run (every domain's lookups)")
 	return cmd
-}
-
-// routeCode ranks a route like a recipient verdict: 1 for a permanent
-// failure, 2 for a temporary one.
-func routeCode(rt *mx.Route) int {
-	if rt.Err == nil {
-		return ExitOK
-	}
-	if rt.Err.Temporary {
-		return ExitDeferred
-	}
-	return ExitUndeliverable
 }

@@ -87,7 +87,10 @@ func runProbe(cmd *cobra.Command, g *globals, f *probeFlags, args []string) erro
 	if batchRequested(cmd) {
 		return runBatch(cmd, g, f, args)
 	}
-	if err := g.checkOutput("text", "json", "postfix"); err != nil {
+	if err := g.checkFormat("probe"); err != nil {
+		return err
+	}
+	if err := g.useRules(); err != nil {
 		return err
 	}
 	cfg, err := probe.NewConfig(f.o)
@@ -129,10 +132,7 @@ func runProbe(cmd *cobra.Command, g *globals, f *probeFlags, args []string) erro
 	if err != nil {
 		return err
 	}
-	if res.Stop == probe.StopInterrupted {
-		return withCode(ExitInterrupted)
-	}
-	return withCode(report.ExitCode(verdicts))
+	return withRank(report.RankVerdicts(verdicts), res.Stop)
 }
 
 // transcriptWriter prints the dialogue as it happens. Lines of one
