@@ -32,8 +32,8 @@ const heldoutPath = "../testdata/explain/heldout.jsonl"
 // percent, rounded down. Raise them as rules generalise better; a change
 // that lowers accuracy fails here.
 const (
-	heldoutCategoryFloor   = 0.0
-	heldoutPermanenceFloor = 0.0
+	heldoutCategoryFloor   = 79.0
+	heldoutPermanenceFloor = 100.0
 )
 
 var heldoutMisses = flag.Bool("heldout.misses", false, "print every held-out item the classifier gets wrong")
