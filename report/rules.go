@@ -5,6 +5,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"io/fs"
 	"math/bits"
@@ -534,6 +535,8 @@ func isASCII(s string) bool {
 // hundreds of rules it does not need before it even dials), plus the
 // admin's from UseRules.
 var (
+	builtinOnce  sync.Once
+	builtinRules []*Rule
 	adminRules   []*Rule
 	adminMu      sync.Mutex
 	activeRules  atomic.Pointer[ruleSet]
@@ -574,7 +577,38 @@ func builtinFiles() []string {
 // examples: the table generated from report/rules/*.yaml
 // (rules_builtin.go), so a process does not parse YAML to classify one
 // reply. TestBuiltinTableUpToDate keeps the table equal to the files.
-func BuiltinRules() []*Rule { return builtinTable }
+//
+// Should the table be stale (a YAML file edited, the table not yet
+// regenerated), the files' hash differs from the one the table was made
+// from, and the files themselves are parsed: slower, never wrong.
+func BuiltinRules() []*Rule {
+	builtinOnce.Do(func() {
+		if builtinHash() == builtinTableHash {
+			builtinRules = builtinTable
+			return
+		}
+		rs, err := parseBuiltinFiles()
+		if err != nil {
+			panic("mailprobe: embedded rules: " + err.Error())
+		}
+		builtinRules = rs
+	})
+	return builtinRules
+}
+
+// builtinHash is FNV-1a over the embedded files, in load order.
+func builtinHash() string {
+	h := fnv.New64a()
+	for _, name := range builtinFiles() {
+		data, err := builtinFS.ReadFile(path.Join("rules", name))
+		if err != nil {
+			panic(err)
+		}
+		h.Write([]byte(name))
+		h.Write(data)
+	}
+	return fmt.Sprintf("%016x", h.Sum64())
+}
 
 // parseBuiltinFiles parses the embedded YAML files in load order, with
 // examples (tests, and the generator of rules_builtin.go).
