@@ -169,6 +169,8 @@ func TestPostfixVerifyPredictions(t *testing.T) {
 		{"alice@deadbest.it.test", "smtp:[127.0.2.25]:25", "accept", "deliverable"},
 		{"nobody@deadbest.it.test", "smtp:[127.0.2.25]:25", "reject", "undeliverable"},
 		{"alice@grey.it.test", "smtp:[127.0.2.27]:25", "defer", "deferred"},
+		// the nexthop's MX (dead1 refuses, then mx.it.test), not the recipient domain's
+		{"alice@viamx.it.test", "smtp:deadbest.it.test", "reject", "undeliverable"},
 		{"someone@retired.it.test", "error:5.1.2 this domain no longer receives mail", "reject", "undeliverable"},
 		{"anyone@void.it.test", "discard:void.it.test", "accept", "deliverable"},
 		{"info@it.test", "lmtp:inet:127.0.2.24:24", "accept", "deliverable"},

@@ -77,11 +77,12 @@ func Run(ctx context.Context, cfg Config, targets []Target) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := newProber(cfg)
 	start := time.Now()
+	warns := cfg.chooseSenderAndWarn(ctx)
+	p := newProber(cfg)
 	ctx, cancel := p.begin(ctx, start)
 	defer cancel()
-	res := &Result{Started: start, Config: cfg.summary()}
+	res := &Result{Started: start, Config: cfg.summary(), Warnings: warns}
 
 	// Group recipients by domain (all of them together with --server):
 	// one session per host carries every recipient of its domain.
