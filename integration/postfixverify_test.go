@@ -169,6 +169,8 @@ func TestPostfixVerifyPredictions(t *testing.T) {
 		{"alice@deadbest.it.test", "smtp:[127.0.2.25]:25", "accept", "deliverable"},
 		{"nobody@deadbest.it.test", "smtp:[127.0.2.25]:25", "reject", "undeliverable"},
 		{"alice@grey.it.test", "smtp:[127.0.2.27]:25", "defer", "deferred"},
+		// the nexthop's MX (dead1 refuses, then mx.it.test), not the recipient domain's
+		{"alice@viamx.it.test", "smtp:deadbest.it.test", "reject", "undeliverable"},
 		{"someone@retired.it.test", "error:5.1.2 this domain no longer receives mail", "reject", "undeliverable"},
 		{"anyone@void.it.test", "discard:void.it.test", "accept", "deliverable"},
 		{"info@it.test", "lmtp:inet:127.0.2.24:24", "accept", "deliverable"},
@@ -194,6 +196,14 @@ func TestPostfixVerifyPredictions(t *testing.T) {
 		assert.True(t, bob.Cache.Disagrees)
 		assert.Contains(t, bob.Cache.Stale, "stale negative")
 		assert.Equal(t, "defer", bob.Cache.Answer)
+	}
+
+	// Every other entry the cache holds (from earlier runs) is Postfix's own record of the
+	// same answer: it must agree with today's probe.
+	for rcpt, d := range docs {
+		if d.Cache != nil && rcpt != "bob@it.test" {
+			assert.False(t, d.Cache.Disagrees, "%s: cache %s vs probe %s", rcpt, d.Cache.Status, d.Status)
+		}
 	}
 
 	// Ask the real Postfix, every recipient in its own session at once (each new address

@@ -152,6 +152,12 @@ func TestRoutesBasic(t *testing.T) {
 		{addr: "any@catch.test", final: "catchall@other.test", route: "smtp:[smarthost.test]:587", kind: KindSMTP, port: 587},
 		{addr: "bare@relay.test", final: "localuser@example.test", route: "smtp:[smarthost.test]:587", kind: KindSMTP, port: 587},
 		{addr: "team@alias.test", final: "team@alias.test", route: "alias:a@other.test,b@other.test", kind: KindMulti},
+		// an unmatched extension is propagated (propagate_unmatched_extensions = canonical, virtual)
+		{addr: "ext+tag@relay.test", final: "someone+tag@other.test", route: "smtp:[smarthost.test]:587", kind: KindSMTP, port: 587},
+		// "@otherdomain" keeps the local part
+		{addr: "domainswap@relay.test", final: "domainswap@other.test", route: "smtp:[smarthost.test]:587", kind: KindSMTP, port: 587},
+		// relocated_maps, after everything else
+		{addr: "moved@relay.test", route: "error:5.1.6 User has moved to new@other.test", class: ClassRelay, kind: KindError},
 		// duplicates collapse: one target left
 		{addr: "dup@alias.test", final: "a@other.test", route: "smtp:[smarthost.test]:587", kind: KindSMTP, port: 587},
 	})
@@ -226,7 +232,7 @@ func TestCollect(t *testing.T) {
 		got = append(got, rc.Address)
 	}
 	assert.ElementsMatch(t, []string{"user@relay.test", "a@vmail.test", "info@alias.test", "team@alias.test",
-		"dup@alias.test", "chain@relay.test", "loop@relay.test", "bare@relay.test"}, got)
+		"dup@alias.test", "chain@relay.test", "loop@relay.test", "bare@relay.test", "ext@relay.test", "domainswap@relay.test"}, got)
 	// local_recipient_maps (its default, unix:passwd.byname) holds local parts, not addresses
 	require.Len(t, ws, 1)
 	assert.Contains(t, ws[0].Text, "local_recipient_maps")

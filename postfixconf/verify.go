@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"net"
 	"sort"
 	"strconv"
@@ -398,15 +399,19 @@ func postfixPath(rt *Route, reason string) string {
 	return strings.ReplaceAll(reason, "["+ep.Host+"]", "["+given+"]")
 }
 
-// dialable reports whether addr accepts a TCP connection from the
-// default source address (a bounded connect, closed at once).
+// dialable reports whether addr greets (a 2xx first line) a connection
+// from the default source address; bounded to 3 s, closed at once
+// without a command.
 func dialable(addr string) bool {
 	c, err := net.DialTimeout("tcp", addr, 3*time.Second)
 	if err != nil {
 		return false
 	}
-	c.Close()
-	return true
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(3 * time.Second))
+	var b [4]byte
+	n, err := io.ReadFull(c, b[:])
+	return err == nil && n == 4 && b[0] == '2'
 }
 
 // unlisted applies smtpd's reject_unlisted_recipient after a passing

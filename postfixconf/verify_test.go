@@ -105,3 +105,51 @@ func TestVerifyWarnings(t *testing.T) {
 	assert.Contains(t, be.helo, "verify-helo.example.test")
 	assert.Len(t, be.rcpts, 3, "two recipients and one random local part")
 }
+
+// onlyFrom closes connections that do not come from one address.
+type onlyFrom struct {
+	net.Listener
+	from string
+}
+
+func (l onlyFrom) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		if h, _, _ := net.SplitHostPort(c.RemoteAddr().String()); h == l.from {
+			return c, nil
+		}
+		c.Close()
+	}
+}
+
+// TestVerifyBindOnly: the probe connects from smtp_bind_address and is
+// answered; the default source is not, and the warning says so.
+func TestVerifyBindOnly(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.5.30:0")
+	require.NoError(t, err)
+	be := &acceptAll{}
+	srv := smtp.NewServer(be)
+	srv.Domain = "bind.test"
+	go func() { _ = srv.Serve(onlyFrom{ln, "127.0.5.66"}) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+
+	tools := &Tools{Dir: configDir(t, "bindonly", "@PORT@", port), Timeout: 20 * time.Second}
+	c, err := Load(context.Background(), tools)
+	require.NoError(t, err)
+	o := probe.DefaultOptions()
+	o.Timeout = 5 * time.Second
+	rep, err := NewResolver(c, tools).Verify(context.Background(), []Recipient{{Address: "a@bind.test"}}, Options{Probe: o})
+	require.NoError(t, err)
+	require.Len(t, rep.Results, 1)
+	assert.Equal(t, PredictAccept, rep.Results[0].Prediction, "%+v", rep.Results[0])
+	var kinds []string
+	for _, w := range rep.Warnings {
+		kinds = append(kinds, w.Kind)
+	}
+	assert.Contains(t, kinds, "bind-only")
+	assert.NotContains(t, kinds, "missing-recipient-map")
+}
