@@ -287,3 +287,31 @@ func TestCategories(t *testing.T) {
 		assert.NotEmpty(t, found.Explanation.Next, c.rcpt)
 	}
 }
+
+// TestQueue reads real `postqueue -j` output (the maillog test Postfix's
+// queue, testdata/queue/postqueue-j.jsonl) and groups what is stuck.
+func TestQueue(t *testing.T) {
+	f, err := os.Open(filepath.Join("testdata", "queue", "postqueue-j.jsonl"))
+	require.NoError(t, err)
+	defer f.Close()
+	now := time.Unix(1796181926, 0).Add(2 * time.Hour)
+	var outs []*Outcome
+	sum, err := ReadQueue(f, "postqueue -j", now, Options{OnOutcome: func(o *Outcome) error { outs = append(outs, o); return nil }})
+	require.NoError(t, err)
+	assert.Equal(t, int64(2), sum.Messages)
+	assert.Equal(t, map[string]int{"deferred": 2}, sum.ByStatus)
+	byRcpt := map[string]*Outcome{}
+	for _, o := range outs {
+		byRcpt[o.Recipient] = o
+		assert.Equal(t, int64(7200), o.AgeSeconds)
+		assert.True(t, o.Open)
+	}
+	require.Contains(t, byRcpt, "alice@grey.it.test")
+	assert.Equal(t, "greylisted", byRcpt["alice@grey.it.test"].Category)
+	assert.Equal(t, "4.2.0", byRcpt["alice@grey.it.test"].DSN)
+	require.Contains(t, byRcpt, "alice@alldead.it.test")
+	assert.Equal(t, "connection-refused", byRcpt["alice@alldead.it.test"].Category)
+	bad, err := ReadQueue(strings.NewReader("{not json\n"), "bad", now, Options{})
+	require.NoError(t, err)
+	assert.Equal(t, int64(1), bad.Unreadable["postqueue-json"])
+}

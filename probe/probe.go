@@ -77,11 +77,12 @@ func Run(ctx context.Context, cfg Config, targets []Target) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := newProber(cfg)
 	start := time.Now()
+	warns := cfg.chooseSenderAndWarn(ctx)
+	p := newProber(cfg)
 	ctx, cancel := p.begin(ctx, start)
 	defer cancel()
-	res := &Result{Started: start, Config: cfg.summary()}
+	res := &Result{Started: start, Config: cfg.summary(), Warnings: warns}
 
 	// Group recipients by domain (all of them together with --server):
 	// one session per host carries every recipient of its domain.
@@ -89,7 +90,7 @@ func Run(ctx context.Context, cfg Config, targets []Target) (*Result, error) {
 	var order []*group
 	for _, t := range targets {
 		key := t.Address.ASCIIDomain
-		if cfg.Server != nil {
+		if cfg.Server != nil || cfg.MXDomain != "" {
 			key = ""
 		}
 		g := groups[key]
@@ -97,6 +98,8 @@ func Run(ctx context.Context, cfg Config, targets []Target) (*Result, error) {
 			g = &group{dom: &DomainResult{Domain: t.Address.ASCIIDomain}, lit: t.Address.Literal}
 			if cfg.Server != nil {
 				g.dom.Domain = cfg.Server.String()
+			} else if cfg.MXDomain != "" {
+				g.dom.Domain = cfg.MXDomain
 			}
 			groups[key] = g
 			order = append(order, g)
@@ -197,7 +200,7 @@ func (p *prober) route(ctx context.Context, g *group) ([]target, error) {
 		}
 		return ts, nil
 	}
-	if g.lit.IsValid() {
+	if g.lit.IsValid() && p.cfg.MXDomain == "" {
 		// RFC 5321 §5.1: an address literal is dialled directly, no MX.
 		return []target{{host: g.lit.String(), address: g.lit.String(), port: port, network: "tcp"}}, nil
 	}

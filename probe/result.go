@@ -89,6 +89,9 @@ type Result struct {
 	// LocalPrivate is true when a connection's local address was private
 	// or loopback, so the address a receiving server sees may differ.
 	LocalPrivate bool
+	// Warnings are what ChooseSender found wrong with the probe's
+	// identity (a HELO name or sender domain that does not resolve).
+	Warnings []string
 	// ServerSaw are the client addresses block-like refusals named
 	// ("Client host [IP] …"): what the server itself says it saw, checked
 	// on the lists beside the local address.
