@@ -37,6 +37,15 @@ var params = []string{
 	"queue_directory", "data_directory", "config_directory",
 	"smtpd_reject_unlisted_recipient", "unknown_relay_recipient_reject_code", "unknown_virtual_mailbox_reject_code",
 	"smtp_tls_security_level", "lmtp_tls_security_level",
+	"relocated_maps", "relocated_prefix_enable",
+	"virtual_uid_maps", "virtual_gid_maps", "virtual_minimum_uid",
+}
+
+// optionalParams are parameters newer than some supported Postfix
+// versions, with the behaviour of the versions that lack them.
+var optionalParams = map[string]string{
+	// Not in Postfix 3.7 (Debian 12), which always prefixes "5.1.6 User has moved to".
+	"relocated_prefix_enable": "yes",
 }
 
 // ErrBadConfig is a configuration Postfix itself could not use (a

@@ -215,7 +215,7 @@ func (r *Resolver) expandAliases(ctx context.Context, addr string) (final []stri
 				next = append(next, a)
 				continue
 			}
-			targets := r.aliasTargets(v)
+			targets := r.aliasTargets(a, key, v)
 			if len(targets) == 1 && strings.EqualFold(targets[0], a) {
 				next = append(next, a)
 				continue
@@ -272,14 +272,36 @@ func (r *Resolver) aliasLookup(ctx context.Context, maps []string, a string) (st
 	return "", "", false, nil
 }
 
-// aliasTargets splits an alias value; a target without a domain gets
-// @$myorigin (append_at_myorigin).
-func (r *Resolver) aliasTargets(v string) []string {
+// aliasTargets splits the alias value found for addr under key
+// (mail_addr_map.c): "@otherdomain" keeps the local part (without
+// extension); an extension the key did not match is propagated to each
+// target when propagate_unmatched_extensions names "virtual"; a target
+// without a domain gets @$myorigin (append_at_myorigin).
+func (r *Resolver) aliasTargets(addr, key, v string) []string {
+	local, _ := splitAddr(addr)
+	bare, _ := r.stripExt(local)
+	ext := ""
+	if key != local+"@"+addrDomain(addr) && key != local && len(local) > len(bare) {
+		ext = local[len(bare):]
+	}
+	propagate := false
+	for _, p := range List(r.c.P["propagate_unmatched_extensions"]) {
+		propagate = propagate || p == "virtual"
+	}
 	var out []string
 	for _, t := range List(v) {
 		t = strings.Trim(t, "<>")
 		if t == "" {
 			continue
+		}
+		if strings.HasPrefix(t, "@") {
+			t = bare + t
+		} else if propagate && ext != "" {
+			if i := strings.LastIndexByte(t, '@'); i >= 0 {
+				t = t[:i] + ext + t[i:]
+			} else {
+				t += ext
+			}
 		}
 		if !strings.Contains(t, "@") {
 			t += "@" + r.c.P["myorigin"]
@@ -287,6 +309,11 @@ func (r *Resolver) aliasTargets(v string) []string {
 		out = append(out, t)
 	}
 	return out
+}
+
+func addrDomain(a string) string {
+	_, d := splitAddr(a)
+	return d
 }
 
 func dedupe(xs []string) []string {
@@ -376,6 +403,22 @@ func (r *Resolver) Resolve(ctx context.Context, addr string) (*Route, error) {
 	if maps := r.maps("address_verify_transport_maps"); len(maps) > 0 {
 		if err := r.transportLookup(ctx, rt, maps, local, dom); err != nil {
 			return nil, err
+		}
+	}
+	// relocated_maps, whatever the class, last (resolve.c).
+	if maps := r.maps("relocated_maps"); len(maps) > 0 {
+		if v, key, ok, err := r.aliasLookup(ctx, maps, rt.Final); err != nil {
+			return nil, err
+		} else if ok {
+			rt.Transport = "error"
+			rt.Nexthop = "5.1.6 User has moved to " + v
+			if r.c.P["relocated_prefix_enable"] == "no" {
+				rt.Nexthop = v
+				if f := strings.SplitN(v, " ", 2); len(f) < 2 || !isDSN(f[0]) {
+					rt.Nexthop = "5.2.0 Mailbox is unavailable"
+				}
+			}
+			rt.Why = append(rt.Why, fmt.Sprintf("relocated_maps: %s → %s", key, v))
 		}
 	}
 	return rt, r.service(ctx, rt)

@@ -145,6 +145,10 @@ func (t *Tools) Params(ctx context.Context, names ...string) (map[string]string,
 	m := parseAssignments(out)
 	for _, n := range names {
 		if _, ok := m[n]; !ok {
+			if d, opt := optionalParams[n]; opt {
+				m[n] = d
+				continue
+			}
 			return nil, &ToolError{Args: []string{"postconf", "-x", n}, Stderr: "unknown parameter " + n, Err: ErrTool}
 		}
 	}
