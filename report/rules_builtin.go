@@ -4,7 +4,7 @@
 package report
 
 // builtinTableHash is builtinHash() of the files this table was made from.
-const builtinTableHash = "05e415314183e6b7"
+const builtinTableHash = "eb6e601c861ad019"
 
 // builtinTable builds the table on first use: as a package variable it
 // would be built at program start, by every process, classifying or not.
@@ -112,15 +112,17 @@ func builtinTable() []*Rule {
 		{ID: "max-messages-per-connection", Category: "rate-limited", Party: "sender", Match: []string{"max message per connection reached"}, File: "report/rules/mta.yaml", Line: 147},
 		{ID: "client-host-access-denied", Category: "blocklisted", Party: "sender", Match: []string{"client host rejected: access denied"}, File: "report/rules/mta.yaml", Line: 154},
 		{ID: "connection-died", Category: "server-error", Party: "recipient", Match: []string{"but connection died"}, File: "report/rules/mta.yaml", Line: 163},
-		{ID: "mta-remote-closed", Category: "server-error", Party: "recipient", Match: []string{"remote host closed connection", "connection closed unexpectedly", "network error on destination mxs"}, File: "report/rules/mta.yaml", Line: 170},
-		{ID: "mta-message-too-big", Category: "message-size", Party: "sender", Match: []string{"message is too big"}, File: "report/rules/mta.yaml", Line: 181},
-		{ID: "tls-session-failed", Category: "protocol-error", Party: "recipient", Match: []string{"tls session: (ssl_connect)"}, File: "report/rules/mta.yaml", Line: 188},
-		{ID: "mta-host-lookup-failed", Category: "dns-failure", Party: "recipient", Match: []string{"host lookup did not complete", "failed to lookup ip address for", "domain does not exist", "no mx found for domain", "no such domain.", "550 host unknown"}, File: "report/rules/mta.yaml", Line: 195},
-		{ID: "null-mx-sendmail", Category: "null-mx", Party: "recipient", Match: []string{"host does not accept mail"}, File: "report/rules/mta.yaml", Line: 206},
-		{ID: "mailbox-locked", Category: "mailbox-disabled", Party: "recipient", Match: []string{"mailbox is frozen", "disabled recipient address", "temporary locked", "account is locked"}, File: "report/rules/mta.yaml", Line: 213},
-		{ID: "user-not-exist", Category: "user-unknown", Party: "recipient", Regex: "user not exist|\\b551 not our (user|customer)|user <[^>]*> unknown", branches: []*branch{{lit: "user not exist"}, {re: "\\b551 not our (user|customer)", lits: []string{"551 not our "}}, {re: "user <[^>]*> unknown", lits: []string{"> unknown"}}}, File: "report/rules/mta.yaml", Line: 224},
-		{ID: "too-many-recipients-message", Category: "protocol-error", Party: "local", Match: []string{"552 too many recipients", "this message contains too many recipients"}, File: "report/rules/mta.yaml", Line: 235},
-		{ID: "map-lookup-problem", Category: "server-error", Party: "local", Match: []string{"map lookup problem"}, File: "report/rules/mta.yaml", Line: 242},
+		{ID: "address-rejected-510", Category: "user-unknown", Party: "recipient", Regex: "#?5\\.1\\.0 address rejected|bad address syntax", branches: []*branch{{re: "#?5\\.1\\.0 address rejected", lits: []string{"5.1.0 address rejected"}}, {lit: "bad address syntax"}}, File: "report/rules/mta.yaml", Line: 170},
+		{ID: "dovecot-saved", Category: "delivered", Party: "recipient", Regex: "\\b(lda|lmtp)\\([^)]*\\).*: (saved mail to|stored mail into mailbox) ", branches: []*branch{{re: "\\b(lda|lmtp)\\([^)]*\\).*: (saved mail to|stored mail into mailbox) ", lits: []string{"aved mail to", "tored mail into mailbox"}}}, File: "report/rules/mta.yaml", Line: 179},
+		{ID: "mta-remote-closed", Category: "server-error", Party: "recipient", Match: []string{"remote host closed connection", "connection closed unexpectedly", "network error on destination mxs"}, File: "report/rules/mta.yaml", Line: 188},
+		{ID: "mta-message-too-big", Category: "message-size", Party: "sender", Match: []string{"message is too big"}, File: "report/rules/mta.yaml", Line: 199},
+		{ID: "tls-session-failed", Category: "protocol-error", Party: "recipient", Match: []string{"tls session: (ssl_connect)"}, File: "report/rules/mta.yaml", Line: 206},
+		{ID: "mta-host-lookup-failed", Category: "dns-failure", Party: "recipient", Match: []string{"host lookup did not complete", "failed to lookup ip address for", "domain does not exist", "no mx found for domain", "no such domain.", "550 host unknown"}, File: "report/rules/mta.yaml", Line: 213},
+		{ID: "null-mx-sendmail", Category: "null-mx", Party: "recipient", Match: []string{"host does not accept mail"}, File: "report/rules/mta.yaml", Line: 224},
+		{ID: "mailbox-locked", Category: "mailbox-disabled", Party: "recipient", Match: []string{"mailbox is frozen", "disabled recipient address", "temporary locked", "account is locked"}, File: "report/rules/mta.yaml", Line: 231},
+		{ID: "user-not-exist", Category: "user-unknown", Party: "recipient", Regex: "user not exist|\\b551 not our (user|customer)|user <[^>]*> unknown", branches: []*branch{{lit: "user not exist"}, {re: "\\b551 not our (user|customer)", lits: []string{"551 not our "}}, {re: "user <[^>]*> unknown", lits: []string{"> unknown"}}}, File: "report/rules/mta.yaml", Line: 242},
+		{ID: "too-many-recipients-message", Category: "protocol-error", Party: "local", Match: []string{"552 too many recipients", "this message contains too many recipients"}, File: "report/rules/mta.yaml", Line: 253},
+		{ID: "map-lookup-problem", Category: "server-error", Party: "local", Match: []string{"map lookup problem"}, File: "report/rules/mta.yaml", Line: 260},
 		{ID: "client-auth-failed", Category: "auth-required", Party: "sender", Regex: "sasl( [a-z0-9-]+)? authentication fail|sasl authentication failure|authenticator failed|auth failure \\(|incorrect authentication data|535[ -][^;]*authentication failed|authentication not allowed|invalid credentials|code d.authentification invalide", branches: []*branch{{re: "sasl( [a-z0-9-]+)? authentication fail", lits: []string{" authentication fail"}}, {lit: "sasl authentication failure"}, {lit: "authenticator failed"}, {lit: "auth failure ("}, {lit: "incorrect authentication data"}, {re: "535[ -][^;]*authentication failed", lits: []string{"authentication failed"}}, {lit: "authentication not allowed"}, {lit: "invalid credentials"}, {re: "code d.authentification invalide", lits: []string{"authentification invalide"}}}, File: "report/rules/generic.yaml", Line: 18},
 		{ID: "postfix-null-mx", Category: "null-mx", Party: "recipient", Match: []string{"does not accept mail (nullmx)"}, NoReply: true, File: "report/rules/generic.yaml", Line: 33},
 		{ID: "postfix-dns-not-found", Category: "dns-failure", Party: "recipient", Match: []string{"host or domain name not found", "name service error", "unable to look up host", "malformed name server reply", "malformed or unexpected name server reply"}, NoReply: true, File: "report/rules/generic.yaml", Line: 41},
