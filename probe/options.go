@@ -234,7 +234,10 @@ func NewConfig(o Options) (Config, error) {
 	default:
 		return cfg, configErr("--dnsbl", nil, "--dnsbl %q: want auto, always or never", o.DNSBL)
 	}
-	if needDNS {
+	// A resolver named by the user also serves ChooseSender's checks of
+	// the HELO name and the sender's domain, even where routing needs no
+	// DNS (--server with an IP address).
+	if needDNS || o.Resolver != "" {
 		c, err := dnsclient.New(o.Resolver, o.DNSTimeout)
 		if err != nil {
 			return cfg, configErr("--resolver", err, "--resolver: %v", err)
