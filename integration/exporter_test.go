@@ -8,6 +8,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"io"
 	"math/big"
 	"net"
@@ -18,6 +19,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -85,11 +87,36 @@ func writeCert(t *testing.T, dir string, notAfter time.Time) *x509.Certificate {
 	return cert
 }
 
+// lockExporterState serialises this test across processes: the test
+// binaries of several worktrees share the fixed address 127.0.4.25 and
+// the state directory, and one run's "stop the leftover" must not stop
+// another run's Postfix. The lock is released when the test ends, after
+// everything it started has stopped.
+func lockExporterState(t *testing.T) {
+	t.Helper()
+	f, err := os.OpenFile(exporterState+".lock", os.O_CREATE|os.O_RDWR, 0o644)
+	require.NoError(t, err)
+	deadline := time.Now().Add(5 * time.Minute)
+	for {
+		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, syscall.EWOULDBLOCK) || time.Now().After(deadline) {
+			f.Close()
+			t.Fatalf("lock %s.lock (another run of this test holds it?): %v", exporterState, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Cleanup(func() { f.Close() }) // closing releases the lock
+}
+
 // startTLSPostfix starts the STARTTLS Postfix of testdata/exporter on
 // 127.0.4.25:25 and returns its certificate.
 func startTLSPostfix(t *testing.T) *x509.Certificate {
 	t.Helper()
 	postfix := requireTool(t, "postfix")
+	lockExporterState(t)
 	conf := filepath.Join(exporterState, "conf")
 	// A leftover instance of an aborted run holds the address: stop it.
 	if _, err := os.Stat(filepath.Join(conf, "main.cf")); err == nil {
@@ -277,6 +304,8 @@ scrape_configs:
     metrics_path: /probe
     params:
       module: [tls]
+    scrape_interval: 4s
+    scrape_timeout: 4s
     static_configs:
       - targets: ["127.0.4.25:25"]
     relabel_configs:

@@ -160,3 +160,89 @@ func TestLMTPUsageHints(t *testing.T) {
 	require.Len(t, d.Recipients, 1, stderr)
 	assert.Contains(t, strings.ToLower(d.Recipients[0].Explanation.Next), "this looks like an lmtp server: use --protocol lmtp")
 }
+
+// TestDefaultSenderAccepted: #10 item 4 against the real Postfix
+// listeners of testdata/integration/postfix-mx/master.cf.in: 127.0.6.25
+// runs reject_unknown_sender_domain, 127.0.6.26
+// reject_multi_recipient_bounce. The old default postmaster@vm.localdomain
+// got "450 4.1.8 … Sender address rejected: Domain not found" and the
+// report blamed the server; the new default is accepted, a warning comes
+// first, and a refused sender is named as the probe's own problem.
+func TestDefaultSenderAccepted(t *testing.T) {
+	requireServers(t)
+	// A HELO name that does not resolve (the test resolver refuses it):
+	// the null sender, and a warning before anything is sent.
+	out, stderr, code := runRaw(t, "probe", "--server", "127.0.6.25", "--helo", "vm.localdomain", "--dnsbl", "never", "-o", "json", "alice@it.test")
+	require.Equal(t, 0, code, out+stderr)
+	assert.Contains(t, stderr, "warning: the EHLO name vm.localdomain does not resolve")
+	assert.Equal(t, "deliverable", decodeExplained(t, out).Recipients[0].Status)
+
+	// A HELO name that resolves: double-bounce@it, as Postfix's verify.
+	out, stderr, code = runRaw(t, "probe", "--server", "127.0.6.25", "--helo", clientName, "--dnsbl", "never", "--transcript", "-o", "json", "alice@it.test")
+	require.Equal(t, 0, code, out+stderr)
+	assert.Contains(t, stderr, "MAIL FROM:<double-bounce@"+clientName+">")
+	assert.NotContains(t, stderr, "warning")
+
+	// The old default, given by hand: refused, and the report says whose problem it is.
+	out, stderr, _ = runRaw(t, "probe", "--server", "127.0.6.25", "--from", "postmaster@vm.localdomain", "--dnsbl", "never", "-o", "json", "alice@it.test")
+	assert.Contains(t, stderr, "warning: the sender's domain vm.localdomain does not resolve")
+	r := decodeExplained(t, out).Recipients[0]
+	assert.Equal(t, "deferred", r.Status)
+	assert.Contains(t, r.Explanation.Next, "receiving server refused your probe's sender; use --from with an address of a domain you own")
+	assert.NotContains(t, r.Explanation.What+r.Explanation.Cause, "on its side")
+
+	// swaks's null sender, several recipients, reject_multi_recipient_bounce:
+	// one transaction per recipient, so neither is refused as a bounce.
+	out, stderr, code = runRaw(t, "probe", "--server", "127.0.6.26", "--from", "<>", "--dnsbl", "never", "-o", "json", "alice@it.test", "bob@it.test")
+	require.Equal(t, 0, code, out+stderr)
+	for _, r := range decodeExplained(t, out).Recipients {
+		assert.Equal(t, "deliverable", r.Status)
+	}
+}
+
+// TestTLSLevelsRealPostfix: #10 item 7 against Postfix #1, which offers
+// no STARTTLS (smtpd_tls_security_level = none): at encrypt and above the
+// recipient is deferred in Postfix's own words, and the text report's
+// headline says which TLS happened; at may it says TLS was not offered.
+func TestTLSLevelsRealPostfix(t *testing.T) {
+	requireServers(t)
+	for _, lvl := range []string{"encrypt", "verify", "secure"} {
+		out, stderr, code := runRaw(t, "probe", "-4", "--helo", clientName, "--dnsbl", "never", "--starttls", lvl, "alice@it.test")
+		assert.Equal(t, 2, code, stderr)
+		assert.Contains(t, out, "dsn=4.7.4, status=deferred (TLS is required, but was not offered by host mx.it.test[127.0.2.25])", lvl)
+		assert.Contains(t, out, "alice@it.test  deferred  (TLS: TLS not offered by the server (required at level "+lvl+"))", lvl)
+	}
+	out, stderr, code := runRaw(t, "probe", "-4", "--helo", clientName, "--dnsbl", "never", "--starttls", "may", "alice@it.test")
+	assert.Equal(t, 0, code, stderr)
+	assert.Contains(t, out, "  TLS:           TLS not offered by the server: in clear\n")
+	_, stderr, code = runRaw(t, "probe", "--dnsbl", "never", "--starttls", "dane", "alice@it.test")
+	assert.Equal(t, 64, code)
+	assert.Contains(t, stderr, "DANE is not checked yet")
+}
+
+// TestAllMXRealPostfix: #10 item 8 against deadbest.it.test (a dead best
+// MX, a live backup): without --all-mx the MTA's view is exit 0; with it
+// the worst host decides (exit 2), -o postfix has one line per host, and
+// the accepting host is not "passed over".
+func TestAllMXRealPostfix(t *testing.T) {
+	requireServers(t)
+	_, stderr, code := runRaw(t, "probe", "-4", "--helo", clientName, "--dnsbl", "never", "alice@deadbest.it.test")
+	require.Equal(t, 0, code, stderr)
+	out, stderr, code := runRaw(t, "probe", "-4", "--helo", clientName, "--dnsbl", "never", "--all-mx", "-o", "postfix", "alice@deadbest.it.test")
+	assert.Equal(t, 2, code, stderr)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	require.Len(t, lines, 2, out)
+	assert.Contains(t, lines[0], "status=deferred (connect to dead1.it.test[127.0.2.31]:25: Connection refused)")
+	assert.Contains(t, lines[1], "relay=mx.it.test[127.0.2.25]:25")
+	out, _, _ = runRaw(t, "probe", "-4", "--helo", clientName, "--dnsbl", "never", "--all-mx", "alice@deadbest.it.test")
+	assert.NotContains(t, out, "Passed over:   mx.it.test")
+	assert.Contains(t, out, "Passed over:   dead1.it.test[127.0.2.31]:25")
+
+	// Two domains at once: every transcript line names its host.
+	_, stderr, _ = runRaw(t, "probe", "-4", "--helo", clientName, "--dnsbl", "never", "--transcript", "-o", "json", "alice@it.test", "alice@grey.it.test")
+	for _, l := range strings.Split(strings.TrimSpace(stderr), "\n") {
+		if l != "" && !strings.HasPrefix(l, "mailprobe: warning") {
+			assert.True(t, strings.HasPrefix(l, "["), "unlabelled transcript line %q", l)
+		}
+	}
+}

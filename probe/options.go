@@ -36,8 +36,10 @@ type Options struct {
 	Port   int // of MX hosts; 0: the protocol's port (DefaultPort)
 	// HELO is the EHLO/LHLO name; "" means DefaultHELO().
 	HELO string
-	// From is the envelope sender; "" means postmaster@HELO, unless
-	// NullSender asks for MAIL FROM:<>.
+	// From is the envelope sender; "<>" is the null sender (as swaks
+	// takes it), and so is NullSender. "" leaves the choice to
+	// ChooseSender: double-bounce@HELO when the HELO name resolves, else
+	// the null sender.
 	From       string
 	NullSender bool
 	STARTTLS   string // auto, always or never
@@ -123,11 +125,12 @@ func NewConfig(o Options) (Config, error) {
 	default:
 		return cfg, configErr("--protocol", nil, "--protocol %q: want smtp, lmtp or smtps", o.Protocol)
 	}
-	switch cfg.STARTTLS {
-	case TLSAuto, TLSAlways, TLSNever:
-	default:
-		return cfg, configErr("--starttls", nil, "--starttls %q: want auto, always or never", o.STARTTLS)
+	lvl, err := ParseTLSLevel(o.STARTTLS)
+	if err != nil {
+		return cfg, configErr("--starttls", err, "--starttls %q: %v", o.STARTTLS, err)
 	}
+	cfg.STARTTLS, cfg.TLSLevel, cfg.TLSSecure = lvl.Mode, lvl.Name, lvl.Nexthop
+	cfg.TLSVerify = o.TLSVerify || lvl.Verify
 	if o.Port < 0 || o.Port > 65535 {
 		return cfg, configErr("--port", nil, "--port %d: want 1 to 65535", o.Port)
 	}
@@ -193,13 +196,16 @@ func NewConfig(o Options) (Config, error) {
 	if err := ValidateHELO(cfg.HELO); err != nil {
 		return cfg, err
 	}
+	if strings.TrimSpace(o.From) == NullSenderArg {
+		o.From, o.NullSender = "", true
+	}
 	switch {
 	case o.NullSender:
 		if o.From != "" {
 			return cfg, configErr("--from", nil, "--from %q: a null sender has no address", o.From)
 		}
 	case o.From == "":
-		cfg.From = DefaultSender(cfg.HELO)
+		cfg.SenderAuto = true
 	default:
 		a, err := ParseAddress("--from", o.From)
 		if err != nil {
@@ -224,7 +230,10 @@ func NewConfig(o Options) (Config, error) {
 	default:
 		return cfg, configErr("--dnsbl", nil, "--dnsbl %q: want auto, always or never", o.DNSBL)
 	}
-	if needDNS {
+	// A resolver named by the user also serves ChooseSender's checks of
+	// the HELO name and the sender's domain, even where routing needs no
+	// DNS (--server with an IP address).
+	if needDNS || o.Resolver != "" {
 		c, err := dnsclient.New(o.Resolver, o.DNSTimeout)
 		if err != nil {
 			return cfg, configErr("--resolver", err, "--resolver: %v", err)
@@ -316,11 +325,6 @@ func DefaultHELO() string {
 	return h
 }
 
-// DefaultSender is the envelope sender used when none is given:
-// postmaster at the HELO name, an address every domain must accept
-// (RFC 5321 §4.5.1), so a bounce-address check finds it valid.
-func DefaultSender(helo string) string { return "postmaster@" + helo }
-
 // checkLocalAddr tells whether ip can be bound here, by binding a TCP
 // socket to it on an ephemeral port and closing it at once: nothing is
 // sent, and an address of another host fails exactly as the probe's
@@ -365,13 +369,20 @@ func (cfg Config) Args() []string {
 	if cfg.HELO != "" && cfg.HELO != DefaultHELO() {
 		add("--helo", cfg.HELO)
 	}
-	if cfg.From != DefaultSender(cfg.HELO) {
+	switch {
+	case cfg.SenderAuto:
+	case cfg.From == "":
+		add("--from", NullSenderArg)
+	default:
 		add("--from", cfg.From)
 	}
-	if cfg.STARTTLS != "" && cfg.STARTTLS != TLSAuto {
+	switch {
+	case cfg.TLSLevel == "verify" || cfg.TLSLevel == "secure":
+		add("--starttls", cfg.TLSLevel)
+	case cfg.STARTTLS != "" && cfg.STARTTLS != TLSAuto:
 		add("--starttls", string(cfg.STARTTLS))
 	}
-	if cfg.TLSVerify {
+	if cfg.TLSVerify && cfg.TLSLevel != "verify" && cfg.TLSLevel != "secure" {
 		a = append(a, "--tls-verify")
 	}
 	if cfg.Timeout != 0 && cfg.Timeout != DefaultTimeout {

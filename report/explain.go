@@ -87,6 +87,10 @@ func explain(v *Verdict, c explainCtx) Explanation {
 			info = categoryTable[CategoryOther]
 		}
 		e = info.explain(v, c, w)
+		if se, ok := senderRefused(v, c, w); ok {
+			e = se
+			v.Party = PartyLocal
+		}
 	}
 	e.Party = v.Party
 	if e.Party == "" {

@@ -712,8 +712,15 @@ func embeddedReply(s string) *probe.Reply {
 			best, bestScore = 0, 3
 			break
 		}
+		// A number after a colon inside a key=value field is the field's
+		// value, not a reply: Exim's "X=TLS1.2:ECDHE-RSA-AES256-GCM-SHA384:256".
+		if s[i-1] == ':' && strings.Contains(s[strings.LastIndexAny(s[:i], " \t\n")+1:i], "=") {
+			continue
+		}
 		score := 1
-		if s[i-1] == '\n' || s[i-1] == ':' || s[i-1] == '\'' || s[i-1] == '"' || (i >= 2 && s[i-2] == ':') {
+		// ";" ends a DSN Diagnostic-Code type written without a space
+		// ("smtp;550 …", RFC 3464 §2.3.6), as ":" ends a label.
+		if s[i-1] == '\n' || s[i-1] == ':' || s[i-1] == ';' || s[i-1] == '\'' || s[i-1] == '"' || (i >= 2 && s[i-2] == ':') {
 			score = 2
 		}
 		if i+4 < len(s) {

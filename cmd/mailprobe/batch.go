@@ -79,6 +79,7 @@ func runBatch(cmd *cobra.Command, g *globals, f *probeFlags, args []string) erro
 	if err != nil {
 		return &usageError{err}
 	}
+	cfg.Warn = warnWriter(g.stderr)
 	if f.transcript {
 		cfg.Transcript = transcriptWriter(g.stderr, true)
 	}

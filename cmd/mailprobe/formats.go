@@ -41,6 +41,12 @@ var outputFormats = map[string][]outputFormat{
 	"blacklist": {{"text", "one line per list and target"}, {"json", "one JSON document"}},
 	"demo":      {{"text", "each scenario as probe prints it"}, {"json", "one JSON document of all scenarios"}, {"postfix", "the Postfix status lines of each scenario"}},
 	"version":   {{"text", "one line"}, {"json", "one JSON object"}},
+	"postfix verify": {
+		{"text", "per recipient the route, the backend's answer and smtpd's predicted reply, then a summary per route"},
+		{"jsonl", "one JSON object per recipient"},
+		{"postmap", "the refused recipients as an access(5) table whose actions are the predicted replies"},
+	},
+	"postfix route": {{"text", "the route and why, per address"}, {"jsonl", "one JSON object per address"}},
 }
 
 // formatHints say why a format another mode has is not this one's.
