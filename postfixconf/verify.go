@@ -360,7 +360,7 @@ func (r *Resolver) judgeGroup(rep *Report, g *group, b *probe.Batch, items []pro
 		if a := it.Outcome.Attempt; a != nil && a.Greeting != nil && a.Network == "tcp" && connected == "" {
 			connected = net.JoinHostPort(a.Address, strconv.Itoa(a.Port))
 		}
-		reason := postfixPath(g.route, v.Reason)
+		reason := postfixPath(res.Route, v.Reason)
 		switch v.Status {
 		case report.StatusDeliverable:
 			r.decide(res, VerifyOK, v.DSN, reason)

@@ -221,7 +221,11 @@ func NewConfig(o Options) (Config, error) {
 		cfg.PublicIP = ip
 	}
 
-	needDNS := cfg.Server == nil || cfg.Server.Network == "tcp" && !isIP(cfg.Server.Host)
+	// DNS is needed to route (MX, a --server name) and for blocklists; a
+	// resolver given explicitly is also used to check the probe's own
+	// names (ChooseSender). The system resolver is never asked just for
+	// that.
+	needDNS := cfg.Server == nil || cfg.Server.Network == "tcp" && !isIP(cfg.Server.Host) || o.Resolver != ""
 	switch o.DNSBL {
 	case "never":
 	case "auto", "always":
