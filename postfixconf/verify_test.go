@@ -104,6 +104,9 @@ func TestVerifyWarnings(t *testing.T) {
 	assert.Contains(t, be.from, "double-bounce@mx.example.test")
 	assert.Contains(t, be.helo, "verify-helo.example.test")
 	assert.Len(t, be.rcpts, 3, "two recipients and one random local part")
+	assert.Len(t, be.helo, 1, "one session for the nexthop")
+	require.Len(t, rep.Stats, 1)
+	assert.Equal(t, 1, rep.Stats[0].Sessions)
 }
 
 // onlyFrom closes connections that do not come from one address.
