@@ -188,7 +188,7 @@ func TestDefaultSenderAccepted(t *testing.T) {
 	assert.Contains(t, stderr, "warning: the sender's domain vm.localdomain does not resolve")
 	r := decodeExplained(t, out).Recipients[0]
 	assert.Equal(t, "deferred", r.Status)
-	assert.Contains(t, r.Explanation.Next, "the receiving server refused your probe's sender; use --from with an address of a domain you own")
+	assert.Contains(t, r.Explanation.Next, "receiving server refused your probe's sender; use --from with an address of a domain you own")
 	assert.NotContains(t, r.Explanation.What+r.Explanation.Cause, "on its side")
 
 	// swaks's null sender, several recipients, reject_multi_recipient_bounce:
@@ -197,5 +197,52 @@ func TestDefaultSenderAccepted(t *testing.T) {
 	require.Equal(t, 0, code, out+stderr)
 	for _, r := range decodeExplained(t, out).Recipients {
 		assert.Equal(t, "deliverable", r.Status)
+	}
+}
+
+// TestTLSLevelsRealPostfix: #10 item 7 against Postfix #1, which offers
+// no STARTTLS (smtpd_tls_security_level = none): at encrypt and above the
+// recipient is deferred in Postfix's own words, and the text report's
+// headline says which TLS happened; at may it says TLS was not offered.
+func TestTLSLevelsRealPostfix(t *testing.T) {
+	requireServers(t)
+	for _, lvl := range []string{"encrypt", "verify", "secure"} {
+		out, stderr, code := runRaw(t, "probe", "-4", "--helo", clientName, "--dnsbl", "never", "--starttls", lvl, "alice@it.test")
+		assert.Equal(t, 2, code, stderr)
+		assert.Contains(t, out, "dsn=4.7.4, status=deferred (TLS is required, but was not offered by host mx.it.test[127.0.2.25])", lvl)
+		assert.Contains(t, out, "alice@it.test  deferred  (TLS: TLS not offered by the server (required at level "+lvl+"))", lvl)
+	}
+	out, stderr, code := runRaw(t, "probe", "-4", "--helo", clientName, "--dnsbl", "never", "--starttls", "may", "alice@it.test")
+	assert.Equal(t, 0, code, stderr)
+	assert.Contains(t, out, "  TLS:           TLS not offered by the server: in clear\n")
+	_, stderr, code = runRaw(t, "probe", "--dnsbl", "never", "--starttls", "dane", "alice@it.test")
+	assert.Equal(t, 64, code)
+	assert.Contains(t, stderr, "DANE is not checked yet")
+}
+
+// TestAllMXRealPostfix: #10 item 8 against deadbest.it.test (a dead best
+// MX, a live backup): without --all-mx the MTA's view is exit 0; with it
+// the worst host decides (exit 2), -o postfix has one line per host, and
+// the accepting host is not "passed over".
+func TestAllMXRealPostfix(t *testing.T) {
+	requireServers(t)
+	_, stderr, code := runRaw(t, "probe", "-4", "--helo", clientName, "--dnsbl", "never", "alice@deadbest.it.test")
+	require.Equal(t, 0, code, stderr)
+	out, stderr, code := runRaw(t, "probe", "-4", "--helo", clientName, "--dnsbl", "never", "--all-mx", "-o", "postfix", "alice@deadbest.it.test")
+	assert.Equal(t, 2, code, stderr)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	require.Len(t, lines, 2, out)
+	assert.Contains(t, lines[0], "status=deferred (connect to dead1.it.test[127.0.2.31]:25: Connection refused)")
+	assert.Contains(t, lines[1], "relay=mx.it.test[127.0.2.25]:25")
+	out, _, _ = runRaw(t, "probe", "-4", "--helo", clientName, "--dnsbl", "never", "--all-mx", "alice@deadbest.it.test")
+	assert.NotContains(t, out, "Passed over:   mx.it.test")
+	assert.Contains(t, out, "Passed over:   dead1.it.test[127.0.2.31]:25")
+
+	// Two domains at once: every transcript line names its host.
+	_, stderr, _ = runRaw(t, "probe", "-4", "--helo", clientName, "--dnsbl", "never", "--transcript", "-o", "json", "alice@it.test", "alice@grey.it.test")
+	for _, l := range strings.Split(strings.TrimSpace(stderr), "\n") {
+		if l != "" && !strings.HasPrefix(l, "mailprobe: warning") {
+			assert.True(t, strings.HasPrefix(l, "["), "unlabelled transcript line %q", l)
+		}
 	}
 }

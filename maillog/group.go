@@ -32,6 +32,9 @@ type Group struct {
 	// Probe is today's answer for the domain (--probe), on the domain's
 	// most frequent still-deferring group.
 	Probe *Live `json:"probe,omitempty"`
+
+	mta        MTA
+	exampleDSN string
 }
 
 type groupKey struct{ domain, status, category string }
@@ -89,6 +92,7 @@ func (a *Aggregator) Add(outs []*Outcome) {
 				g.LastSeen = o.LastSeen
 			}
 			g.Example, g.ExampleRcpt, g.ExampleID, g.Relay, g.Explanation = o.Reason, o.Recipient, o.QueueID, o.Relay, o.Explanation
+			g.mta, g.exampleDSN = o.MTA, o.DSN
 		}
 		if o.Status == "deferred" {
 			g.Still = true

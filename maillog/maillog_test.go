@@ -59,7 +59,7 @@ func readString(t testing.TB, name, log string, opts Options) (*Summary, []*Outc
 	if len(opts.Filter.Statuses) == 0 {
 		opts.Filter.Statuses = []string{"all"}
 	}
-	opts.OnOutcome = func(o *Outcome) error { outs = append(outs, o); return nil }
+	opts.OnOutcome = func(o *Outcome) error { c := *o; outs = append(outs, &c); return nil }
 	sum, err := Read([]Input{{Name: name, R: strings.NewReader(log), ModTime: ref}}, opts)
 	require.NoError(t, err)
 	return sum, outs
@@ -173,7 +173,7 @@ func TestFilesInAnyOrder(t *testing.T) {
 	require.Equal(t, older, inputs[0].Name, "oldest first")
 	var got []*Outcome
 	_, err = Read(inputs, Options{Location: time.UTC, Filter: Filter{Statuses: []string{"all"}}, Classifier: stubClassifier(),
-		OnOutcome: func(o *Outcome) error { got = append(got, o); return nil }})
+		OnOutcome: func(o *Outcome) error { c := *o; got = append(got, &c); return nil }})
 	require.NoError(t, err)
 	_, want := readString(t, "all", strings.Join(lines, "\n"), Options{})
 	assert.Equal(t, outcomeKeys(want), outcomeKeys(got))
@@ -241,11 +241,19 @@ func TestClassifierCache(t *testing.T) {
 	c := NewClassifier()
 	for i := 0; i < 3; i++ {
 		o := &Outcome{MTA: MTAPostfix, Status: "deferred", DSN: "4.4.1", Reason: "connect to a.example[192.0.2.1]:25: Connection refused"}
-		c.Classify(o)
+		c.Classify(o, false)
 		assert.Equal(t, "connection-refused", o.Category)
 	}
 	assert.Equal(t, int64(1), c.Misses)
 	assert.Equal(t, int64(2), c.Hits)
+	// replies that differ only in host and recipient share one entry
+	for _, r := range []string{"a@grey.example", "b@other.example"} {
+		o := &Outcome{MTA: MTAPostfix, Status: "deferred", DSN: "4.2.0", Recipient: r, Domain: domainOf(r),
+			Reason: "host mx." + domainOf(r) + "[192.0.2.7] said: 450 4.2.0 <" + r + ">: Recipient address rejected: Greylisted, see http://postgrey.schweikert.ch/help/" + domainOf(r) + ".html (in reply to RCPT TO command)"}
+		c.Classify(o, false)
+		assert.Equal(t, "greylisted", o.Category)
+	}
+	assert.Equal(t, int64(2), c.Misses)
 }
 
 // TestCategories: real lines get report's categories — the classifier
@@ -296,7 +304,7 @@ func TestQueue(t *testing.T) {
 	defer f.Close()
 	now := time.Unix(1796181926, 0).Add(2 * time.Hour)
 	var outs []*Outcome
-	sum, err := ReadQueue(f, "postqueue -j", now, Options{OnOutcome: func(o *Outcome) error { outs = append(outs, o); return nil }})
+	sum, err := ReadQueue(f, "postqueue -j", now, Options{OnOutcome: func(o *Outcome) error { c := *o; outs = append(outs, &c); return nil }})
 	require.NoError(t, err)
 	assert.Equal(t, int64(2), sum.Messages)
 	assert.Equal(t, map[string]int{"deferred": 2}, sum.ByStatus)

@@ -47,7 +47,8 @@ type Options struct {
 	// --verbose). Default 5.
 	Samples int
 	// OnOutcome, when set, receives each selected outcome as soon as its
-	// message is finished (jsonl streams from here).
+	// message is finished (jsonl streams from here). The Outcome is reused
+	// after the call: copy it to keep it.
 	OnOutcome func(*Outcome) error
 	// Classifier is shared between runs (the --queue reading reuses it).
 	Classifier *Classifier
@@ -151,7 +152,7 @@ func (s *sink) emit(outs []*Outcome) {
 		if !s.opts.Filter.Selected(o.Status) {
 			continue
 		}
-		s.cls.Classify(o)
+		s.cls.Classify(o, s.opts.OnOutcome != nil)
 		o.Codes = providerCodes(o.Reason)
 		kept = append(kept, o)
 	}
@@ -182,6 +183,9 @@ func Read(inputs []Input, opts Options) (*Summary, error) {
 	}
 	sum := &Summary{ByFormat: map[Format]int64{}, ByMTA: map[MTA]int64{}, Unreadable: map[string]int64{}}
 	sk := &sink{opts: &opts, agg: NewAggregator(), cls: opts.Classifier}
+	if opts.OnOutcome == nil && !opts.Filter.Selected("sent") && !opts.Filter.Selected("deliverable") {
+		opts.Tracker.Lean = true
+	}
 	tr := NewTracker(opts.Tracker, sk.emit)
 	sum.MaxOpen = tr.opts.MaxOpen
 	samples := map[string]int{}
@@ -194,6 +198,7 @@ func Read(inputs []Input, opts Options) (*Summary, error) {
 	}
 	var ev Event
 	var latest time.Time
+	var cnt counters
 	for i := range inputs {
 		in := &inputs[i]
 		sum.Files = append(sum.Files, in.Name)
@@ -227,11 +232,13 @@ func Read(inputs []Input, opts Options) (*Summary, error) {
 				n++
 				sum.Lines++
 				sum.Bytes += int64(len(b))
-				b = bytes.TrimRight(b, "\r\n")
+				for len(b) > 0 && (b[len(b)-1] == '\n' || b[len(b)-1] == '\r') {
+					b = b[:len(b)-1]
+				}
 				if len(b) > 0 {
 					// the line is only read here; everything kept is copied
 					line := unsafe.String(&b[0], len(b))
-					readLine(fr, line, &ev, tr, sum, &latest, &opts, func(kind string) { bad(in, n, kind, line) })
+					readLine(fr, line, &ev, tr, sum, &latest, &opts, &cnt, func(kind string) { bad(in, n, kind, line) })
 				}
 			}
 			if err == io.EOF {
@@ -246,14 +253,39 @@ func Read(inputs []Input, opts Options) (*Summary, error) {
 		}
 		fr.lastStamp, fr.lastN = "", 0
 	}
+	cnt.flushFormat(sum)
+	cnt.flushMTA(sum)
 	tr.Close()
 	sum.Messages, sum.Unfinished, sum.Evicted = tr.Messages, tr.Unfinished, tr.Evicted
 	sum.ByStatus, sum.HandedOn = sk.agg.ByStatus, tr.HandedOn
 	sum.Groups = sk.agg.Groups()
+	explainGroups(sum.Groups, opts.Classifier)
 	return sum, sk.err
 }
 
-func readLine(fr *Framer, line string, ev *Event, tr *Tracker, sum *Summary, latest *time.Time, opts *Options, bad func(string)) {
+// counters batch the per-format and per-MTA line counts: consecutive
+// lines share both, so the maps are touched only when they change.
+type counters struct {
+	lastFormat    Format
+	nFormat, nMTA int64
+	lastMTA       MTA
+}
+
+func (c *counters) flushFormat(sum *Summary) {
+	if c.nFormat > 0 {
+		sum.ByFormat[c.lastFormat] += c.nFormat
+		c.nFormat = 0
+	}
+}
+
+func (c *counters) flushMTA(sum *Summary) {
+	if c.nMTA > 0 {
+		sum.ByMTA[c.lastMTA] += c.nMTA
+		c.nMTA = 0
+	}
+}
+
+func readLine(fr *Framer, line string, ev *Event, tr *Tracker, sum *Summary, latest *time.Time, opts *Options, cnt *counters, bad func(string)) {
 	f, ok := fr.Frame(line)
 	if !ok {
 		if strings.TrimSpace(line) != "" {
@@ -261,13 +293,23 @@ func readLine(fr *Framer, line string, ev *Event, tr *Tracker, sum *Summary, lat
 		}
 		return
 	}
-	sum.ByFormat[f.Format]++
+	if f.Format == cnt.lastFormat {
+		cnt.nFormat++
+	} else {
+		cnt.flushFormat(sum)
+		cnt.lastFormat, cnt.nFormat = f.Format, 1
+	}
 	mta, parse := dispatch(&f)
 	if parse == nil {
 		sum.Other++
 		return
 	}
-	sum.ByMTA[mta]++
+	if mta == cnt.lastMTA {
+		cnt.nMTA++
+	} else {
+		cnt.flushMTA(sum)
+		cnt.lastMTA, cnt.nMTA = mta, 1
+	}
 	*ev = Event{}
 	ok, unreadable := parse(&f, ev)
 	if unreadable {
@@ -374,4 +416,16 @@ func firstStamp(br *bufio.Reader, year int, loc *time.Location, mod time.Time) t
 		}
 	}
 	return time.Time{}
+}
+
+// explainGroups gives each group the explanation of its example reply.
+func explainGroups(groups []*Group, c *Classifier) {
+	for _, g := range groups {
+		if g.Explanation != nil {
+			continue
+		}
+		o := &Outcome{MTA: g.mta, Status: g.Status, DSN: g.exampleDSN, Reason: g.Example, Recipient: g.ExampleRcpt, Domain: g.Domain}
+		c.Classify(o, true)
+		g.Explanation = o.Explanation
+	}
 }

@@ -125,11 +125,12 @@ func NewConfig(o Options) (Config, error) {
 	default:
 		return cfg, configErr("--protocol", nil, "--protocol %q: want smtp, lmtp or smtps", o.Protocol)
 	}
-	switch cfg.STARTTLS {
-	case TLSAuto, TLSAlways, TLSNever:
-	default:
-		return cfg, configErr("--starttls", nil, "--starttls %q: want auto, always or never", o.STARTTLS)
+	lvl, err := ParseTLSLevel(o.STARTTLS)
+	if err != nil {
+		return cfg, configErr("--starttls", err, "--starttls %q: %v", o.STARTTLS, err)
 	}
+	cfg.STARTTLS, cfg.TLSLevel, cfg.TLSSecure = lvl.Mode, lvl.Name, lvl.Nexthop
+	cfg.TLSVerify = o.TLSVerify || lvl.Verify
 	if o.Port < 0 || o.Port > 65535 {
 		return cfg, configErr("--port", nil, "--port %d: want 1 to 65535", o.Port)
 	}
@@ -220,7 +221,11 @@ func NewConfig(o Options) (Config, error) {
 		cfg.PublicIP = ip
 	}
 
-	needDNS := cfg.Server == nil || cfg.Server.Network == "tcp" && !isIP(cfg.Server.Host)
+	// DNS is needed to route (MX, a --server name) and for blocklists; a
+	// resolver given explicitly is also used to check the probe's own
+	// names (ChooseSender). The system resolver is never asked just for
+	// that.
+	needDNS := cfg.Server == nil || cfg.Server.Network == "tcp" && !isIP(cfg.Server.Host) || o.Resolver != ""
 	switch o.DNSBL {
 	case "never":
 	case "auto", "always":
@@ -229,7 +234,10 @@ func NewConfig(o Options) (Config, error) {
 	default:
 		return cfg, configErr("--dnsbl", nil, "--dnsbl %q: want auto, always or never", o.DNSBL)
 	}
-	if needDNS {
+	// A resolver named by the user also serves ChooseSender's checks of
+	// the HELO name and the sender's domain, even where routing needs no
+	// DNS (--server with an IP address).
+	if needDNS || o.Resolver != "" {
 		c, err := dnsclient.New(o.Resolver, o.DNSTimeout)
 		if err != nil {
 			return cfg, configErr("--resolver", err, "--resolver: %v", err)
@@ -372,10 +380,13 @@ func (cfg Config) Args() []string {
 	default:
 		add("--from", cfg.From)
 	}
-	if cfg.STARTTLS != "" && cfg.STARTTLS != TLSAuto {
+	switch {
+	case cfg.TLSLevel == "verify" || cfg.TLSLevel == "secure":
+		add("--starttls", cfg.TLSLevel)
+	case cfg.STARTTLS != "" && cfg.STARTTLS != TLSAuto:
 		add("--starttls", string(cfg.STARTTLS))
 	}
-	if cfg.TLSVerify {
+	if cfg.TLSVerify && cfg.TLSLevel != "verify" && cfg.TLSLevel != "secure" {
 		a = append(a, "--tls-verify")
 	}
 	if cfg.Timeout != 0 && cfg.Timeout != DefaultTimeout {

@@ -284,8 +284,7 @@ func isMicrosoftHash(s string) bool {
 // microsoftReturned is the reply inside "Remote Server returned '…'" or
 // "#550 … ##".
 func microsoftReturned(s string) string {
-	low := strings.ToLower(s)
-	if i := strings.Index(low, "remote server returned '"); i >= 0 {
+	if i := indexFold(s, "remote server returned '"); i >= 0 {
 		r := s[i+len("remote server returned '"):]
 		if j := strings.LastIndexByte(r, '\''); j > 0 {
 			r = r[:j]
@@ -347,8 +346,7 @@ func (f *textFacts) qmail(s string) string {
 	if d := qmailDSN(s); d != "" {
 		f.dsn = d
 	}
-	low := strings.ToLower(s)
-	if i := strings.Index(low, "remote host said:"); i >= 0 {
+	if i := indexFold(s, "remote host said:"); i >= 0 {
 		f.reply = embeddedReply(s[i+len("remote host said:"):])
 	}
 	return s
@@ -398,8 +396,7 @@ func (f *textFacts) exim(s string) {
 	case strings.Contains(s, " => ") || strings.Contains(s, " -> "):
 		f.status, f.perm = "sent", PermanenceSuccess
 	}
-	low := strings.ToLower(s)
-	if i := strings.Index(low, "smtp error from remote mail server after "); i >= 0 {
+	if i := indexFold(s, "smtp error from remote mail server after "); i >= 0 {
 		r := s[i+len("smtp error from remote mail server after "):]
 		cmd, _, _ := strings.Cut(r, ":")
 		cmd = strings.TrimSpace(cmd)
@@ -598,7 +595,7 @@ func (f *textFacts) gmail(s string) {
 		f.perm = PermanenceTemporary
 	}
 	for _, m := range []string{"the error that the other server returned was:", "the response from the remote server was:", "the response was:"} {
-		if i := strings.Index(low, m); i >= 0 {
+		if i := indexFold(s, m); i >= 0 {
 			if r := embeddedReply(s[i+len(m):]); r != nil {
 				f.reply = r
 				return
@@ -849,4 +846,24 @@ func joinLines(s string) string {
 		}
 	}
 	return strings.Join(out, " ")
+}
+
+// indexFold is strings.Index with ASCII case folding, on the original
+// text: an index into strings.ToLower(s) need not be one into s (some
+// characters change length when lower-cased). sub is lower-case ASCII.
+func indexFold(s, sub string) int {
+	n := len(sub)
+	for i := 0; i+n <= len(s); i++ {
+		if lower(s[i]) != sub[0] {
+			continue
+		}
+		j := 1
+		for j < n && lower(s[i+j]) == sub[j] {
+			j++
+		}
+		if j == n {
+			return i
+		}
+	}
+	return -1
 }

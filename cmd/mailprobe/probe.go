@@ -66,7 +66,8 @@ sent). Use --from with an address of a domain you own to choose.`,
 	fl.IntVar(&o.Port, "port", 0, fmt.Sprintf("port of MX hosts (default %d; %d for lmtp, %d for smtps)", probe.PortSMTP, probe.PortLMTP, probe.PortSMTPS))
 	fl.StringVar(&o.From, "from", "", "envelope sender; '<>' (or '') is the null sender (default double-bounce@HELO when the HELO name resolves, else <>)")
 	fl.StringVar(&o.HELO, "helo", "", "EHLO/LHLO name (default this machine's FQDN)")
-	fl.StringVar(&o.STARTTLS, "starttls", o.STARTTLS, "auto (use when offered), always (fail without TLS) or never")
+	fl.StringVar(&o.STARTTLS, "starttls", o.STARTTLS, "TLS level, Postfix's names: none, may (= auto: use when offered), encrypt (= always: fail without TLS), verify (and a trusted certificate for the MX name), secure (for the recipient domain)")
+	fl.StringVar(&o.STARTTLS, "tls-level", o.STARTTLS, "the same as --starttls")
 	fl.BoolVar(&o.TLSVerify, "tls-verify", false, "treat a certificate that does not verify for the MX name as a failure")
 	fl.DurationVar(&o.Timeout, "timeout", o.Timeout, "timeout of each phase (connect, greeting, each reply)")
 	fl.DurationVar(&o.Deadline, "deadline", o.Deadline, "deadline of the whole probe")
@@ -114,7 +115,7 @@ func runProbe(cmd *cobra.Command, g *globals, f *probeFlags, args []string) erro
 		if g.output != "text" {
 			w = g.stderr
 		}
-		cfg.Transcript = transcriptWriter(w, f.o.AllMX)
+		cfg.Transcript = transcriptWriter(w, f.o.AllMX || sessionsAtOnce(targets, cfg))
 	}
 	res, err := probe.Run(cmd.Context(), cfg, targets)
 	if err != nil {
@@ -131,6 +132,11 @@ func runProbe(cmd *cobra.Command, g *globals, f *probeFlags, args []string) erro
 	}
 	if err != nil {
 		return err
+	}
+	if cfg.AllMX {
+		// The worst host decides: --all-mx asks whether every MX would
+		// take the mail, so a dead best MX is no exit 0.
+		verdicts = report.JudgeEachHost(res)
 	}
 	return withRank(report.RankVerdicts(verdicts), res.Stop)
 }
@@ -162,4 +168,19 @@ func transcriptWriter(w io.Writer, prefix bool) probe.TranscriptFunc {
 // anything, so they never mix with machine-readable stdout.
 func warnWriter(w io.Writer) func(string) {
 	return func(msg string) { fmt.Fprintf(w, "mailprobe: warning: %s\n", msg) }
+}
+
+// sessionsAtOnce tells whether a run may hold several sessions at once:
+// recipients of different domains are probed concurrently (with --server
+// they share one session), so their dialogues would interleave unlabelled.
+func sessionsAtOnce(targets []probe.Target, cfg probe.Config) bool {
+	if cfg.Server != nil {
+		return false
+	}
+	for _, t := range targets[1:] {
+		if t.Address.ASCIIDomain != targets[0].Address.ASCIIDomain {
+			return true
+		}
+	}
+	return false
 }
