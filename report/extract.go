@@ -641,6 +641,10 @@ func bareReply(s string) *probe.Reply {
 	code := s[:3]
 	lines := strings.Split(s, "\n")
 	if len(lines) == 1 {
+		// A gateway that repeats the code ("… rejected message - 550 550
+		// 65.49.42.68 is not allowed …") would end the unfolded reply at
+		// the bare first "550"; one code is enough.
+		s = strings.ReplaceAll(s, " "+code+" "+code+" ", " "+code+" ")
 		if r, err := probe.ParseReply(s); err == nil {
 			return r
 		}
