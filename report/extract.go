@@ -373,7 +373,7 @@ func qmailDSN(s string) string {
 	if j < 0 {
 		return ""
 	}
-	if validEnhanced(r[:j]) {
+	if probe.ValidEnhanced(r[:j]) {
 		return r[:j]
 	}
 	return ""
@@ -466,7 +466,7 @@ func kv(s, key string) (string, bool) {
 // "ruleset=check_rcpt, arg1=<a@b>, relay=…, reject=550 5.7.1 …"
 // (sendmail's logging in deliver.c / srvrsmtp.c).
 func (f *textFacts) sendmail(s string) {
-	if v, ok := kv(s, "dsn"); ok && validEnhanced(v) {
+	if v, ok := kv(s, "dsn"); ok && probe.ValidEnhanced(v) {
 		f.dsn = v
 	}
 	if v, ok := kv(s, "to"); ok {
@@ -664,8 +664,8 @@ func makeReply(code string, lines []string) *probe.Reply {
 	r := &probe.Reply{Code: c, Lines: out}
 	if len(out) > 0 && len(out[0]) > 4 {
 		f, _, _ := strings.Cut(out[0][4:], " ")
-		if validEnhanced(f) && f[0] == code[0] {
-			r.Enhanced = f
+		if st, ok := probe.ParseEnhancedCode(f); ok && f[0] == code[0] {
+			r.Enhanced, r.Status = f, st
 		}
 	}
 	return r
@@ -723,7 +723,7 @@ func embeddedReply(s string) *probe.Reply {
 		if i+4 < len(s) {
 			e, _, _ := strings.Cut(s[i+4:], " ")
 			e = strings.TrimRight(e, ",;:")
-			if validEnhanced(e) && e[0] == s[i] {
+			if probe.ValidEnhanced(e) && e[0] == s[i] {
 				score = 3
 			}
 		}
@@ -804,7 +804,7 @@ func embeddedEnhanced(s string) string {
 			e = e[:j]
 		}
 		e = strings.TrimRight(e, ".")
-		if validEnhanced(e) {
+		if probe.ValidEnhanced(e) {
 			return e
 		}
 	}
