@@ -57,6 +57,10 @@ type textFacts struct {
 	phase                     probe.Phase
 	lost                      bool // "lost connection": the server hung up
 	noData                    bool // "Host found but no data record": the name exists, no MX/A
+	// serverSide: the receiving server's log about one of its clients
+	// (smtpd rejects, postscreen, Exim's H=… rejected, sendmail's
+	// check_rcpt): the client is the sending side.
+	serverSide bool
 	recipient, relay, command string
 	line                      *PostfixLine
 }
@@ -131,7 +135,42 @@ func (f *textFacts) facts() {
 		f.phase = probe.PhaseGreeting
 	}
 	f.lost = strings.Contains(low, "lost connection")
+	f.serverSide = serverSide(f, low)
 	f.noData = strings.Contains(low, "host found but no data record")
+}
+
+// serverSide recognises a receiving server's log line about a client.
+func serverSide(f *textFacts, low string) bool {
+	p := strings.ToLower(f.program)
+	switch {
+	case f.line != nil && f.line.Kind == LineReject:
+		return true
+	case strings.HasSuffix(p, "/smtpd") || strings.HasSuffix(p, "/postscreen") || strings.HasSuffix(p, "/cleanup") || strings.Contains(p, "/submission") || strings.Contains(p, "/smtps"):
+		return true
+	case strings.HasPrefix(p, "courieresmtpd") || strings.HasPrefix(p, "qmail-smtpd") || p == "rblsmtpd":
+		return true
+	}
+	has := func(m ...string) bool {
+		for _, x := range m {
+			if strings.Contains(low, x) {
+				return true
+			}
+		}
+		return false
+	}
+	switch f.kind {
+	case KindPostfix:
+		return has("noqueue: reject:", "milter-reject:", " from unknown[", "postscreen", "sasl login authentication failed", "sasl plain authentication failed")
+	case KindExim:
+		return strings.Contains(low, "h=") && has(" rejected ", "connection from", "smtp call from", "authenticator failed", "sender verify fail", "dropped", "no mail in smtp connection", "smtp protocol") && !has(" ** ", " == ", " => ", " -> ")
+	case KindSendmail:
+		return has("ruleset=", "auth failure", "rejecting commands from", "lost input channel", "did not issue mail")
+	case KindQmail:
+		return has("rblsmtpd", "qmail-smtpd")
+	case KindCourier:
+		return has("courieresmtpd")
+	}
+	return false
 }
 
 func (f *textFacts) fromPostfix(pl *PostfixLine) {
