@@ -203,9 +203,9 @@ func (w *worker) transaction(ctx context.Context, pend []*batchItem, n int) []*b
 	}
 	if pushback {
 		w.slow++
-		w.pause(ctx, w.slow)
+		w.pause(ctx, w.slow, true)
 	} else if closed && w.fails > 0 {
-		w.pause(ctx, w.fails)
+		w.pause(ctx, w.fails, false)
 	} else {
 		w.slow = 0
 	}
