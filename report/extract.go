@@ -50,13 +50,17 @@ type textFacts struct {
 	// (qmail's _ turned back into spaces, lines joined).
 	text string
 	// reason is the MTA's own words when there is no reply.
-	reason                    string
-	dsn                       string
-	status                    string     // Postfix's word: sent, deferred, bounced, expired, deliverable, undeliverable
-	perm                      Permanence // from status words when no code says it ("" when none)
-	phase                     probe.Phase
-	lost                      bool // "lost connection": the server hung up
-	noData                    bool // "Host found but no data record": the name exists, no MX/A
+	reason string
+	dsn    string
+	status string     // Postfix's word: sent, deferred, bounced, expired, deliverable, undeliverable
+	perm   Permanence // from status words when no code says it ("" when none)
+	phase  probe.Phase
+	lost   bool // "lost connection": the server hung up
+	noData bool // "Host found but no data record": the name exists, no MX/A
+	// serverSide: the receiving server's log about one of its clients
+	// (smtpd rejects, postscreen, Exim's H=… rejected, sendmail's
+	// check_rcpt): the client is the sending side.
+	serverSide                bool
 	recipient, relay, command string
 	line                      *PostfixLine
 }
@@ -132,7 +136,42 @@ func (f *textFacts) facts() {
 		f.phase = probe.PhaseGreeting
 	}
 	f.lost = strings.Contains(low, "lost connection")
+	f.serverSide = serverSide(f, low)
 	f.noData = strings.Contains(low, "host found but no data record")
+}
+
+// serverSide recognises a receiving server's log line about a client.
+func serverSide(f *textFacts, low string) bool {
+	p := strings.ToLower(f.program)
+	switch {
+	case f.line != nil && f.line.Kind == LineReject:
+		return true
+	case strings.HasSuffix(p, "/smtpd") || strings.HasSuffix(p, "/postscreen") || strings.HasSuffix(p, "/cleanup") || strings.Contains(p, "/submission") || strings.Contains(p, "/smtps"):
+		return true
+	case strings.HasPrefix(p, "courieresmtpd") || strings.HasPrefix(p, "qmail-smtpd") || p == "rblsmtpd":
+		return true
+	}
+	has := func(m ...string) bool {
+		for _, x := range m {
+			if strings.Contains(low, x) {
+				return true
+			}
+		}
+		return false
+	}
+	switch f.kind {
+	case KindPostfix:
+		return has("noqueue: reject:", "milter-reject:", " from unknown[", "postscreen", "sasl login authentication failed", "sasl plain authentication failed")
+	case KindExim:
+		return strings.Contains(low, "h=") && has(" rejected ", "connection from", "smtp call from", "authenticator failed", "sender verify fail", "dropped", "no mail in smtp connection", "smtp protocol") && !has(" ** ", " == ", " => ", " -> ")
+	case KindSendmail:
+		return has("ruleset=", "auth failure", "rejecting commands from", "lost input channel", "did not issue mail")
+	case KindQmail:
+		return has("rblsmtpd", "qmail-smtpd")
+	case KindCourier:
+		return has("courieresmtpd")
+	}
+	return false
 }
 
 func (f *textFacts) fromPostfix(pl *PostfixLine) {
@@ -145,6 +184,11 @@ func (f *textFacts) fromPostfix(pl *PostfixLine) {
 	f.text = pl.Reason
 	if pl.Reply != "" {
 		f.reply = embeddedReply(pl.Reply)
+	} else if pl.Kind != LineReject {
+		// Text that parses as a Postfix line without "said:" may still
+		// carry the reply: Exim's "host H [A] SMTP error from remote mail
+		// server after MAIL FROM:<…> SIZE=2022: 553 5.7.1 …".
+		f.reply = embeddedReply(pl.Reason)
 	}
 	if f.reply == nil {
 		f.reason = pl.Reason
@@ -374,7 +418,7 @@ func qmailDSN(s string) string {
 	if j < 0 {
 		return ""
 	}
-	if validEnhanced(r[:j]) {
+	if probe.ValidEnhanced(r[:j]) {
 		return r[:j]
 	}
 	return ""
@@ -467,7 +511,7 @@ func kv(s, key string) (string, bool) {
 // "ruleset=check_rcpt, arg1=<a@b>, relay=…, reject=550 5.7.1 …"
 // (sendmail's logging in deliver.c / srvrsmtp.c).
 func (f *textFacts) sendmail(s string) {
-	if v, ok := kv(s, "dsn"); ok && validEnhanced(v) {
+	if v, ok := kv(s, "dsn"); ok && probe.ValidEnhanced(v) {
 		f.dsn = v
 	}
 	if v, ok := kv(s, "to"); ok {
@@ -572,6 +616,11 @@ func (f *textFacts) dovecot(s string) {
 			f.reason = r[j+3:]
 		}
 	}
+	// The local delivery is done: "saved mail to INBOX", "stored mail
+	// into mailbox 'INBOX'" (lda, lmtp, sieve).
+	if low := strings.ToLower(f.reason); strings.HasPrefix(low, "saved mail to") || strings.HasPrefix(low, "stored mail into") {
+		f.status, f.perm = "sent", PermanenceSuccess
+	}
 }
 
 // gmail reads Gmail's bounce paragraphs: "Technical details of permanent
@@ -669,8 +718,8 @@ func makeReply(code string, lines []string) *probe.Reply {
 	r := &probe.Reply{Code: c, Lines: out}
 	if len(out) > 0 && len(out[0]) > 4 {
 		f, _, _ := strings.Cut(out[0][4:], " ")
-		if validEnhanced(f) && f[0] == code[0] {
-			r.Enhanced = f
+		if st, ok := probe.ParseEnhancedCode(f); ok && f[0] == code[0] {
+			r.Enhanced, r.Status = f, st
 		}
 	}
 	return r
@@ -690,7 +739,9 @@ func replyStart(s string, i int) bool {
 	if s[i] != '2' && s[i] != '4' && s[i] != '5' || s[i+1] < '0' || s[i+1] > '5' || !digit(s[i+2]) {
 		return false
 	}
-	return i+3 == len(s) || s[i+3] == ' ' || s[i+3] == '-'
+	// A line break right after the code: Postfix wraps a bounce's text at
+	// 80 columns, "said: 550\nyou are not allowed …".
+	return i+3 == len(s) || s[i+3] == ' ' || s[i+3] == '-' || s[i+3] == '\n'
 }
 
 func digit(c byte) bool { return '0' <= c && c <= '9' }
@@ -702,6 +753,10 @@ func digit(c byte) bool { return '0' <= c && c <= '9' }
 // command)". nil when there is none.
 func embeddedReply(s string) *probe.Reply {
 	best, bestScore := -1, 0
+	if len(s) > 4 && s[3] == ':' && s[4] == ' ' && replyStart(s[:3], 0) {
+		// "552: Message rejected for spam or virus content".
+		s = s[:3] + s[4:]
+	}
 	for i := 0; i+3 <= len(s); i++ {
 		if !replyStart(s, i) {
 			continue
@@ -710,7 +765,7 @@ func embeddedReply(s string) *probe.Reply {
 			continue
 		}
 		if i == 0 {
-			// The text starts with the reply: "Remote host said: 550 …".
+			// The text starts with the reply: "550 …", "552: Message rejected …".
 			best, bestScore = 0, 3
 			break
 		}
@@ -722,13 +777,18 @@ func embeddedReply(s string) *probe.Reply {
 		score := 1
 		// ";" ends a DSN Diagnostic-Code type written without a space
 		// ("smtp;550 …", RFC 3464 §2.3.6), as ":" ends a label.
-		if s[i-1] == '\n' || s[i-1] == ':' || s[i-1] == ';' || s[i-1] == '\'' || s[i-1] == '"' || (i >= 2 && s[i-2] == ':') {
+		if s[i-1] == '\n' || s[i-1] == ':' || s[i-1] == ';' || s[i-1] == '\'' || s[i-1] == '"' || (i >= 2 && (s[i-2] == ':' || s[i-2] == ';')) {
+			score = 2
+		}
+		// "rejected command 'DATA' with code 550 (0.0.0) '…'" (Barracuda's
+		// NDR), "returned code 550".
+		if strings.HasSuffix(s[:i], " code ") {
 			score = 2
 		}
 		if i+4 < len(s) {
 			e, _, _ := strings.Cut(s[i+4:], " ")
 			e = strings.TrimRight(e, ",;:")
-			if validEnhanced(e) && e[0] == s[i] {
+			if probe.ValidEnhanced(e) && e[0] == s[i] {
 				score = 3
 			}
 		}
@@ -809,7 +869,7 @@ func embeddedEnhanced(s string) string {
 			e = e[:j]
 		}
 		e = strings.TrimRight(e, ".")
-		if validEnhanced(e) {
+		if probe.ValidEnhanced(e) {
 			return e
 		}
 	}
