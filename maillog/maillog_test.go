@@ -323,3 +323,27 @@ func TestQueue(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, int64(1), bad.Unreadable["postqueue-json"])
 }
+
+// TestChunks: lines cross the reader's chunk boundaries intact, a line
+// longer than a chunk is counted unreadable, and a last line without a
+// line end is read.
+func TestChunks(t *testing.T) {
+	const line = "Sep 12 10:15:30 mailserver postfix/smtp[1234]: %s: to=<empfaenger@example.com>, relay=smtp.example.com[192.168.1.100]:25, delay=0.45, delays=0.1/0.02/0.2/0.13, dsn=2.0.0, status=sent (250 2.0.0 OK)"
+	var b strings.Builder
+	const n = 30000
+	for i := 0; i < n; i++ {
+		if i == n/2 {
+			b.WriteString(strings.Repeat("x", 2*chunk+17) + "\n")
+		}
+		b.WriteString(strings.Replace(line, "%s", "Q"+itoa(100000+i), 1))
+		if i < n-1 {
+			b.WriteString("\r\n")
+		}
+	}
+	sum, outs := readString(t, "chunks", b.String(), Options{})
+	assert.Equal(t, int64(n+1), sum.Lines)
+	assert.Equal(t, map[string]int64{"too-long": 1}, sum.Unreadable)
+	assert.Len(t, outs, n)
+	assert.Equal(t, n, sum.ByStatus["sent"])
+	assert.Equal(t, int64(len(b.String())), sum.Bytes)
+}
