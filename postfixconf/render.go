@@ -205,6 +205,13 @@ func SummaryText(w io.Writer, rep *Report) error {
 	for _, r := range s.Routes {
 		fmt.Fprintf(&b, "  %-50s %d: %s\n", r.Route, r.Total, countLine(r.ByPred))
 	}
+	var sessions, txs, probed int
+	for _, st := range rep.Stats {
+		sessions, txs, probed = sessions+st.Sessions, txs+st.Transactions, probed+st.Probed
+	}
+	if probed > 0 {
+		fmt.Fprintf(&b, "on the wire: %d RCPTs in %d sessions, %d transactions (never DATA)\n", probed, sessions, txs)
+	}
 	stale := 0
 	for _, res := range rep.Results {
 		if res.Cache != nil && res.Cache.Disagrees {

@@ -2,7 +2,6 @@ package probe
 
 import (
 	"context"
-	"strings"
 	"time"
 )
 
@@ -127,7 +126,7 @@ func (w *worker) transaction(ctx context.Context, pend []*batchItem, n int) []*b
 			}
 			if rep.Class() != 2 {
 				refused++
-				pushback = pushback || rep.Class() == 4 && strings.HasPrefix(rep.Enhanced, "4.7.")
+				pushback = pushback || rep.Class() == 4 && rep.Status.Class() == 4 && rep.Status.Subject() == 7
 			}
 		case r.Phase == PhaseMAIL && rep != nil && rep.Class() == 5:
 			// The sender is refused: a permanent answer for everyone.
@@ -204,9 +203,9 @@ func (w *worker) transaction(ctx context.Context, pend []*batchItem, n int) []*b
 	}
 	if pushback {
 		w.slow++
-		w.pause(ctx, w.slow)
+		w.pause(ctx, w.slow, true)
 	} else if closed && w.fails > 0 {
-		w.pause(ctx, w.fails)
+		w.pause(ctx, w.fails, false)
 	} else {
 		w.slow = 0
 	}

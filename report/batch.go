@@ -218,8 +218,10 @@ func BatchSummaryText(w io.Writer, s *BatchSummary, st probe.BatchStats, opts Te
 	p := painter{opts.Color}
 	ew := &errWriter{w: w}
 	rate := ""
-	if secs := st.Duration.Seconds(); secs > 0 && st.Probed > 0 {
-		rate = fmt.Sprintf(" (%.0f/s)", float64(st.Probed)/secs)
+	// The rate counts addresses actually checked: not invalid or skipped
+	// lines (never probed), and not the addresses an interrupt left.
+	if checked := st.Probed - st.NotChecked; st.Duration.Seconds() > 0 && checked > 0 {
+		rate = fmt.Sprintf(" (%.0f checked/s)", float64(checked)/st.Duration.Seconds())
 	}
 	ew.printf("%s %d %s in %s%s\n", p.paint(ansiBold, "Summary:"), s.Total, batchPlural(s.Total, "address", "addresses"),
 		st.Duration.Round(time.Millisecond), rate)

@@ -144,6 +144,11 @@ func (f *textFacts) fromPostfix(pl *PostfixLine) {
 	f.text = pl.Reason
 	if pl.Reply != "" {
 		f.reply = embeddedReply(pl.Reply)
+	} else if pl.Kind != LineReject {
+		// Text that parses as a Postfix line without "said:" may still
+		// carry the reply: Exim's "host H [A] SMTP error from remote mail
+		// server after MAIL FROM:<…> SIZE=2022: 553 5.7.1 …".
+		f.reply = embeddedReply(pl.Reason)
 	}
 	if f.reply == nil {
 		f.reason = pl.Reason
@@ -571,6 +576,11 @@ func (f *textFacts) dovecot(s string) {
 			f.reason = r[j+3:]
 		}
 	}
+	// The local delivery is done: "saved mail to INBOX", "stored mail
+	// into mailbox 'INBOX'" (lda, lmtp, sieve).
+	if low := strings.ToLower(f.reason); strings.HasPrefix(low, "saved mail to") || strings.HasPrefix(low, "stored mail into") {
+		f.status, f.perm = "sent", PermanenceSuccess
+	}
 }
 
 // gmail reads Gmail's bounce paragraphs: "Technical details of permanent
@@ -631,6 +641,10 @@ func bareReply(s string) *probe.Reply {
 	code := s[:3]
 	lines := strings.Split(s, "\n")
 	if len(lines) == 1 {
+		// A gateway that repeats the code ("… rejected message - 550 550
+		// 65.49.42.68 is not allowed …") would end the unfolded reply at
+		// the bare first "550"; one code is enough.
+		s = strings.ReplaceAll(s, " "+code+" "+code+" ", " "+code+" ")
 		if r, err := probe.ParseReply(s); err == nil {
 			return r
 		}
@@ -685,7 +699,9 @@ func replyStart(s string, i int) bool {
 	if s[i] != '2' && s[i] != '4' && s[i] != '5' || s[i+1] < '0' || s[i+1] > '5' || !digit(s[i+2]) {
 		return false
 	}
-	return i+3 == len(s) || s[i+3] == ' ' || s[i+3] == '-'
+	// A line break right after the code: Postfix wraps a bounce's text at
+	// 80 columns, "said: 550\nyou are not allowed …".
+	return i+3 == len(s) || s[i+3] == ' ' || s[i+3] == '-' || s[i+3] == '\n'
 }
 
 func digit(c byte) bool { return '0' <= c && c <= '9' }
@@ -697,6 +713,10 @@ func digit(c byte) bool { return '0' <= c && c <= '9' }
 // command)". nil when there is none.
 func embeddedReply(s string) *probe.Reply {
 	best, bestScore := -1, 0
+	if len(s) > 4 && s[3] == ':' && s[4] == ' ' && replyStart(s[:3], 0) {
+		// "552: Message rejected for spam or virus content".
+		s = s[:3] + s[4:]
+	}
 	for i := 0; i+3 <= len(s); i++ {
 		if !replyStart(s, i) {
 			continue
@@ -705,7 +725,7 @@ func embeddedReply(s string) *probe.Reply {
 			continue
 		}
 		if i == 0 {
-			// The text starts with the reply: "Remote host said: 550 …".
+			// The text starts with the reply: "550 …", "552: Message rejected …".
 			best, bestScore = 0, 3
 			break
 		}
@@ -717,7 +737,12 @@ func embeddedReply(s string) *probe.Reply {
 		score := 1
 		// ";" ends a DSN Diagnostic-Code type written without a space
 		// ("smtp;550 …", RFC 3464 §2.3.6), as ":" ends a label.
-		if s[i-1] == '\n' || s[i-1] == ':' || s[i-1] == ';' || s[i-1] == '\'' || s[i-1] == '"' || (i >= 2 && s[i-2] == ':') {
+		if s[i-1] == '\n' || s[i-1] == ':' || s[i-1] == ';' || s[i-1] == '\'' || s[i-1] == '"' || (i >= 2 && (s[i-2] == ':' || s[i-2] == ';')) {
+			score = 2
+		}
+		// "rejected command 'DATA' with code 550 (0.0.0) '…'" (Barracuda's
+		// NDR), "returned code 550".
+		if strings.HasSuffix(s[:i], " code ") {
 			score = 2
 		}
 		if i+4 < len(s) {
