@@ -24,9 +24,9 @@ type BatchStats struct {
 	// average (a verifying front server); SlowRcptTime is their time.
 	SlowRcpts    int
 	SlowRcptTime time.Duration
-	Interrupted    bool          // the run was cancelled or hit its deadline
-	Stop           Stop          // why, when Interrupted
-	Duration       time.Duration
+	Interrupted  bool // the run was cancelled or hit its deadline
+	Stop         Stop // why, when Interrupted
+	Duration     time.Duration
 }
 
 type batchStats struct {
