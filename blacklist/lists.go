@@ -45,9 +45,6 @@ type List struct {
 	TestListed, TestClean string
 }
 
-// Label is the name used in output: the zone.
-func (l List) Label() string { return l.Zone }
-
 // spamhausErrors are the answers Spamhaus (and lists copying its
 // convention) return instead of a listing when refusing a query.
 func spamhausErrors() map[netip.Addr]string {

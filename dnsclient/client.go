@@ -82,15 +82,6 @@ func NormalizeServer(addr string) (string, error) {
 	return net.JoinHostPort(host, port), nil
 }
 
-// Describe names the resolver(s) for messages such as "resolver 127.0.0.1:53
-// timed out".
-func (c *Client) Describe() string {
-	if len(c.Servers) == 1 {
-		return c.Servers[0]
-	}
-	return fmt.Sprint(c.Servers)
-}
-
 // Query asks for name/qtype with recursion desired. It returns the first
 // valid answer any server gives, whatever its RCODE, reduced by Validate
 // to what may be believed. A truncated UDP answer is asked again over TCP

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -616,4 +617,49 @@ func TestExampleConfig(t *testing.T) {
 	r, err = resolve(cfg.Modules["lmtp"], "unix:/run/dovecot/lmtp")
 	require.NoError(t, err)
 	assert.True(t, cfg.Modules["lmtp"].allowed(r.target))
+}
+
+func TestBackoffHoldsForWaitingScrapes(t *testing.T) {
+	// A server that is slow to say 421: scrapes that arrive while the
+	// first probe runs wait for it, then get its result, never a session
+	// of their own.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { l.Close() })
+	var conns atomic.Int32
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			conns.Add(1)
+			go func() {
+				defer c.Close()
+				time.Sleep(300 * time.Millisecond)
+				_, _ = c.Write([]byte("421 4.3.2 busy.lab.test Service not available, closing transmission channel\r\n"))
+			}()
+		}
+	}()
+	s, _ := newTestServer(t, "modules:"+fmt.Sprintf(serverModule, "lab"), nil)
+	var wg sync.WaitGroup
+	bodies := make([]string, 3)
+	for i := range bodies {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			bodies[i] = get(t, s.Handler(), "/probe?module=lab&target="+l.Addr().String(), nil).body
+		}()
+	}
+	wg.Wait()
+	assert.Equal(t, int32(1), conns.Load(), "one session for three scrapes")
+	backoff := 0
+	for _, b := range bodies {
+		v, _ := series(b, "probe_smtp_status_code", `phase="greeting"`)
+		assert.Equal(t, "421", v, b)
+		if _, ok := series(b, "probe_smtp_backoff_seconds"); ok {
+			backoff++
+		}
+	}
+	assert.Equal(t, 2, backoff, "the two that waited are served the stored result")
 }

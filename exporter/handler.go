@@ -130,6 +130,14 @@ func (s *Server) handleProbe(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithDeadlineCause(r.Context(), hard.Add(-dnsblReserve(budget)), cause)
 	defer cancel()
 
+	unlock, err := s.lockKey(ctx, req.key())
+	if err != nil {
+		s.refuse(w, "busy", http.StatusServiceUnavailable, fmt.Errorf("another probe of %q with module %q did not finish within the budget (%v)", req.target, name, err))
+		return
+	}
+	defer unlock()
+	// Checked under the key lock, so a scrape that waited for the probe
+	// that met a 421 does not knock again either.
 	if e, left := s.backingOff(req.key()); e != nil {
 		// Not even debug=true knocks again during the back-off.
 		s.probes.WithLabelValues(name, "backoff").Inc()
@@ -151,12 +159,6 @@ func (s *Server) handleProbe(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	unlock, err := s.lockKey(ctx, req.key())
-	if err != nil {
-		s.refuse(w, "busy", http.StatusServiceUnavailable, fmt.Errorf("another probe of %q with module %q did not finish within the budget (%v)", req.target, name, err))
-		return
-	}
-	defer unlock()
 	release, err := s.acquire(ctx)
 	if err != nil {
 		s.refuse(w, "busy", http.StatusServiceUnavailable, fmt.Errorf("all %d probe slots (--max-concurrent) stayed busy for the whole budget (%v)", cap(s.sem), err))

@@ -8,6 +8,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"io"
 	"math/big"
 	"net"
@@ -18,6 +19,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -85,11 +87,36 @@ func writeCert(t *testing.T, dir string, notAfter time.Time) *x509.Certificate {
 	return cert
 }
 
+// lockExporterState serialises this test across processes: the test
+// binaries of several worktrees share the fixed address 127.0.4.25 and
+// the state directory, and one run's "stop the leftover" must not stop
+// another run's Postfix. The lock is released when the test ends, after
+// everything it started has stopped.
+func lockExporterState(t *testing.T) {
+	t.Helper()
+	f, err := os.OpenFile(exporterState+".lock", os.O_CREATE|os.O_RDWR, 0o644)
+	require.NoError(t, err)
+	deadline := time.Now().Add(5 * time.Minute)
+	for {
+		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, syscall.EWOULDBLOCK) || time.Now().After(deadline) {
+			f.Close()
+			t.Fatalf("lock %s.lock (another run of this test holds it?): %v", exporterState, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Cleanup(func() { f.Close() }) // closing releases the lock
+}
+
 // startTLSPostfix starts the STARTTLS Postfix of testdata/exporter on
 // 127.0.4.25:25 and returns its certificate.
 func startTLSPostfix(t *testing.T) *x509.Certificate {
 	t.Helper()
 	postfix := requireTool(t, "postfix")
+	lockExporterState(t)
 	conf := filepath.Join(exporterState, "conf")
 	// A leftover instance of an aborted run holds the address: stop it.
 	if _, err := os.Stat(filepath.Join(conf, "main.cf")); err == nil {
@@ -248,7 +275,7 @@ const exporterModules = `modules:
     target: server
     recipients: [alice@it.test]
     dnsbl: never
-    allowed_targets: ["127.0.2.24:24"]
+    allowed_targets: ["127.0.2.24:24", "unix:@SOCKET@"]
 `
 
 const prometheusConfig = `global:
@@ -277,6 +304,8 @@ scrape_configs:
     metrics_path: /probe
     params:
       module: [tls]
+    scrape_interval: 4s
+    scrape_timeout: 4s
     static_configs:
       - targets: ["127.0.4.25:25"]
     relabel_configs:
@@ -291,7 +320,7 @@ scrape_configs:
     params:
       module: [lmtp]
     static_configs:
-      - targets: ["127.0.2.24:24"]
+      - targets: ["127.0.2.24:24", "unix:@SOCKET@"]
     relabel_configs:
       - source_labels: [__address__]
         target_label: __param_target
@@ -314,7 +343,8 @@ func TestExporterPrometheus(t *testing.T) {
 
 	dir := t.TempDir()
 	cfgPath := filepath.Join(dir, "mailprobe.yml")
-	require.NoError(t, os.WriteFile(cfgPath, []byte(exporterModules), 0o644))
+	socket := servers.dir + "/dovecot/lmtp"
+	require.NoError(t, os.WriteFile(cfgPath, []byte(strings.ReplaceAll(exporterModules, "@SOCKET@", socket)), 0o644))
 	exporterAddr := net.JoinHostPort(exporterIP, strconv.Itoa(freePort(t, exporterIP)))
 	serveLog := startProcess(t, dir, "mailprobe-serve", exec.Command(servers.mailprobe, "serve",
 		"--config", cfgPath, "--listen", exporterAddr, "--resolver", resolverAddr, "--helo", "probe.it.test"))
@@ -322,7 +352,7 @@ func TestExporterPrometheus(t *testing.T) {
 
 	promAddr := net.JoinHostPort(prometheusIP, strconv.Itoa(freePort(t, prometheusIP)))
 	promCfg := filepath.Join(dir, "prometheus.yml")
-	require.NoError(t, os.WriteFile(promCfg, []byte(strings.NewReplacer("@EXPORTER@", exporterAddr,
+	require.NoError(t, os.WriteFile(promCfg, []byte(strings.NewReplacer("@EXPORTER@", exporterAddr, "@SOCKET@", socket,
 		"@ALERTS@", filepath.Join(servers.repo, "examples", "alerts.yml")).Replace(prometheusConfig)), 0o644))
 	startProcess(t, dir, "prometheus", exec.Command(prom, "--config.file="+promCfg,
 		"--storage.tsdb.path="+filepath.Join(dir, "tsdb"), "--web.listen-address="+promAddr))
@@ -376,12 +406,14 @@ func TestExporterPrometheus(t *testing.T) {
 		} {
 			eventually(t, base, a)
 		}
-		for _, s := range query(t, base, `ALERTS{instance=~"alice@it.test|127.0.2.24:24"}`) {
+		for _, s := range query(t, base, `ALERTS{job="mailprobe-lmtp"} or ALERTS{instance="alice@it.test"}`) {
 			t.Errorf("no alert expected for a deliverable target, got %v", s.Metric)
 		}
 	})
 	t.Run("LMTP", func(t *testing.T) {
 		eventually(t, base, `probe_success{job="mailprobe-lmtp",instance="127.0.2.24:24"} == 1`)
+		eventually(t, base, `probe_success{job="mailprobe-lmtp",instance="unix:`+socket+`"} == 1`)
+		eventually(t, base, `probe_smtp_result_info{instance="unix:`+socket+`",status="deliverable",recipient="alice@it.test"}`)
 	})
 	t.Run("exporter metrics", func(t *testing.T) {
 		eventually(t, base, `mailprobe_probes_total{job="mailprobe",module="smtp",result="success"} > 0`)

@@ -160,3 +160,42 @@ func TestLMTPUsageHints(t *testing.T) {
 	require.Len(t, d.Recipients, 1, stderr)
 	assert.Contains(t, strings.ToLower(d.Recipients[0].Explanation.Next), "this looks like an lmtp server: use --protocol lmtp")
 }
+
+// TestDefaultSenderAccepted: #10 item 4 against the real Postfix
+// listeners of testdata/integration/postfix-mx/master.cf.in: 127.0.6.25
+// runs reject_unknown_sender_domain, 127.0.6.26
+// reject_multi_recipient_bounce. The old default postmaster@vm.localdomain
+// got "450 4.1.8 … Sender address rejected: Domain not found" and the
+// report blamed the server; the new default is accepted, a warning comes
+// first, and a refused sender is named as the probe's own problem.
+func TestDefaultSenderAccepted(t *testing.T) {
+	requireServers(t)
+	// A HELO name that does not resolve (the test resolver refuses it):
+	// the null sender, and a warning before anything is sent.
+	out, stderr, code := runRaw(t, "probe", "--server", "127.0.6.25", "--helo", "vm.localdomain", "--dnsbl", "never", "-o", "json", "alice@it.test")
+	require.Equal(t, 0, code, out+stderr)
+	assert.Contains(t, stderr, "warning: the EHLO name vm.localdomain does not resolve")
+	assert.Equal(t, "deliverable", decodeExplained(t, out).Recipients[0].Status)
+
+	// A HELO name that resolves: double-bounce@it, as Postfix's verify.
+	out, stderr, code = runRaw(t, "probe", "--server", "127.0.6.25", "--helo", clientName, "--dnsbl", "never", "--transcript", "-o", "json", "alice@it.test")
+	require.Equal(t, 0, code, out+stderr)
+	assert.Contains(t, stderr, "MAIL FROM:<double-bounce@"+clientName+">")
+	assert.NotContains(t, stderr, "warning")
+
+	// The old default, given by hand: refused, and the report says whose problem it is.
+	out, stderr, _ = runRaw(t, "probe", "--server", "127.0.6.25", "--from", "postmaster@vm.localdomain", "--dnsbl", "never", "-o", "json", "alice@it.test")
+	assert.Contains(t, stderr, "warning: the sender's domain vm.localdomain does not resolve")
+	r := decodeExplained(t, out).Recipients[0]
+	assert.Equal(t, "deferred", r.Status)
+	assert.Contains(t, r.Explanation.Next, "the receiving server refused your probe's sender; use --from with an address of a domain you own")
+	assert.NotContains(t, r.Explanation.What+r.Explanation.Cause, "on its side")
+
+	// swaks's null sender, several recipients, reject_multi_recipient_bounce:
+	// one transaction per recipient, so neither is refused as a bounce.
+	out, stderr, code = runRaw(t, "probe", "--server", "127.0.6.26", "--from", "<>", "--dnsbl", "never", "-o", "json", "alice@it.test", "bob@it.test")
+	require.Equal(t, 0, code, out+stderr)
+	for _, r := range decodeExplained(t, out).Recipients {
+		assert.Equal(t, "deliverable", r.Status)
+	}
+}

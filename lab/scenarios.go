@@ -417,6 +417,10 @@ var extraRecords = []string{
 	"lab.test. 300 IN SOA ns.lab.test. hostmaster.lab.test. 2024010101 3600 600 86400 300",
 	"lab.test. 300 IN NS ns.lab.test.",
 	"ns.lab.test. 300 IN A 127.0.0.1",
+	// The prober's own identity (--helo probe.lab.test, its sender's
+	// domain) resolves, as a real MTA's must: receivers with
+	// reject_unknown_helo_hostname / reject_unknown_sender_domain check.
+	"probe.lab.test. 300 IN A 127.0.0.1",
 	// A CNAME loop: a resolver that follows it must give up.
 	"loop1.lab.test. 300 IN CNAME loop2.lab.test.",
 	"loop2.lab.test. 300 IN CNAME loop1.lab.test.",

@@ -100,9 +100,6 @@ func (s *ScriptServer) Addr() string { return s.ln.Addr().String() }
 // Port is the port the server listens on.
 func (s *ScriptServer) Port() int { return s.ln.Addr().(*net.TCPAddr).Port }
 
-// Script is the script the server runs.
-func (s *ScriptServer) Script() *Script { return s.script }
-
 // Commands returns every command line received so far, in arrival order
 // per connection.
 func (s *ScriptServer) Commands() []Command { return s.rec.snapshot() }

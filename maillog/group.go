@@ -41,8 +41,6 @@ type Aggregator struct {
 	groups map[groupKey]*Group
 	// ByStatus counts recipients per final status.
 	ByStatus map[string]int
-	// HandedOn counts recipients passed to a content filter.
-	HandedOn int
 }
 
 // NewAggregator returns an empty aggregator.
@@ -53,9 +51,6 @@ func NewAggregator() *Aggregator {
 // Count records one outcome in the totals only.
 func (a *Aggregator) Count(o *Outcome) {
 	a.ByStatus[o.Status]++
-	if o.NextQueueID != "" {
-		a.HandedOn++
-	}
 }
 
 // Add adds the outcomes of one message to the groups (each group counts

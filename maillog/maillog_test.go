@@ -36,8 +36,24 @@ func fixture(t testing.TB, name string) string {
 	return strings.Join(out, "\n")
 }
 
+// stubClassifier stands in for report in tests of maillog's own logic
+// (parsing, tracking, grouping): the category is "by-report" and the
+// permanence follows the dsn class, so golden files do not change when
+// report's rules improve. TestCategories checks report's answers.
+func stubClassifier() *Classifier {
+	c := NewClassifier()
+	c.explain = func(_ MTA, status, dsn, reason string) classified {
+		perm := map[byte]string{'2': "success", '4': "temporary", '5': "permanent"}[dsn[0]]
+		return classified{category: "by-report", permanence: perm, explain: &Explain{What: reason}}
+	}
+	return c
+}
+
 func readString(t testing.TB, name, log string, opts Options) (*Summary, []*Outcome) {
 	t.Helper()
+	if opts.Classifier == nil {
+		opts.Classifier = stubClassifier()
+	}
 	var outs []*Outcome
 	opts.Location = time.UTC
 	if len(opts.Filter.Statuses) == 0 {
@@ -156,7 +172,7 @@ func TestFilesInAnyOrder(t *testing.T) {
 	defer closeAll()
 	require.Equal(t, older, inputs[0].Name, "oldest first")
 	var got []*Outcome
-	_, err = Read(inputs, Options{Location: time.UTC, Filter: Filter{Statuses: []string{"all"}},
+	_, err = Read(inputs, Options{Location: time.UTC, Filter: Filter{Statuses: []string{"all"}}, Classifier: stubClassifier(),
 		OnOutcome: func(o *Outcome) error { got = append(got, o); return nil }})
 	require.NoError(t, err)
 	_, want := readString(t, "all", strings.Join(lines, "\n"), Options{})
@@ -230,4 +246,72 @@ func TestClassifierCache(t *testing.T) {
 	}
 	assert.Equal(t, int64(1), c.Misses)
 	assert.Equal(t, int64(2), c.Hits)
+}
+
+// TestCategories: real lines get report's categories — the classifier
+// probe and explain use — through maillog's adapter, for every MTA.
+func TestCategories(t *testing.T) {
+	cases := []struct {
+		file, rcpt, status, category string
+	}{
+		{"postfix-seeds.log", "paeddrigg@nausch.org", "undeliverable", "user-unknown"},
+		{"postfix-seeds.log", "django@nausch.org", "sent", "delivered"},
+		{"postfix-public.log", "ehs@pobox.com", "deferred", "connection-timeout"},
+		{"postfix-public.log", "quotauser@otherdomain.tld", "bounced", "mailbox-full"},
+		{"postfix-public.log", "root@fb8ca5e4ccd2.infogene.fr", "bounced", "dns-failure"},
+		{"qmail-multilog.log", "response@sleekzine.com", "deferred", ""},
+		{"exim-4.97.log", "userz@domain.com", "bounced", ""},
+		{"exim-classic.log", "oksana@birzhatm.ua", "rejected", "user-unknown"},
+		{"exim-classic.log", "dir@ml3.ru", "rejected", "relay-denied"},
+	}
+	logs := map[string][]*Outcome{}
+	for _, c := range cases {
+		outs, ok := logs[c.file]
+		if !ok {
+			_, outs = readString(t, c.file, fixture(t, c.file), Options{Classifier: NewClassifier()})
+			logs[c.file] = outs
+		}
+		var found *Outcome
+		for _, o := range outs {
+			if o.Recipient == c.rcpt {
+				found = o
+			}
+		}
+		require.NotNil(t, found, c.rcpt)
+		assert.Equal(t, c.status, found.Status, c.rcpt)
+		if c.category != "" {
+			assert.Equal(t, c.category, found.Category, c.rcpt)
+		}
+		assert.NotEmpty(t, found.Category, c.rcpt)
+		require.NotNil(t, found.Explanation, c.rcpt)
+		assert.NotEmpty(t, found.Explanation.Next, c.rcpt)
+	}
+}
+
+// TestQueue reads real `postqueue -j` output (the maillog test Postfix's
+// queue, testdata/queue/postqueue-j.jsonl) and groups what is stuck.
+func TestQueue(t *testing.T) {
+	f, err := os.Open(filepath.Join("testdata", "queue", "postqueue-j.jsonl"))
+	require.NoError(t, err)
+	defer f.Close()
+	now := time.Unix(1796181926, 0).Add(2 * time.Hour)
+	var outs []*Outcome
+	sum, err := ReadQueue(f, "postqueue -j", now, Options{OnOutcome: func(o *Outcome) error { outs = append(outs, o); return nil }})
+	require.NoError(t, err)
+	assert.Equal(t, int64(2), sum.Messages)
+	assert.Equal(t, map[string]int{"deferred": 2}, sum.ByStatus)
+	byRcpt := map[string]*Outcome{}
+	for _, o := range outs {
+		byRcpt[o.Recipient] = o
+		assert.Equal(t, int64(7200), o.AgeSeconds)
+		assert.True(t, o.Open)
+	}
+	require.Contains(t, byRcpt, "alice@grey.it.test")
+	assert.Equal(t, "greylisted", byRcpt["alice@grey.it.test"].Category)
+	assert.Equal(t, "4.2.0", byRcpt["alice@grey.it.test"].DSN)
+	require.Contains(t, byRcpt, "alice@alldead.it.test")
+	assert.Equal(t, "connection-refused", byRcpt["alice@alldead.it.test"].Category)
+	bad, err := ReadQueue(strings.NewReader("{not json\n"), "bad", now, Options{})
+	require.NoError(t, err)
+	assert.Equal(t, int64(1), bad.Unreadable["postqueue-json"])
 }

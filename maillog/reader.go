@@ -84,7 +84,7 @@ type Summary struct {
 	Evicted    int64          `json:"evicted_messages"`
 	MaxOpen    int            `json:"max_open_messages"`
 	ByStatus   map[string]int `json:"recipients_by_status"`
-	HandedOn   int            `json:"handed_to_content_filter"`
+	HandedOn   int64          `json:"handed_to_content_filter"`
 	Groups     []*Group       `json:"groups"`
 }
 
@@ -248,7 +248,7 @@ func Read(inputs []Input, opts Options) (*Summary, error) {
 	}
 	tr.Close()
 	sum.Messages, sum.Unfinished, sum.Evicted = tr.Messages, tr.Unfinished, tr.Evicted
-	sum.ByStatus, sum.HandedOn = sk.agg.ByStatus, sk.agg.HandedOn
+	sum.ByStatus, sum.HandedOn = sk.agg.ByStatus, tr.HandedOn
 	sum.Groups = sk.agg.Groups()
 	return sum, sk.err
 }

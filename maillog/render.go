@@ -67,7 +67,7 @@ func Text(w io.Writer, s *Summary, opts TextOptions) error {
 		notes = append(notes, fmt.Sprintf("%d messages evicted as open (more than %d open at once)", s.Evicted, s.MaxOpen))
 	}
 	if s.HandedOn > 0 {
-		notes = append(notes, fmt.Sprintf("%d recipients handed to a content filter and followed under their new queue id", s.HandedOn))
+		notes = append(notes, fmt.Sprintf("%d messages came back from a content filter under a new queue id (prev_queue_id)", s.HandedOn))
 	}
 	if s.OutOfOrder > 0 {
 		notes = append(notes, fmt.Sprintf("%d lines out of time order (grouped by time stamp, not by position)", s.OutOfOrder))

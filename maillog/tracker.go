@@ -137,6 +137,9 @@ type Tracker struct {
 	Messages int64
 	// Sessions counts queue ids that never became messages.
 	Sessions int64
+	// HandedOn counts messages that re-appeared under a new queue id
+	// after a content filter (amavis) took them.
+	HandedOn int64
 }
 
 // NewTracker returns a tracker that passes the outcomes of each finished
@@ -186,6 +189,7 @@ func (t *Tracker) get(ev *Event) *message {
 		if p, ok := t.hops[k]; ok {
 			m.prev = p
 			delete(t.hops, k)
+			t.HandedOn++
 		}
 		t.msgs[k] = m
 		t.order = append(t.order, m)
@@ -510,14 +514,6 @@ func (t *Tracker) finalize(m *message, note string) bool {
 				o.Status, o.Reason = "held", m.heldReason
 			} else {
 				o.Status, o.Reason = "open", "delivery started, no result in the log"
-			}
-		}
-		if r.next != "" {
-			hop := "handed to a content filter, re-queued as " + r.next
-			if o.Note == "" {
-				o.Note = hop
-			} else {
-				o.Note += "; " + hop
 			}
 		}
 		outs = append(outs, &o)

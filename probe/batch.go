@@ -110,6 +110,7 @@ type batchItem struct {
 func (b *Batch) Run(ctx context.Context, src RcptSource, emit func(BatchItem) error) error {
 	start := time.Now()
 	b.res.Started = start
+	b.chooseSender(ctx)
 	ctx, stopClock := b.p.begin(ctx, start)
 	defer stopClock()
 	ctx, cancel := context.WithCancelCause(ctx)
@@ -167,6 +168,18 @@ func (b *Batch) Run(ctx context.Context, src RcptSource, emit func(BatchItem) er
 }
 
 var errEmitFailed = errors.New("emit failed")
+
+// chooseSender settles the sender before the first session (see
+// ChooseSender). With the null sender an SMTP batch carries one RCPT per
+// transaction: Postfix's reject_multi_recipient_bounce refuses <> with
+// several recipients ("550 5.5.3 <>: Multi-recipient bounce"). LMTP
+// backends have no such rule.
+func (b *Batch) chooseSender(ctx context.Context) {
+	b.res.Warnings = b.p.cfg.chooseSenderAndWarn(ctx)
+	b.p.from, b.p.fromUTF8 = b.p.cfg.From, !isASCII(b.p.cfg.From)
+	b.res.Config.From = b.p.cfg.From
+	b.opts.Window = min(b.opts.Window, b.p.cfg.RcptWindow)
+}
 
 // decide turns a recipient's result into its Outcome and emits it.
 func (b *Batch) decide(l *lane, it *batchItem, att *Attempt, r RcptResult) {

@@ -33,7 +33,7 @@ type lane struct {
 
 func (b *Batch) dispatch(ctx context.Context, it *batchItem) {
 	key := it.addr.ASCIIDomain
-	if b.p.cfg.Server != nil {
+	if b.p.cfg.Server != nil || b.p.cfg.MXDomain != "" {
 		key = ""
 	}
 	b.mu.Lock()

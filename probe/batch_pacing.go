@@ -30,14 +30,7 @@ func (w *worker) window() int {
 			n = min(n, int(float64(budget)/w.rejRate))
 		}
 	}
-	return max1(n)
-}
-
-func max1(n int) int {
-	if n < 1 {
-		return 1
-	}
-	return n
+	return max(1, n)
 }
 
 // pause backs off before the next session or transaction: Backoff

@@ -30,6 +30,8 @@ func (l *lane) route(ctx context.Context, sample Address) {
 		g := &group{dom: &DomainResult{Domain: sample.ASCIIDomain}, lit: sample.Literal}
 		if s := b.p.cfg.Server; s != nil {
 			g.dom.Domain = s.String()
+		} else if b.p.cfg.MXDomain != "" {
+			g.dom.Domain = b.p.cfg.MXDomain
 		}
 		ts, err := b.p.route(ctx, g)
 		if err == nil && len(ts) == 0 {

@@ -26,11 +26,23 @@ type Config struct {
 	Server *Server
 	// Port for MX hosts; 0 means 25 (24 for LMTP, 465 for SMTPS).
 	Port int
+	// MXDomain, when set, is resolved (MX, then implicit MX) in place of
+	// each recipient's domain: a Postfix nexthop such as relayhost =
+	// example.net or transport "smtp:example.net" (smtp_connect.c).
+	MXDomain string
 	// From is the envelope sender without brackets; "" is the null
-	// sender <>. cmd fills the documented default postmaster@HELO.
-	From     string
-	HELO     string
-	STARTTLS TLSMode
+	// sender <>. With SenderAuto, ChooseSender (called by Run and
+	// Batch.Run) sets it: double-bounce@HELO when the HELO name resolves,
+	// else <>.
+	From       string
+	SenderAuto bool
+	// Warn, when set, receives each warning about the probe's identity
+	// (a HELO name or sender domain that does not resolve) before the
+	// first connection.
+	Warn         func(string)
+	senderChosen bool
+	HELO         string
+	STARTTLS     TLSMode
 	// TLSVerify makes a certificate that does not verify for the MX name
 	// fatal for that host. Off by default: like an MTA at Postfix's "may"
 	// level the probe reports it and goes on.

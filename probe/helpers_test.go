@@ -158,10 +158,3 @@ func mustTarget(t *testing.T, s string) Target {
 	require.NoError(t, err)
 	return Target{Address: a}
 }
-
-func mustServer(t *testing.T, s string) *Server {
-	t.Helper()
-	srv, err := ParseServer(s)
-	require.NoError(t, err)
-	return srv
-}

@@ -200,7 +200,7 @@ func TestCertificateFacts(t *testing.T) {
 			info := o.Attempt.TLS
 			require.NotNil(t, info)
 			assert.Equal(t, tt.verified, info.Verified, info.VerifyError)
-			assert.Equal(t, tt.kind, info.VerifyKind)
+			assert.Equal(t, probe.VerifyKind(tt.kind), info.VerifyKind)
 			assert.Equal(t, "mx.script.lab.test", info.ServerName)
 		})
 	}

@@ -36,8 +36,10 @@ type Options struct {
 	Port   int // of MX hosts; 0: the protocol's port (DefaultPort)
 	// HELO is the EHLO/LHLO name; "" means DefaultHELO().
 	HELO string
-	// From is the envelope sender; "" means postmaster@HELO, unless
-	// NullSender asks for MAIL FROM:<>.
+	// From is the envelope sender; "<>" is the null sender (as swaks
+	// takes it), and so is NullSender. "" leaves the choice to
+	// ChooseSender: double-bounce@HELO when the HELO name resolves, else
+	// the null sender.
 	From       string
 	NullSender bool
 	STARTTLS   string // auto, always or never
@@ -193,13 +195,16 @@ func NewConfig(o Options) (Config, error) {
 	if err := ValidateHELO(cfg.HELO); err != nil {
 		return cfg, err
 	}
+	if strings.TrimSpace(o.From) == NullSenderArg {
+		o.From, o.NullSender = "", true
+	}
 	switch {
 	case o.NullSender:
 		if o.From != "" {
 			return cfg, configErr("--from", nil, "--from %q: a null sender has no address", o.From)
 		}
 	case o.From == "":
-		cfg.From = DefaultSender(cfg.HELO)
+		cfg.SenderAuto = true
 	default:
 		a, err := ParseAddress("--from", o.From)
 		if err != nil {
@@ -316,11 +321,6 @@ func DefaultHELO() string {
 	return h
 }
 
-// DefaultSender is the envelope sender used when none is given:
-// postmaster at the HELO name, an address every domain must accept
-// (RFC 5321 §4.5.1), so a bounce-address check finds it valid.
-func DefaultSender(helo string) string { return "postmaster@" + helo }
-
 // checkLocalAddr tells whether ip can be bound here, by binding a TCP
 // socket to it on an ephemeral port and closing it at once: nothing is
 // sent, and an address of another host fails exactly as the probe's
@@ -365,7 +365,11 @@ func (cfg Config) Args() []string {
 	if cfg.HELO != "" && cfg.HELO != DefaultHELO() {
 		add("--helo", cfg.HELO)
 	}
-	if cfg.From != DefaultSender(cfg.HELO) {
+	switch {
+	case cfg.SenderAuto:
+	case cfg.From == "":
+		add("--from", NullSenderArg)
+	default:
 		add("--from", cfg.From)
 	}
 	if cfg.STARTTLS != "" && cfg.STARTTLS != TLSAuto {

@@ -27,7 +27,8 @@ func TestNewConfigDefaults(t *testing.T) {
 	assert.Equal(t, DefaultMaxSessions, cfg.MaxSessions)
 	assert.Equal(t, mx.FamilyAny, cfg.Family)
 	assert.Equal(t, DefaultHELO(), cfg.HELO)
-	assert.Equal(t, "postmaster@"+cfg.HELO, cfg.From)
+	assert.True(t, cfg.SenderAuto, "the sender is chosen before the first connection (ChooseSender)")
+	assert.Empty(t, cfg.From)
 	assert.Nil(t, cfg.DNS, "an IP --server without DNSBL needs no resolver")
 	assert.Nil(t, cfg.DNSBL)
 
@@ -140,7 +141,15 @@ func TestConfigArgs(t *testing.T) {
 	o.Server, o.DNSBL, o.NullSender = "127.0.7.2", "never", true
 	cfg, err = NewConfig(o)
 	require.NoError(t, err)
-	assert.Equal(t, []string{"--server", "127.0.7.2", "--from", "", "--dnsbl", "never"}, cfg.Args())
+	assert.Equal(t, []string{"--server", "127.0.7.2", "--from", "<>", "--dnsbl", "never"}, cfg.Args())
+
+	// swaks's spelling of the null sender.
+	o = DefaultOptions()
+	o.Server, o.DNSBL, o.From = "127.0.7.2", "never", "<>"
+	cfg, err = NewConfig(o)
+	require.NoError(t, err)
+	assert.False(t, cfg.SenderAuto)
+	assert.Empty(t, cfg.From)
 }
 
 // TestNewConfigUnixImpliesLMTP: #10 item 6. --server unix:/path speaks

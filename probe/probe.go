@@ -5,10 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"sync"
 	"time"
 
 	"github.com/mailprobe/mailprobe/mx"
+	"golang.org/x/sync/errgroup"
 )
 
 // Target is one recipient to probe, with its input line number (0 when
@@ -34,6 +34,9 @@ type prober struct {
 	tap      TranscriptFunc
 	resolver *mx.Resolver
 }
+
+// maxParallelDomains bounds the domains one Run probes at once.
+const maxParallelDomains = 16
 
 func newProber(cfg Config) *prober {
 	p := &prober{cfg: cfg, from: cfg.From, tap: cfg.Transcript, fromUTF8: !isASCII(cfg.From)}
@@ -74,11 +77,12 @@ func Run(ctx context.Context, cfg Config, targets []Target) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := newProber(cfg)
 	start := time.Now()
+	warns := cfg.chooseSenderAndWarn(ctx)
+	p := newProber(cfg)
 	ctx, cancel := p.begin(ctx, start)
 	defer cancel()
-	res := &Result{Started: start, Config: cfg.summary()}
+	res := &Result{Started: start, Config: cfg.summary(), Warnings: warns}
 
 	// Group recipients by domain (all of them together with --server):
 	// one session per host carries every recipient of its domain.
@@ -86,7 +90,7 @@ func Run(ctx context.Context, cfg Config, targets []Target) (*Result, error) {
 	var order []*group
 	for _, t := range targets {
 		key := t.Address.ASCIIDomain
-		if cfg.Server != nil {
+		if cfg.Server != nil || cfg.MXDomain != "" {
 			key = ""
 		}
 		g := groups[key]
@@ -94,6 +98,8 @@ func Run(ctx context.Context, cfg Config, targets []Target) (*Result, error) {
 			g = &group{dom: &DomainResult{Domain: t.Address.ASCIIDomain}, lit: t.Address.Literal}
 			if cfg.Server != nil {
 				g.dom.Domain = cfg.Server.String()
+			} else if cfg.MXDomain != "" {
+				g.dom.Domain = cfg.MXDomain
 			}
 			groups[key] = g
 			order = append(order, g)
@@ -104,17 +110,15 @@ func Run(ctx context.Context, cfg Config, targets []Target) (*Result, error) {
 		g.rcpts = append(g.rcpts, &pending{addr: t.Address, out: o})
 	}
 
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 16)
+	var eg errgroup.Group
+	eg.SetLimit(maxParallelDomains)
 	for _, g := range order {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
+		eg.Go(func() error {
 			p.probeGroup(ctx, g, start)
-		}()
+			return nil
+		})
 	}
-	wg.Wait()
+	_ = eg.Wait() // probeGroup records everything in the Result
 
 	p.checkDNSBL(ctx, res)
 	res.Stop = StopOf(ctx)
@@ -196,7 +200,7 @@ func (p *prober) route(ctx context.Context, g *group) ([]target, error) {
 		}
 		return ts, nil
 	}
-	if g.lit.IsValid() {
+	if g.lit.IsValid() && p.cfg.MXDomain == "" {
 		// RFC 5321 §5.1: an address literal is dialled directly, no MX.
 		return []target{{host: g.lit.String(), address: g.lit.String(), port: port, network: "tcp"}}, nil
 	}

@@ -1,7 +1,6 @@
 package probe
 
 import (
-	"crypto/x509"
 	"time"
 
 	"github.com/mailprobe/mailprobe/blacklist"
@@ -90,6 +89,9 @@ type Result struct {
 	// LocalPrivate is true when a connection's local address was private
 	// or loopback, so the address a receiving server sees may differ.
 	LocalPrivate bool
+	// Warnings are what ChooseSender found wrong with the probe's
+	// identity (a HELO name or sender domain that does not resolve).
+	Warnings []string
 	// ServerSaw are the client addresses block-like refusals named
 	// ("Client host [IP] …"): what the server itself says it saw, checked
 	// on the lists beside the local address.
@@ -214,12 +216,22 @@ type TLSInfo struct {
 	// VerifyError says why verification failed (expired, wrong name,
 	// unknown authority); "" when Verified.
 	VerifyError string
-	// VerifyKind is one of "", "expired", "not-yet-valid", "hostname",
-	// "unknown-authority", "other".
-	VerifyKind string
-
-	peer *x509.Certificate
+	// VerifyKind is why verification failed, as a fact report can
+	// branch on and render; VerifyOK when Verified.
+	VerifyKind VerifyKind
 }
+
+// VerifyKind classifies a certificate that did not verify.
+type VerifyKind string
+
+const (
+	VerifyOK               VerifyKind = ""
+	VerifyExpired          VerifyKind = "expired"
+	VerifyNotYetValid      VerifyKind = "not-yet-valid"
+	VerifyHostname         VerifyKind = "hostname"          // not valid for the MX name
+	VerifyUnknownAuthority VerifyKind = "unknown-authority" // self-signed, or a private CA
+	VerifyOther            VerifyKind = "other"             // no certificate, STARTTLS refused, anything else
+)
 
 // Outcome is the fate of one recipient: the attempt that decided it (the
 // last one made for it) and the reply or error that did.

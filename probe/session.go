@@ -97,7 +97,7 @@ func (p *prober) start(ctx context.Context, nc net.Conn, host string, att *Attem
 		if tlsMode == TLSAlways || c.closed {
 			return fail(&Error{Kind: ErrRejected, Phase: PhaseSTARTTLS, Reply: r})
 		}
-		att.TLS = &TLSInfo{VerifyError: "STARTTLS refused: " + r.Text(), VerifyKind: "other"}
+		att.TLS = &TLSInfo{VerifyError: "STARTTLS refused: " + r.Text(), VerifyKind: VerifyOther}
 		return s.keep(stop)
 	}
 	if c.waiting() {

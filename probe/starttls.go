@@ -65,11 +65,10 @@ func tlsInfo(cs tls.ConnectionState, serverName string, roots *x509.CertPool, no
 		ServerName:  serverName,
 	}
 	if len(cs.PeerCertificates) == 0 {
-		info.VerifyError, info.VerifyKind = "server sent no certificate", "other"
+		info.VerifyError, info.VerifyKind = "server sent no certificate", VerifyOther
 		return info
 	}
 	leaf := cs.PeerCertificates[0]
-	info.peer = leaf
 	// The certificate is the peer's text: pkix.Name.String escapes RFC
 	// 4514 specials but passes controls and bidi characters through.
 	info.Subject = peertext.Neutralise(leaf.Subject.String())
@@ -91,19 +90,19 @@ func tlsInfo(cs tls.ConnectionState, serverName string, roots *x509.CertPool, no
 	var ua x509.UnknownAuthorityError
 	switch {
 	case errors.As(err, &inv) && inv.Reason == x509.Expired:
-		info.VerifyKind = "expired"
+		info.VerifyKind = VerifyExpired
 		if now.Before(leaf.NotBefore) {
-			info.VerifyKind = "not-yet-valid"
+			info.VerifyKind = VerifyNotYetValid
 		}
 	case errors.As(err, &host):
-		info.VerifyKind = "hostname"
+		info.VerifyKind = VerifyHostname
 	case errors.As(err, &ua):
-		info.VerifyKind = "unknown-authority"
+		info.VerifyKind = VerifyUnknownAuthority
 		if leaf.Issuer.String() == leaf.Subject.String() {
 			info.VerifyError = "self-signed certificate: " + info.VerifyError
 		}
 	default:
-		info.VerifyKind = "other"
+		info.VerifyKind = VerifyOther
 	}
 	return info
 }

@@ -83,7 +83,7 @@ func TestSTARTTLSFacts(t *testing.T) {
 			tlsInfo := o.Attempt.TLS
 			require.NotNil(t, tlsInfo)
 			assert.Equal(t, tt.verified, tlsInfo.Verified, tlsInfo.VerifyError)
-			assert.Equal(t, tt.kind, tlsInfo.VerifyKind)
+			assert.Equal(t, VerifyKind(tt.kind), tlsInfo.VerifyKind)
 			assert.NotEmpty(t, tlsInfo.Version)
 			assert.Contains(t, tlsInfo.Subject, "CN=")
 			requireNoData(t, rec)

@@ -1,5 +1,10 @@
 package report
 
+import (
+	"slices"
+	"strings"
+)
+
 // automaton is an Aho–Corasick matcher over every literal of every rule,
 // so classifying a text is one pass over its bytes whatever the number of
 // rules (Aho & Corasick, "Efficient string matching", CACM 18(6), 1975).
@@ -39,9 +44,27 @@ func newAutomaton(lits []string) *automaton {
 	}
 	a.nclass = n
 
-	// Trie.
-	a.next = make([]int32, n) // state 0, the root
-	a.out = [][]int32{nil}
+	// Trie. Its exact size up front, so the table is allocated once:
+	// over the sorted literals, each adds the bytes it does not share
+	// with the one before.
+	sorted := slices.Clone(lits)
+	for i := range sorted {
+		sorted[i] = strings.ToLower(sorted[i])
+	}
+	slices.Sort(sorted)
+	total := 1
+	for i, l := range sorted {
+		common := 0
+		if i > 0 {
+			p := sorted[i-1]
+			for common < len(l) && common < len(p) && l[common] == p[common] {
+				common++
+			}
+		}
+		total += len(l) - common
+	}
+	a.next = make([]int32, n, total*n) // state 0, the root
+	a.out = make([][]int32, 1, total)
 	for id, l := range lits {
 		s := int32(0)
 		for i := 0; i < len(l); i++ {

@@ -192,6 +192,11 @@ func Classify(code int, enhanced, text string) (Category, Permanence) {
 // order; then the enhanced code (enhancedCategory), then the reply code.
 // Results are cached: maillogs and batches repeat the same texts.
 func ClassifyText(code int, enhanced, text string) Classification {
+	// Success and intermediate replies need no rules: a probe that was
+	// accepted never builds the automaton.
+	if code/100 == 2 || code/100 == 3 || code != 0 && (code < 200 || code > 599) || code == 0 && permanenceOf(0, enhanced) == PermanenceSuccess {
+		return classify(nil, code, enhanced, text)
+	}
 	rs := active()
 	key := cacheKey(code, enhanced, text)
 	if c, ok := rs.cache.get(key); ok {

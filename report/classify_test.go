@@ -144,11 +144,21 @@ func TestFormatDelay(t *testing.T) {
 	}
 }
 
-func TestExitCode(t *testing.T) {
+func TestRank(t *testing.T) {
 	v := func(s Status) Verdict { return Verdict{Status: s} }
-	assert.Equal(t, 0, ExitCode(nil))
-	assert.Equal(t, 0, ExitCode([]Verdict{v(StatusDeliverable), v(StatusDeliverable)}))
-	assert.Equal(t, 1, ExitCode([]Verdict{v(StatusDeferred), v(StatusUndeliverable)}))
-	assert.Equal(t, 2, ExitCode([]Verdict{v(StatusDeliverable), v(StatusDeferred)}))
-	assert.Equal(t, 2, ExitCode([]Verdict{v(StatusNotChecked)}))
+	assert.Equal(t, RankOK, RankVerdicts(nil))
+	assert.Equal(t, RankOK, RankVerdicts([]Verdict{v(StatusDeliverable), v(StatusDeliverable)}))
+	assert.Equal(t, RankUndeliverable, RankVerdicts([]Verdict{v(StatusDeferred), v(StatusUndeliverable)}))
+	assert.Equal(t, RankDeferred, RankVerdicts([]Verdict{v(StatusDeliverable), v(StatusDeferred)}))
+	assert.Equal(t, RankDeferred, RankVerdicts([]Verdict{v(StatusNotChecked)}))
+	s := NewBatchSummary()
+	s.ByStatus[StatusDeliverable] = 2
+	s.ByStatus[BatchStatusSkipped] = 1
+	assert.Equal(t, RankOK, RankBatch(s))
+	s.ByStatus[BatchStatusInvalid] = 1
+	assert.Equal(t, RankUndeliverable, RankBatch(s))
+	assert.Equal(t, RankDeferred, Explained{Status: "undeliverable", DSN: "4.1.1"}.Rank())
+	assert.Equal(t, RankUndeliverable, Explained{Status: "undeliverable", DSN: "5.1.1"}.Rank())
+	assert.Equal(t, RankOK, Explained{Permanence: PermanenceSuccess}.Rank())
+	assert.Equal(t, RankDeferred, Explained{Permanence: PermanenceUnknown}.Rank())
 }

@@ -13,8 +13,46 @@ package report_test
 //	go test ./report/ -run TestCorpus -v -corpus.misses  # and every miss
 //
 // Weaknesses the corpus shows that are not a matter of one more rule
-// (for the engine's owner; see the misses list for examples):
-//   - (filled in as the corpus shows them)
+// (for the engine's owner; run with -corpus.misses to see each one):
+//   - A greeting line before the real reply wins: La Poste's "220-laposte
+//     421 4.2.1 Service refuse…" comes out as deliverable/success.
+//   - Non-standard codes with a second digit above 5 ("571 No PTR Record
+//     found", Exchange's "571 Delivery not authorized") are not read as
+//     replies, so permanence is unknown.
+//   - Exim's one-line form "host H [A] SMTP error from remote mail server
+//     after MAIL FROM:<a@b> SIZE=2022: 553 5.7.1 …" (as providers' pages
+//     quote it) gives no reply code.
+//   - Codes written "552: Message rejected …" or "… with code 550 (0.0.0)
+//     'Service unavailable …'" (an MUA's or a gateway's rendering) give no
+//     reply code, so permanence is unknown.
+//   - sendmail transcripts: the first "<<<" error reply is the cause, but
+//     the last reply wins ("<<< 554 … not accepting connections / >>> QUIT
+//     / <<< 421 4.7.0 … too many errors" → protocol-error/temporary), and
+//     sendmail's own summary line after the transcript ("550 5.1.1 <a@b>…
+//     User unknown") overrides the remote reply ("<<< 553 http://www.
+//     spamhaus.org/query/bl?ip=…" → user-unknown).
+//   - A Postfix delivery line's status= should decide permanence over the
+//     reply inside it: "status=deferred (host … refused to talk to me: 554-
+//     kundenserver.de … Bad DNS PTR resource record." is temporary.
+//   - status=sent lines whose reason is not a reply ("status=sent
+//     (delivered to command: procmail -a …)"), Postfix's success DSN text
+//     "<a@b>: delivery via mx[192.0.2.2]:25: 250 2.1.5 Ok", and OpenSMTPD's
+//     "delivery: Ok for …: … stat=Delivered" should be delivered, not
+//     deliverable/other.
+//   - A syslog line whose program is rblsmtpd ("ns1 rblsmtpd: relays.ordb
+//     .org blocked 193.111.120.47 …") is classified with an empty text.
+//   - Folded multi-line replies joined by the bouncing MTA keep the
+//     continuation codes inside sentences ("Our system has detected that
+//     this 550-5.7.1 message is likely unsolicited mail"), so literal
+//     phrases spanning a fold do not match; stripping "NNN-X.Y.Z " inside
+//     the text before matching would help every rule.
+//   - Labelling decisions worth knowing: a sender address rejected because
+//     its domain does not resolve is dns-failure with party sender; other
+//     refusals of the envelope sender (access maps, non-FQDN, sender
+//     verification, "Invalid Sender", bad From:) are policy-spf-dmarc-dkim
+//     with party sender, never user-unknown. Gmail's 421 "temporarily rate
+//     limited" for unusual rates is rate-limited (the team brief's
+//     gmail-rate-limit rule), its 550 block is reputation.
 
 import (
 	"bufio"
@@ -34,11 +72,17 @@ import (
 // Floors: the accuracy the classifier reaches on the corpus today, in
 // percent, rounded down. A change that lowers accuracy fails here.
 const (
-	categoryFloor   = 78.0
-	permanenceFloor = 62.0
+	categoryFloor   = 98.0
+	permanenceFloor = 98.0
 )
 
-var showMisses = flag.Bool("corpus.misses", false, "print every corpus item the classifier gets wrong")
+var (
+	showMisses = flag.Bool("corpus.misses", false, "print every corpus item the classifier gets wrong")
+	// corpusFile lets the same measurement run over another labelled
+	// file of the same format, e.g. a fresh sample held out from rule
+	// writing: go test ./report/ -run TestCorpusAccuracy -v -corpus.file=/tmp/new.jsonl
+	corpusFile = flag.String("corpus.file", corpusPath, "the labelled JSONL file TestCorpusAccuracy measures")
+)
 
 const corpusPath = "../testdata/explain/corpus.jsonl"
 
@@ -61,9 +105,9 @@ var (
 	corpusParty = []string{"sender", "recipient", "local"}
 )
 
-func loadCorpus(t *testing.T) []corpusItem {
+func loadCorpus(t *testing.T, path string) []corpusItem {
 	t.Helper()
-	f, err := os.Open(corpusPath)
+	f, err := os.Open(path)
 	require.NoError(t, err)
 	defer f.Close()
 	var items []corpusItem
@@ -98,7 +142,7 @@ func oneOf(s string, list []string) bool {
 // TestCorpusWellFormed checks every item's labels and source, and that no
 // text occurs twice (duplicates would weigh one wording twice).
 func TestCorpusWellFormed(t *testing.T) {
-	items := loadCorpus(t)
+	items := loadCorpus(t, corpusPath)
 	require.GreaterOrEqual(t, len(items), 400, "the corpus must hold at least 400 items")
 	cats := map[string]bool{}
 	for _, c := range report.Categories {
@@ -158,7 +202,7 @@ func pct(a, n int) float64 {
 // TestCorpusAccuracy runs every item through report.ExplainText and
 // reports how often category and permanence match the labels.
 func TestCorpusAccuracy(t *testing.T) {
-	items := loadCorpus(t)
+	items := loadCorpus(t, *corpusFile)
 	var all tally
 	byKind := map[string]*tally{}
 	byProvider := map[string]*tally{}

@@ -87,6 +87,10 @@ func explain(v *Verdict, c explainCtx) Explanation {
 			info = categoryTable[CategoryOther]
 		}
 		e = info.explain(v, c, w)
+		if se, ok := senderRefused(v, c, w); ok {
+			e = se
+			v.Party = PartyLocal
+		}
 	}
 	e.Party = v.Party
 	if e.Party == "" {
@@ -388,7 +392,7 @@ func explainOther(v *Verdict, c explainCtx, w words) Explanation {
 		} else if c.text.dsn != "" || v.DSN != "" {
 			what += " with status code " + firstNonEmpty(c.text.dsn, v.DSN)
 		}
-		what += ", but its words match no known cause: " + clipText(firstNonEmpty(v.Reason, c.text.text), 200) + "."
+		what += ", but its words match no known cause: " + strings.TrimRight(clipText(firstNonEmpty(v.Reason, c.text.text), 200), ". ") + "."
 		e := Explanation{
 			What:  what,
 			Cause: "The text states no cause mailprobe knows; the code alone says " + permWords(v.Permanence) + ".",

@@ -105,6 +105,8 @@ func explainFacts(f *textFacts) Explained {
 		Status: f.status, DSN: f.dsn, Recipient: f.recipient, Relay: f.relay, Command: f.command, Line: f.line}
 	if f.line != nil {
 		out.Reason = f.line.Reason
+	} else if f.reply == nil && f.reason != f.text {
+		out.Reason = f.reason
 	}
 	v := Verdict{Category: cl.Category, Permanence: cl.Permanence, Party: cl.Party, Rule: cl.Rule,
 		DSN: f.dsn, Relay: f.relay, Recipient: f.recipient, Phase: f.phase, Command: f.command}

@@ -408,6 +408,28 @@ func (f *textFacts) exim(s string) {
 	if f.perm == "" && strings.Contains(s, " defer (") {
 		f.status, f.perm = "deferred", PermanenceTemporary
 	}
+	f.reason = eximReason(s)
+}
+
+// eximReason is the message of a delivery line without the date, id,
+// flag, address and R=/T= fields: what follows "defer (N): " or " : ".
+func eximReason(s string) string {
+	if i := strings.Index(s, " defer ("); i >= 0 {
+		if j := strings.Index(s[i:], "): "); j >= 0 {
+			return strings.TrimSpace(s[i+j+3:])
+		}
+	}
+	for _, flag := range []string{" ** ", " == "} {
+		if i := strings.Index(s, flag); i >= 0 {
+			if j := strings.Index(s[i:], " : "); j >= 0 {
+				return strings.TrimSpace(s[i+j+3:])
+			}
+			if j := strings.Index(s[i+len(flag):], ": "); j >= 0 {
+				return strings.TrimSpace(s[i+len(flag)+j+2:])
+			}
+		}
+	}
+	return ""
 }
 
 // kv reads "key=value" fields separated by ", " or spaces, with values
@@ -690,8 +712,15 @@ func embeddedReply(s string) *probe.Reply {
 			best, bestScore = 0, 3
 			break
 		}
+		// A number after a colon inside a key=value field is the field's
+		// value, not a reply: Exim's "X=TLS1.2:ECDHE-RSA-AES256-GCM-SHA384:256".
+		if s[i-1] == ':' && strings.Contains(s[strings.LastIndexAny(s[:i], " \t\n")+1:i], "=") {
+			continue
+		}
 		score := 1
-		if s[i-1] == '\n' || s[i-1] == ':' || s[i-1] == '\'' || s[i-1] == '"' || (i >= 2 && s[i-2] == ':') {
+		// ";" ends a DSN Diagnostic-Code type written without a space
+		// ("smtp;550 …", RFC 3464 §2.3.6), as ":" ends a label.
+		if s[i-1] == '\n' || s[i-1] == ':' || s[i-1] == ';' || s[i-1] == '\'' || s[i-1] == '"' || (i >= 2 && s[i-2] == ':') {
 			score = 2
 		}
 		if i+4 < len(s) {

@@ -44,3 +44,43 @@ func explainLMTPAsSMTP(v *Verdict, w words) Explanation {
 		Next:  "This looks like an LMTP server: use --protocol lmtp (as Postfix's lmtp(8) would: lmtp:[host]:24).",
 	}
 }
+
+// senderRefused explains a refusal of MAIL FROM when it is about the
+// probe's own sender (reject_unknown_sender_domain's "450 4.1.8 …
+// Sender address rejected: Domain not found", an SPF or sender-callout
+// refusal, a 5.1.7/5.1.8 sender status): the probe's settings are at
+// fault, not the receiving server and not the recipient, about whom
+// nothing is known yet. Refusals at MAIL that are about the connection
+// (blocklists, rate limits, TLS, authentication) keep their own
+// explanation.
+func senderRefused(v *Verdict, c explainCtx, w words) (Explanation, bool) {
+	if c.res == nil || v.Reply == nil || v.Reply.Class() < 4 {
+		// Only a probe's own sender is "yours"; `mailprobe explain`
+		// keeps the rule's words.
+		return Explanation{}, false
+	}
+	// Postfix defers sender checks to RCPT (smtpd_delay_reject = yes) and
+	// says "Sender address rejected" (smtpd_check.c); RFC 3463 X.1.7 and
+	// X.1.8 are the sender's address statuses.
+	enh := v.Reply.Enhanced
+	aboutSender := strings.Contains(strings.ToLower(v.Reply.Text()), "sender address rejected") ||
+		len(enh) >= 5 && (enh[1:] == ".1.7" || enh[1:] == ".1.8")
+	if v.Phase != probe.PhaseMAIL && !aboutSender {
+		return Explanation{}, false
+	}
+	switch v.Category {
+	case CategoryBlocklisted, CategoryReputation, CategoryRateLimited, CategoryConnectionLimit,
+		CategoryGreylisted, CategoryTLSRequired, CategoryAuthRequired, CategoryMessageSize:
+		return Explanation{}, false
+	}
+	from := "<>"
+	if c.res != nil {
+		from = "<" + c.res.Config.From + ">"
+	}
+	what := w.who + " refused the probe's sender MAIL FROM:" + from + w.said + ": " + v.Reason + "."
+	return Explanation{
+		What:  what,
+		Cause: "The receiving server checks the envelope sender — that its domain resolves (Postfix's reject_unknown_sender_domain), SPF, a sender-verification callout — and the probe's sender failed. Nothing is known about the recipient yet.",
+		Next:  "The receiving server refused your probe's sender; use --from with an address of a domain you own (and --helo with this host's name in DNS).",
+	}, true
+}

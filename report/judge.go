@@ -296,19 +296,3 @@ func allConnectFailed(o *probe.Outcome, cfg probe.ConfigSummary) bool {
 	}
 	return made > 0
 }
-
-// ExitCode is the process exit code for a set of verdicts: 0 when every
-// recipient is deliverable, 1 when any is undeliverable, 2 when some are
-// deferred or not checked and none undeliverable. No verdicts: 0.
-func ExitCode(verdicts []Verdict) int {
-	code := 0
-	for _, v := range verdicts {
-		switch v.Status {
-		case StatusUndeliverable:
-			return 1
-		case StatusDeferred, StatusNotChecked:
-			code = 2
-		}
-	}
-	return code
-}

@@ -62,7 +62,7 @@ func prefilterCorpus(t testing.TB) []string {
 		"connect to mx.example[192.0.2.1]:25: Connection timed out",
 		"550 5.1.1 <ÄÖÜ@example.org>: Recipient address rejected: USER UNKNOWN",
 	}
-	for _, r := range BuiltinRules() {
+	for _, r := range mustParseBuiltin(t) {
 		for _, e := range r.Examples {
 			texts = append(texts, e.Text)
 		}
@@ -81,7 +81,7 @@ func prefilterCorpus(t testing.TB) []string {
 // reply class and with and without a reply code, they pick the same rule
 // as checking every rule one by one.
 func TestCompiledMatchEqualsNaive(t *testing.T) {
-	rs := compileRules(BuiltinRules())
+	rs := compileRules(mustParseBuiltin(t))
 	for _, text := range prefilterCorpus(t) {
 		for _, class := range []int{0, 2, 4, 5} {
 			for _, noReply := range []bool{false, true} {
@@ -138,10 +138,22 @@ func FuzzRuleMatch(f *testing.F) {
 	for _, s := range []string{"550 5.1.1 user unknown", "blocked using zen.spamhaus.org", "greylisted", "too many connections", "connect to x[1.2.3.4]:25: connection refused"} {
 		f.Add(s, 5, false)
 	}
-	rs := compileRules(BuiltinRules())
+	rs := compileRules(mustParseBuiltin(f))
 	f.Fuzz(func(t *testing.T, s string, class int, noReply bool) {
 		if ruleID(naiveMatch(rs.rules, s, class, "", noReply)) != ruleID(rs.match(s, class, "", noReply)) {
 			t.Fatalf("matchers disagree on %q", s)
 		}
 	})
+}
+
+// TestSplitBranches: the regex is cut only at top-level bars, and plain
+// phrases become literals.
+func TestSplitBranches(t *testing.T) {
+	bs := splitBranches(`relay access denied|(a|b)c \d+|[|]x|e\|f|user (doesn't|does not) exist`)
+	require.Len(t, bs, 5)
+	assert.Equal(t, "relay access denied", bs[0].lit)
+	assert.Equal(t, `(a|b)c \d+`, bs[1].re)
+	assert.Equal(t, "|x", bs[2].lit) // a one-character class is a literal
+	assert.Equal(t, "e|f", bs[3].lit)
+	assert.Equal(t, []string{" exist"}, bs[4].lits)
 }

@@ -65,6 +65,9 @@ func Text(w io.Writer, res *probe.Result, opts TextOptions) error {
 		ew.printf("  What happened: %s\n", v.Explanation.What)
 		ew.printf("  Likely cause:  %s\n", v.Explanation.Cause)
 		ew.printf("  What to do:    %s\n", v.Explanation.Next)
+		if p := v.Explanation.Party; p != "" {
+			ew.printf("  Who acts:      %s\n", partyWords[p])
+		}
 		ew.printf("  Category:      %s (%s)\n", v.Category, v.Permanence)
 		for _, po := range v.PassedOver {
 			ew.printf("  Passed over:   %s — %s\n", endpointName(po.Host, po.Address, po.Port), po.Reason)
@@ -305,6 +308,9 @@ func ExplainedText(w io.Writer, e Explained) error {
 			ew.printf("status:      %s (dsn %s)\n", e.Status, e.DSN)
 		}
 	}
+	if e.Kind != "" && e.Kind != KindReply {
+		ew.printf("read as:     %s\n", kindNames[e.Kind])
+	}
 	if e.Reply != "" {
 		ew.printf("reply:       %s\n", e.Reply)
 		ew.printf("code:        %d", e.Code)
@@ -316,8 +322,25 @@ func ExplainedText(w io.Writer, e Explained) error {
 		ew.printf("reason:      %s\n", e.Reason)
 	}
 	ew.printf("permanence:  %s\ncategory:    %s\n", e.Permanence, e.Category)
+	if e.Rule != "" {
+		ew.printf("rule:        %s", e.Rule)
+		if e.Provider != "" {
+			ew.printf(" (%s)", e.Provider)
+		}
+		ew.printf("\n")
+	}
 	ew.printf("What happened: %s\nLikely cause:  %s\nWhat to do:    %s\n", e.Explanation.What, e.Explanation.Cause, e.Explanation.Next)
+	if p := e.Explanation.Party; p != "" {
+		ew.printf("Who acts:      %s\n", partyWords[p])
+	}
 	return ew.err
+}
+
+// partyWords say who has to act, in the text output.
+var partyWords = map[Party]string{
+	PartySender:    "you, the sending side (your IP, domain, authentication, sender address or rate)",
+	PartyRecipient: "the recipient or their admin (mailbox, domain or server on their side)",
+	PartyLocal:     "you: your own mail system's configuration",
 }
 
 // errWriter keeps the first write error so renderers can write freely.

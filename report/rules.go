@@ -5,6 +5,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"io/fs"
 	"math/bits"
@@ -71,9 +72,78 @@ type Rule struct {
 	File string `yaml:"-" json:"-"`
 	Line int    `yaml:"-" json:"-"`
 
-	re      *regexp.Regexp
-	reLits  []string // literals one of which every regex match contains
-	classes uint8    // bit c set: class c allowed; 0: any
+	// branches are the regex's top-level alternatives: a pure literal
+	// is matched by the automaton alone, the rest are small regexps,
+	// each compiled on its first candidate text.
+	branches []*branch
+	classes  uint8 // bit c set: class c allowed; 0: any
+}
+
+// branch is one top-level alternative of a rule's regex.
+type branch struct {
+	lit  string   // the branch is this literal, or ""
+	re   string   // else its regex
+	lits []string // literals one of which every match of re contains (nil: none known)
+
+	once sync.Once
+	rx   *regexp.Regexp
+}
+
+// regexp compiles the branch on first use: most branches never see a
+// text with their literals, so a process pays only for what it needs.
+// check has already proved the whole regex compiles.
+func (b *branch) regexp() *regexp.Regexp {
+	b.once.Do(func() { b.rx = regexp.MustCompile(b.re) })
+	return b.rx
+}
+
+// splitBranches cuts a regex at its top-level "|" (outside groups,
+// classes and escapes), each alternative kept as written: Go's parser
+// would factor common prefixes out of an alternation and hide that most
+// alternatives are plain phrases.
+func splitBranches(expr string) []*branch {
+	var parts []string
+	depth, start, inClass := 0, 0, false
+	for i := 0; i < len(expr); i++ {
+		switch c := expr[i]; {
+		case c == '\\':
+			i++
+		case inClass:
+			if c == ']' {
+				inClass = false
+			}
+		case c == '[':
+			inClass = true
+		case c == '(':
+			depth++
+		case c == ')':
+			depth--
+		case c == '|' && depth == 0:
+			parts = append(parts, expr[start:i])
+			start = i + 1
+		}
+	}
+	parts = append(parts, expr[start:])
+	out := make([]*branch, 0, len(parts))
+	for _, p := range parts {
+		tree, err := syntax.Parse(p, syntax.Perl)
+		if err != nil {
+			// Not a regex on its own (cannot happen for a valid whole);
+			// keep the whole expression as one branch.
+			return []*branch{{re: expr, lits: regexLiterals(expr)}}
+		}
+		tree = tree.Simplify()
+		if tree.Op == syntax.OpLiteral && tree.Flags&syntax.FoldCase == 0 {
+			out = append(out, &branch{lit: string(tree.Rune)})
+			continue
+		}
+		b := &branch{re: p}
+		if lits, ok := required(tree); ok && useful(lits) {
+			b.lits = lits
+		}
+		out = append(out, b)
+	}
+	return out
 }
 
 // RuleExample is a real text the rule is made for, with its source.
@@ -203,16 +273,10 @@ func (r *Rule) check() error {
 		r.Match[i] = strings.ToLower(m)
 	}
 	if r.Regex != "" {
-		re, err := regexp.Compile(r.Regex)
-		if err != nil {
+		if _, err := regexp.Compile(r.Regex); err != nil {
 			return fmt.Errorf("regex does not compile: %v", err)
 		}
-		r.re = re
-		if tree, err := syntax.Parse(r.Regex, syntax.Perl); err == nil {
-			if lits, ok := required(tree.Simplify()); ok && useful(lits) {
-				r.reLits = lits
-			}
-		}
+		r.branches = splitBranches(r.Regex)
 	}
 	if len(r.Match) == 0 && r.Regex == "" && len(r.Enhanced) == 0 {
 		return errors.New("needs a condition: match, regex or enhanced")
@@ -224,6 +288,19 @@ func (r *Rule) check() error {
 		if strings.TrimSpace(e.Text) == "" || strings.TrimSpace(e.Source) == "" {
 			return errors.New("every example needs a text and a source")
 		}
+	}
+	return nil
+}
+
+// regexLiterals is the prefilter set of a regex (see prefilter.go), nil
+// when it has none.
+func regexLiterals(expr string) []string {
+	tree, err := syntax.Parse(expr, syntax.Perl)
+	if err != nil {
+		return nil
+	}
+	if lits, ok := required(tree.Simplify()); ok && useful(lits) {
+		return lits
 	}
 	return nil
 }
@@ -240,15 +317,33 @@ func joinAny[T ~string](xs []T) string {
 type ruleSet struct {
 	rules []*Rule // precedence order
 	ac    *automaton
-	// litRule[id] is the rule literal id belongs to; litRe[id] says
-	// whether it is a regex prefilter literal (else a match literal).
-	litRule []int32
-	litRe   []bool
+	// litRule[id] is the rule literal id belongs to; litBranch[id] the
+	// regex branch it stands for (-1: a match literal); litFull[id] the
+	// whole literal when the automaton holds only its prefix.
+	litRule   []int32
+	litBranch []int32
+	litFull   []string
 	// needMatch / needRe: bit i set when rule i has match literals / a
-	// regex with prefilter literals that must be seen.
+	// regex every branch of which needs a literal.
 	needMatch, needRe []uint64
 	words             int
 	cache             *classCache
+}
+
+// acPrefix is how much of each literal the automaton holds. Literals
+// are phrases ("the email account that you tried to reach does not
+// exist"); their first bytes already tell almost every text apart, and
+// a short prefix keeps the automaton small enough to build in a fraction
+// of a millisecond on a process's first classification. A hit on a
+// truncated match literal is confirmed with strings.Contains; a regex
+// literal needs no confirmation, the regex decides.
+const acPrefix = 8
+
+func prefix(s string) string {
+	if len(s) > acPrefix {
+		return s[:acPrefix]
+	}
+	return s
 }
 
 func compileRules(rules []*Rule) *ruleSet {
@@ -258,27 +353,47 @@ func compileRules(rules []*Rule) *ruleSet {
 	rs.needMatch = make([]uint64, rs.words)
 	rs.needRe = make([]uint64, rs.words)
 	var lits []string
+	add := func(rule int, br int, lit string) {
+		full := ""
+		if len(lit) > acPrefix {
+			full = lit
+		}
+		lits = append(lits, prefix(lit))
+		rs.litRule = append(rs.litRule, int32(rule))
+		rs.litBranch = append(rs.litBranch, int32(br))
+		rs.litFull = append(rs.litFull, full)
+	}
 	for i, r := range sorted {
 		for _, m := range r.Match {
-			lits = append(lits, m)
-			rs.litRule = append(rs.litRule, int32(i))
-			rs.litRe = append(rs.litRe, false)
+			add(i, -1, m)
 		}
 		if len(r.Match) > 0 {
 			rs.needMatch[i/64] |= 1 << (i % 64)
 		}
-		for _, m := range r.reLits {
-			lits = append(lits, m)
-			rs.litRule = append(rs.litRule, int32(i))
-			rs.litRe = append(rs.litRe, true)
+		always := false
+		for j, b := range r.branches {
+			switch {
+			case b.lit != "":
+				add(i, j, b.lit)
+			case b.lits != nil:
+				for _, l := range b.lits {
+					add(i, j, l)
+				}
+			default:
+				always = true // a branch with no literal: always a candidate
+			}
 		}
-		if len(r.reLits) > 0 {
+		if len(r.branches) > 0 && !always {
 			rs.needRe[i/64] |= 1 << (i % 64)
 		}
 	}
 	rs.ac = newAutomaton(lits)
 	return rs
 }
+
+// maxHits bounds the literal hits remembered per text; a text with more
+// (a whole bounce) falls back to checking every branch of a candidate.
+const maxHits = 64
 
 // match returns the first rule, in precedence order, that the text
 // satisfies; class is the reply class (0 when unknown), noReply whether
@@ -295,15 +410,29 @@ func (rs *ruleSet) match(text string, class int, enhanced string, noReply bool) 
 	if !isASCII(text) {
 		scanText = strings.ToLower(text)
 	}
+	var hitBuf [maxHits]int32
+	hits := hitBuf[:0]
+	overflow := false
 	rs.ac.scan(scanText, func(id int32) {
 		i := rs.litRule[id]
-		if rs.litRe[id] {
+		if rs.litBranch[id] >= 0 {
 			seenRe[i/64] |= 1 << (i % 64)
 		} else {
 			seenMatch[i/64] |= 1 << (i % 64)
 		}
+		if len(hits) < maxHits {
+			hits = append(hits, id)
+		} else {
+			overflow = true
+		}
 	})
 	lowered := ""
+	low := func() string {
+		if lowered == "" {
+			lowered = strings.ToLower(text)
+		}
+		return lowered
+	}
 	for w := 0; w < rs.words; w++ {
 		cand := (seenMatch[w] | ^rs.needMatch[w]) & (seenRe[w] | ^rs.needRe[w])
 		for cand != 0 {
@@ -323,18 +452,73 @@ func (rs *ruleSet) match(text string, class int, enhanced string, noReply bool) 
 			if len(r.Enhanced) > 0 && !slices.Contains(r.Enhanced, enhanced) {
 				continue
 			}
-			if r.re != nil {
-				if lowered == "" {
-					lowered = strings.ToLower(text)
-				}
-				if !r.re.MatchString(lowered) {
-					continue
-				}
+			if len(r.Match) > 0 && !rs.matchHolds(int32(i), hits, overflow, low) {
+				continue
+			}
+			if len(r.branches) > 0 && !rs.regexHolds(int32(i), r, hits, overflow, low) {
+				continue
 			}
 			return r
 		}
 	}
 	return nil
+}
+
+// matchHolds confirms a rule's match literals: a hit on a whole literal
+// is enough, a hit on a prefix is checked on the text.
+func (rs *ruleSet) matchHolds(rule int32, hits []int32, overflow bool, low func() string) bool {
+	for _, id := range hits {
+		if rs.litRule[id] != rule || rs.litBranch[id] >= 0 {
+			continue
+		}
+		if rs.litFull[id] == "" || strings.Contains(low(), rs.litFull[id]) {
+			return true
+		}
+	}
+	if overflow {
+		return slices.ContainsFunc(rs.rules[rule].Match, func(m string) bool { return strings.Contains(low(), m) })
+	}
+	return false
+}
+
+// regexHolds: some branch of the rule's regex matches — a literal
+// branch by its hit, a regex branch only when its literal was seen (or
+// it has none).
+func (rs *ruleSet) regexHolds(rule int32, r *Rule, hits []int32, overflow bool, low func() string) bool {
+	var tried uint64 // branches already run (bit j), up to 64
+	for _, id := range hits {
+		if rs.litRule[id] != rule || rs.litBranch[id] < 0 {
+			continue
+		}
+		j := rs.litBranch[id]
+		b := r.branches[j]
+		if b.lit != "" {
+			if rs.litFull[id] == "" || strings.Contains(low(), b.lit) {
+				return true
+			}
+			continue
+		}
+		if j < 64 {
+			if tried&(1<<j) != 0 {
+				continue
+			}
+			tried |= 1 << j
+		}
+		if b.regexp().MatchString(low()) {
+			return true
+		}
+	}
+	for j, b := range r.branches {
+		if b.lit == "" && (b.lits == nil || overflow) && (j >= 64 || tried&(1<<j) == 0) {
+			if b.regexp().MatchString(low()) {
+				return true
+			}
+		}
+		if overflow && b.lit != "" && strings.Contains(low(), b.lit) {
+			return true
+		}
+	}
+	return false
 }
 
 func isASCII(s string) bool {
@@ -389,26 +573,59 @@ func builtinFiles() []string {
 	return names
 }
 
-// BuiltinRules returns the embedded rules in load order. A broken
-// embedded file is a build defect that TestBuiltinRules catches.
+// BuiltinRules returns the embedded rules in load order, without their
+// examples: the table generated from report/rules/*.yaml
+// (rules_builtin.go), so a process does not parse YAML to classify one
+// reply. TestBuiltinTableUpToDate keeps the table equal to the files.
+//
+// Should the table be stale (a YAML file edited, the table not yet
+// regenerated), the files' hash differs from the one the table was made
+// from, and the files themselves are parsed: slower, never wrong.
 func BuiltinRules() []*Rule {
 	builtinOnce.Do(func() {
-		for _, name := range builtinFiles() {
-			data, err := builtinFS.ReadFile(path.Join("rules", name))
-			if err != nil {
-				panic(err)
-			}
-			rs, err := ParseRules("report/rules/"+name, data)
-			if err != nil {
-				panic("mailprobe: embedded rules: " + err.Error())
-			}
-			builtinRules = append(builtinRules, rs...)
+		if builtinHash() == builtinTableHash {
+			builtinRules = builtinTable
+			return
 		}
-		if err := checkUnique(builtinRules); err != nil {
+		rs, err := parseBuiltinFiles()
+		if err != nil {
 			panic("mailprobe: embedded rules: " + err.Error())
 		}
+		builtinRules = rs
 	})
 	return builtinRules
+}
+
+// builtinHash is FNV-1a over the embedded files, in load order.
+func builtinHash() string {
+	h := fnv.New64a()
+	for _, name := range builtinFiles() {
+		data, err := builtinFS.ReadFile(path.Join("rules", name))
+		if err != nil {
+			panic(err)
+		}
+		h.Write([]byte(name))
+		h.Write(data)
+	}
+	return fmt.Sprintf("%016x", h.Sum64())
+}
+
+// parseBuiltinFiles parses the embedded YAML files in load order, with
+// examples (tests, and the generator of rules_builtin.go).
+func parseBuiltinFiles() ([]*Rule, error) {
+	var all []*Rule
+	for _, name := range builtinFiles() {
+		data, err := builtinFS.ReadFile(path.Join("rules", name))
+		if err != nil {
+			return nil, err
+		}
+		rs, err := ParseRules("report/rules/"+name, data)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, rs...)
+	}
+	return all, checkUnique(all)
 }
 
 func checkUnique(rules []*Rule) error {

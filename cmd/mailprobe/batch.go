@@ -65,20 +65,21 @@ func runBatch(cmd *cobra.Command, g *globals, f *probeFlags, args []string) erro
 	if path == "" {
 		return usagef("--rcpt-file needs a file name, or - for stdin")
 	}
-	if g.output == "json" {
-		return usagef("--output json is one document; use --output jsonl with --rcpt-file (one object per line)")
-	}
-	if err := g.checkOutput("text", "postfix", "jsonl", "postmap"); err != nil {
+	if err := g.checkFormat("probe --rcpt-file"); err != nil {
 		return err
 	}
 	o := f.o
 	if !fl.Changed("deadline") {
 		o.Deadline = 0 // a batch takes as long as its input
 	}
+	if err := g.useRules(); err != nil {
+		return err
+	}
 	cfg, bopts, err := probe.NewBatchConfig(o)
 	if err != nil {
 		return &usageError{err}
 	}
+	cfg.Warn = warnWriter(g.stderr)
 	if f.transcript {
 		cfg.Transcript = transcriptWriter(g.stderr, true)
 	}
@@ -158,23 +159,7 @@ func runBatch(cmd *cobra.Command, g *globals, f *probeFlags, args []string) erro
 		}
 		return runErr
 	}
-	if b.Stats().Stop == probe.StopInterrupted {
-		return withCode(ExitInterrupted)
-	}
-	return withCode(batchExitCode(sum))
-}
-
-// batchExitCode applies the single-probe exit codes to a batch: an
-// invalid line counts as undeliverable (a server would refuse it), a
-// skipped one not at all.
-func batchExitCode(s *report.BatchSummary) int {
-	switch {
-	case s.ByStatus[report.StatusUndeliverable]+s.ByStatus[report.BatchStatusInvalid] > 0:
-		return ExitUndeliverable
-	case s.ByStatus[report.StatusDeferred]+s.ByStatus[report.StatusNotChecked] > 0:
-		return ExitDeferred
-	}
-	return ExitOK
+	return withRank(report.RankBatch(sum), b.Stats().Stop)
 }
 
 // countingReader counts the bytes read, for the progress line.
@@ -281,14 +266,4 @@ func (p *progress) clear() {
 	if !p.last.IsZero() {
 		fmt.Fprint(p.w, "\r\x1b[K")
 	}
-}
-
-// isTerminal reports whether w is a character device (a TTY).
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/mailprobe/mailprobe/blacklist"
 	"github.com/mailprobe/mailprobe/mx"
+	"github.com/mailprobe/mailprobe/probe"
 	"github.com/mailprobe/mailprobe/report"
 )
 
@@ -61,7 +62,7 @@ none listed, 64 bad input.`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := g.checkOutput("text", "json"); err != nil {
+			if err := g.checkFormat("blacklist"); err != nil {
 				return err
 			}
 			lists := blacklist.DefaultLists()
@@ -117,13 +118,7 @@ none listed, 64 bad input.`,
 			if err != nil {
 				return fmt.Errorf("writing report: %w", err)
 			}
-			switch report.BlacklistSummarize(rs).Verdict {
-			case blacklist.Listed:
-				return withCode(ExitUndeliverable)
-			case blacklist.Unknown:
-				return withCode(ExitDeferred)
-			}
-			return withCode(ExitOK)
+			return withRank(report.RankBlacklist(rs), probe.StopNone)
 		},
 	}
 	f := cmd.Flags()
@@ -145,12 +140,7 @@ func runBlacklistHealth(ctx context.Context, g *globals, c *blacklist.Checker, o
 	if err != nil {
 		return fmt.Errorf("writing report: %w", err)
 	}
-	for _, h := range hs {
-		if h.Status != blacklist.HealthOK {
-			return withCode(ExitDeferred)
-		}
-	}
-	return withCode(ExitOK)
+	return withRank(report.RankHealth(hs), probe.StopNone)
 }
 
 // blacklistHosts adapts mx.Resolver to blacklist.HostResolver, so host

@@ -33,7 +33,7 @@ reports. Needs no network and sends nothing beyond loopback.`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := g.checkOutput("text", "json", "postfix"); err != nil {
+			if err := g.checkFormat("demo"); err != nil {
 				return err
 			}
 			if serve {

@@ -4,6 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/mailprobe/mailprobe/probe"
+	"github.com/mailprobe/mailprobe/report"
 )
 
 // Exit codes, decided here and nowhere else. They follow sysexits.h for
@@ -33,11 +36,28 @@ type exitError struct{ code int }
 
 func (e *exitError) Error() string { return fmt.Sprintf("exit %d", e.code) }
 
-func withCode(code int) error {
-	if code == ExitOK {
-		return nil
+// rankExit is the one mapping from report's ranking of outcomes to exit
+// codes; an interrupted run exits 130 whatever it decided, so a script
+// can tell Ctrl-C from a verdict.
+func rankExit(r report.Rank, stop probe.Stop) int {
+	if stop == probe.StopInterrupted {
+		return ExitInterrupted
 	}
-	return &exitError{code}
+	switch r {
+	case report.RankUndeliverable:
+		return ExitUndeliverable
+	case report.RankDeferred:
+		return ExitDeferred
+	}
+	return ExitOK
+}
+
+// withRank ends RunE with the exit code for a run's worst outcome.
+func withRank(r report.Rank, stop probe.Stop) error {
+	if c := rankExit(r, stop); c != ExitOK {
+		return &exitError{c}
+	}
+	return nil
 }
 
 // exitCode maps what RunE returned to the process exit code, printing
@@ -57,22 +77,4 @@ func exitCode(err error, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stderr, "mailprobe: internal error: %v\n", err)
 	return ExitInternal
-}
-
-// worse combines two verdict exit codes: undeliverable outranks deferred,
-// which outranks OK (the numbers do not sort that way).
-func worse(a, b int) int {
-	rank := func(c int) int {
-		switch c {
-		case ExitUndeliverable:
-			return 2
-		case ExitDeferred:
-			return 1
-		}
-		return 0
-	}
-	if rank(b) > rank(a) {
-		return b
-	}
-	return a
 }

@@ -121,7 +121,7 @@ var maillogStatuses = map[string]bool{"all": true, "sent": true, "deliverable": 
 	"expired": true, "rejected": true, "held": true, "discarded": true, "open": true, "active": true, "incoming": true}
 
 func runMaillog(cmd *cobra.Command, g *globals, f *maillogFlags, args []string) error {
-	if err := g.checkOutput("text", "json", "jsonl"); err != nil {
+	if err := g.checkFormat("maillog"); err != nil {
 		return err
 	}
 	now := time.Now()

@@ -39,7 +39,7 @@ Exit code 0 when every domain has a usable route, 1 when one cannot receive mail
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := g.checkOutput("text", "json"); err != nil {
+			if err := g.checkFormat("mx"); err != nil {
 				return err
 			}
 			if ipv4 && ipv6 {
@@ -71,11 +71,11 @@ Exit code 0 when every domain has a usable route, 1 when one cannot receive mail
 				fmt.Errorf("the mx --deadline of %s passed", deadline))
 			defer cancel()
 			var routes []*mx.Route
-			code := ExitOK
+			rank := report.RankOK
 			for _, d := range domains {
 				rt := r.Resolve(ctx, d)
 				routes = append(routes, rt)
-				code = worse(code, routeCode(rt))
+				rank = rank.Worse(report.RankRoute(rt))
 			}
 			if ctx.Err() != nil && cmd.Context().Err() == nil {
 				// The lookups it cut short read "try again", as Postfix
@@ -90,23 +90,11 @@ Exit code 0 when every domain has a usable route, 1 when one cannot receive mail
 			if err != nil {
 				return err
 			}
-			return withCode(code)
+			return withRank(rank, probe.StopNone)
 		},
 	}
 	cmd.Flags().BoolVarP(&ipv4, "ipv4", "4", false, "IPv4 addresses only")
 	cmd.Flags().BoolVarP(&ipv6, "ipv6", "6", false, "IPv6 addresses only")
 	cmd.Flags().DurationVar(&deadline, "deadline", probe.DefaultMXDeadline, "bound on the whole run (every domain's lookups)")
 	return cmd
-}
-
-// routeCode ranks a route like a recipient verdict: 1 for a permanent
-// failure, 2 for a temporary one.
-func routeCode(rt *mx.Route) int {
-	if rt.Err == nil {
-		return ExitOK
-	}
-	if rt.Err.Temporary {
-		return ExitDeferred
-	}
-	return ExitUndeliverable
 }

@@ -33,7 +33,10 @@ mail domain must accept (RFC 5321 §4.5.1).
 
 Defaults chosen so that a probe is not rejected for being one: EHLO with this
 machine's fully-qualified name (Postfix's rule: the host name, with ".localdomain"
-appended when it has no dot), and MAIL FROM:<postmaster@that name>.`,
+appended when it has no dot), and MAIL FROM:<double-bounce@that name> as Postfix's
+own address verification sends — or, when that name does not resolve, the null
+sender MAIL FROM:<> as Exim's callouts send (a warning says so before anything is
+sent). Use --from with an address of a domain you own to choose.`,
 		Example: `  mailprobe probe user@example.org
   mailprobe probe --server 127.0.0.1:2525 --transcript a@example.org b@example.org
   mailprobe probe --protocol lmtp --server unix:/run/dovecot/lmtp user@example.org
@@ -61,7 +64,7 @@ appended when it has no dot), and MAIL FROM:<postmaster@that name>.`,
 	fl.StringVar(&o.Protocol, "protocol", o.Protocol, "smtp, lmtp (LHLO, e.g. Dovecot) or smtps (implicit TLS)")
 	fl.StringVar(&o.Server, "server", "", "bypass MX: HOST[:PORT], [IPV6]:PORT or unix:/path (like swaks --server)")
 	fl.IntVar(&o.Port, "port", 0, fmt.Sprintf("port of MX hosts (default %d; %d for lmtp, %d for smtps)", probe.PortSMTP, probe.PortLMTP, probe.PortSMTPS))
-	fl.StringVar(&o.From, "from", "", "envelope sender; '' is the null sender <> (default postmaster@HELO)")
+	fl.StringVar(&o.From, "from", "", "envelope sender; '<>' (or '') is the null sender (default double-bounce@HELO when the HELO name resolves, else <>)")
 	fl.StringVar(&o.HELO, "helo", "", "EHLO/LHLO name (default this machine's FQDN)")
 	fl.StringVar(&o.STARTTLS, "starttls", o.STARTTLS, "auto (use when offered), always (fail without TLS) or never")
 	fl.BoolVar(&o.TLSVerify, "tls-verify", false, "treat a certificate that does not verify for the MX name as a failure")
@@ -84,13 +87,17 @@ func runProbe(cmd *cobra.Command, g *globals, f *probeFlags, args []string) erro
 	if batchRequested(cmd) {
 		return runBatch(cmd, g, f, args)
 	}
-	if err := g.checkOutput("text", "json", "postfix"); err != nil {
+	if err := g.checkFormat("probe"); err != nil {
+		return err
+	}
+	if err := g.useRules(); err != nil {
 		return err
 	}
 	cfg, err := probe.NewConfig(f.o)
 	if err != nil {
 		return &usageError{err}
 	}
+	cfg.Warn = warnWriter(g.stderr)
 	targets := make([]probe.Target, 0, len(args))
 	for _, a := range args {
 		addr, err := probe.ParseTarget(a)
@@ -125,10 +132,7 @@ func runProbe(cmd *cobra.Command, g *globals, f *probeFlags, args []string) erro
 	if err != nil {
 		return err
 	}
-	if res.Stop == probe.StopInterrupted {
-		return withCode(ExitInterrupted)
-	}
-	return withCode(report.ExitCode(verdicts))
+	return withRank(report.RankVerdicts(verdicts), res.Stop)
 }
 
 // transcriptWriter prints the dialogue as it happens. Lines of one
@@ -152,4 +156,10 @@ func transcriptWriter(w io.Writer, prefix bool) probe.TranscriptFunc {
 			fmt.Fprintf(w, "%s<-  %s\n", p, line)
 		}
 	}
+}
+
+// warnWriter prints a probe's warnings on stderr, before it sends
+// anything, so they never mix with machine-readable stdout.
+func warnWriter(w io.Writer) func(string) {
+	return func(msg string) { fmt.Fprintf(w, "mailprobe: warning: %s\n", msg) }
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"io"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -15,6 +14,7 @@ import (
 // globals are the flags every subcommand shares.
 type globals struct {
 	output     string
+	rules      string // --rules FILE: the admin's classifier rules
 	resolver   string
 	dnsTimeout time.Duration
 
@@ -29,15 +29,6 @@ func (g *globals) dns() (*dnsclient.Client, error) {
 		return nil, usagef("--resolver: %v", err)
 	}
 	return c, nil
-}
-
-func (g *globals) checkOutput(allowed ...string) error {
-	for _, a := range allowed {
-		if g.output == a {
-			return nil
-		}
-	}
-	return usagef("--output %q: want one of %s", g.output, strings.Join(allowed, ", "))
 }
 
 const exitHelp = `Exit codes:
@@ -74,12 +65,15 @@ blocklists, and explains the outcome as Postfix's maillog would, then in plain w
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
 	pf := root.PersistentFlags()
-	pf.StringVarP(&g.output, "output", "o", "text", "output format: text, json (and postfix, jsonl, postmap for probe)")
+	pf.StringVarP(&g.output, "output", "o", "text", "output format (each command lists its own: mailprobe COMMAND --help)")
+	pf.StringVar(&g.rules, "rules", "", "add classifier rules from FILE (YAML, the format of report/rules/*.yaml; see README)")
 	pf.StringVar(&g.resolver, "resolver", "", "DNS resolver ADDR[:PORT] (default: the servers in /etc/resolv.conf)")
 	pf.DurationVar(&g.dnsTimeout, "dns-timeout", probe.DefaultDNSTimeout, "timeout of one DNS query")
 	root.SetUsageTemplate(root.UsageTemplate() + "\n" + exitHelp)
 	for _, add := range subcommands {
-		root.AddCommand(add(g))
+		c := add(g)
+		addOutputFlag(c, g)
+		root.AddCommand(c)
 	}
 	root.SetVersionTemplate("{{with .Annotations}}{{.version}}{{end}}")
 	root.Annotations = map[string]string{"version": readVersion().String()}

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -108,7 +107,9 @@ func runServe(cmd *cobra.Command, g *globals, f *serveFlags) error {
 	}
 	ln, err := net.Listen("tcp", f.listen)
 	if err != nil {
-		return fmt.Errorf("listen: %w", err)
+		// The address given cannot be used (in use, not local): the
+		// caller's to fix, and nothing was probed.
+		return usagef("--listen %s: %v", f.listen, errors.Unwrap(err))
 	}
 	ctx, stop := context.WithCancel(cmd.Context())
 	defer stop()

@@ -71,7 +71,7 @@ func newVersionCmd(g *globals) *cobra.Command {
 		Short: "Print the version, commit and Go version of this build",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := g.checkOutput("text", "json"); err != nil {
+			if err := g.checkFormat("version"); err != nil {
 				return err
 			}
 			v := readVersion()
