@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -177,6 +179,12 @@ type probeDoc struct {
 		List    string `json:"list"`
 		Status  string `json:"status"`
 	} `json:"dnsbl"`
+	// Hosts are the connections made; Local is "addr:port", the client port a test finds
+	// its own sessions by in a server's log.
+	Hosts []struct {
+		Address string `json:"address"`
+		Local   string `json:"local"`
+	} `json:"hosts"`
 }
 
 type recipientDoc struct {
@@ -272,7 +280,8 @@ type postfixVerification struct {
 	Attempts []string
 }
 
-var maillogRE = regexp.MustCompile(`^\S+ +\d+ [\d:]+ \S+ (\S+\[\d+\]): (?:[0-9A-F]{6,}: )?(.*)$`)
+// maillogRE splits a Postfix log line: program[pid], the queue ID when there is one, the rest.
+var maillogRE = regexp.MustCompile(`^\S+ +\d+ [\d:]+ \S+ (\S+\[\d+\]): (?:([0-9A-F]{6,}): )?(.*)$`)
 
 // postfixVerify has Postfix #2 verify rcpt (MX lookup through the test resolver, SMTP from
 // 127.0.2.66 up to RCPT, never DATA) and returns what it logged.
@@ -289,44 +298,66 @@ func postfixVerifyLMTP(t *testing.T, rcpt string) postfixVerification {
 	return verifyWith(t, "postfix-mx", "verify@report.it.test", rcpt)
 }
 
+// verifyWith runs `sendmail -bv rcpt` through instance and returns the verdict it logged. The
+// log is shared by every run on the machine, so the probe is found by its own queue ID: the
+// sender carries a tag no other run uses (sender+TAG@domain; only the local part changes, and
+// the report to it is discarded like the untagged one), pickup logs "QID: uid=0 from=<it>",
+// and the verdict is the "QID: to=<rcpt>, … status=" line.
 func verifyWith(t *testing.T, instance, sender, rcpt string) postfixVerification {
 	t.Helper()
 	logFile := servers.log(instance + ".log")
-	st, err := os.Stat(logFile)
-	require.NoError(t, err)
-	offset := st.Size()
+	local, domain, _ := strings.Cut(sender, "@")
+	var tag [6]byte
+	_, _ = rand.Read(tag[:])
+	sender = local + "+" + hex.EncodeToString(tag[:]) + "@" + domain
 	out, err := exec.Command(sendmailPath(), "-C", servers.conf(instance), "-f", sender,
 		"-bv", rcpt).CombinedOutput()
 	require.NoErrorf(t, err, "sendmail -bv %s: %s", rcpt, out)
 
-	want := " to=<" + rcpt + ">, "
+	picked := " uid=0 from=<" + sender + ">"
+	want := "to=<" + rcpt + ">, "
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 		data, err := os.ReadFile(logFile)
 		require.NoError(t, err)
-		require.GreaterOrEqualf(t, int64(len(data)), offset, "%s shrank: was the set restarted?", logFile)
-		lines := strings.Split(string(data[offset:]), "\n")
+		qid, start := "", -1
+		lines := strings.Split(string(data), "\n")
 		for i, l := range lines {
-			if !strings.Contains(l, want) || !strings.Contains(l, ", status=") {
+			m := maillogRE.FindStringSubmatch(l)
+			if m == nil {
 				continue
 			}
-			m := maillogRE.FindStringSubmatch(l)
-			require.NotNilf(t, m, "unexpected maillog line %q", l)
-			sl, err := parseStatusLine(m[2])
+			if qid == "" {
+				if m[2] != "" && strings.HasSuffix(" "+m[3], picked) {
+					qid, start = m[2], i
+				}
+				continue
+			}
+			if m[2] != qid || !strings.HasPrefix(m[3], want) || !strings.Contains(m[3], ", status=") {
+				continue
+			}
+			sl, err := parseStatusLine(m[3])
 			require.NoError(t, err)
 			if sl.Status != "deliverable" && sl.Status != "undeliverable" {
 				continue
 			}
-			v := postfixVerification{Line: m[2], Status: sl}
-			for _, prev := range lines[:i] {
+			v := postfixVerification{Line: m[3], Status: sl}
+			// The hosts passed over: what the same delivery agent process logged between
+			// the pickup of this probe and its verdict, after any line of another
+			// delivery it made in between.
+			for _, prev := range lines[start:i] {
 				pm := maillogRE.FindStringSubmatch(prev)
-				if pm != nil && pm[1] == m[1] && strings.HasPrefix(pm[2], "connect to ") {
-					v.Attempts = append(v.Attempts, pm[2])
+				switch {
+				case pm == nil || pm[1] != m[1]:
+				case pm[2] != "" && pm[2] != qid:
+					v.Attempts = nil
+				case strings.HasPrefix(pm[3], "connect to "):
+					v.Attempts = append(v.Attempts, pm[3])
 				}
 			}
 			return v
 		}
 	}
-	t.Fatalf("%s logged no verify status for <%s> in %s within 30 s", instance, rcpt, logFile)
+	t.Fatalf("%s logged no verify status for <%s> (sender %s) in %s within 30 s", instance, rcpt, sender, logFile)
 	return postfixVerification{}
 }
 

@@ -199,3 +199,23 @@ func TestDefaultSenderAccepted(t *testing.T) {
 		assert.Equal(t, "deliverable", r.Status)
 	}
 }
+
+// TestTLSLevelsRealPostfix: #10 item 7 against Postfix #1, which offers
+// no STARTTLS (smtpd_tls_security_level = none): at encrypt and above the
+// recipient is deferred in Postfix's own words, and the text report's
+// headline says which TLS happened; at may it says TLS was not offered.
+func TestTLSLevelsRealPostfix(t *testing.T) {
+	requireServers(t)
+	for _, lvl := range []string{"encrypt", "verify", "secure"} {
+		out, stderr, code := runRaw(t, "probe", "-4", "--helo", clientName, "--dnsbl", "never", "--starttls", lvl, "alice@it.test")
+		assert.Equal(t, 2, code, stderr)
+		assert.Contains(t, out, "dsn=4.7.4, status=deferred (TLS is required, but was not offered by host mx.it.test[127.0.2.25])", lvl)
+		assert.Contains(t, out, "alice@it.test  deferred  (TLS: TLS not offered by the server (required at level "+lvl+"))", lvl)
+	}
+	out, stderr, code := runRaw(t, "probe", "-4", "--helo", clientName, "--dnsbl", "never", "--starttls", "may", "alice@it.test")
+	assert.Equal(t, 0, code, stderr)
+	assert.Contains(t, out, "  TLS:           TLS not offered by the server: in clear\n")
+	_, stderr, code = runRaw(t, "probe", "--dnsbl", "never", "--starttls", "dane", "alice@it.test")
+	assert.Equal(t, 64, code)
+	assert.Contains(t, stderr, "DANE is not checked yet")
+}

@@ -138,6 +138,7 @@ func TestPostfixVerifyPredictions(t *testing.T) {
 	pv := requirePostfixVerify(t)
 	out, stderr, code := runPostfixVerify(t, "verify", "-c", pv.conf, "--verify-cache", "-o", "jsonl", "--timeout", probeTimeout,
 		"hash:"+filepath.Join(pv.conf, "relay_recipients"), "hash:"+filepath.Join(pv.conf, "virtual"),
+		"hash:"+filepath.Join(pv.conf, "vmailbox"),
 		filepath.Join(servers.repo, "testdata", "postfix-verify", "extra-recipients.txt"))
 	t.Logf("stderr:\n%s", stderr)
 	docs := map[string]pvDoc{}
@@ -178,6 +179,9 @@ func TestPostfixVerifyPredictions(t *testing.T) {
 		{"gone@it.test", "lmtp:inet:127.0.2.24:24", "reject", "undeliverable"},
 		{"postmaster@it.test", "lmtp:inet:127.0.2.24:24", "reject", "deliverable"}, // verified, but unlisted
 		{"alice+tag@it.test", "lmtp:inet:127.0.2.24:24", "reject", "undeliverable"},
+		// virtual(8) answers from its tables
+		{"vera@vbox.it.test", "virtual:vbox.it.test", "accept", "deliverable"},
+		{"nobody@vbox.it.test", "virtual:vbox.it.test", "reject", "undeliverable"},
 	}
 	require.Len(t, docs, len(want), "recipients: %v", order)
 	for _, w := range want {
@@ -196,6 +200,14 @@ func TestPostfixVerifyPredictions(t *testing.T) {
 		assert.True(t, bob.Cache.Disagrees)
 		assert.Contains(t, bob.Cache.Stale, "stale negative")
 		assert.Equal(t, "defer", bob.Cache.Answer)
+	}
+
+	// Every other entry the cache holds (from earlier runs) is Postfix's own record of the
+	// same answer: it must agree with today's probe.
+	for rcpt, d := range docs {
+		if d.Cache != nil && rcpt != "bob@it.test" {
+			assert.False(t, d.Cache.Disagrees, "%s: cache %s vs probe %s", rcpt, d.Cache.Status, d.Status)
+		}
 	}
 
 	// Ask the real Postfix, every recipient in its own session at once (each new address

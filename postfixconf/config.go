@@ -38,6 +38,7 @@ var params = []string{
 	"smtpd_reject_unlisted_recipient", "unknown_relay_recipient_reject_code", "unknown_virtual_mailbox_reject_code",
 	"smtp_tls_security_level", "lmtp_tls_security_level",
 	"relocated_maps", "relocated_prefix_enable",
+	"virtual_uid_maps", "virtual_gid_maps", "virtual_minimum_uid",
 }
 
 // optionalParams are parameters newer than some supported Postfix

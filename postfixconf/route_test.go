@@ -11,6 +11,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/mailprobe/mailprobe/probe"
 )
 
 // configDir copies testdata/routes/NAME into a temporary directory,
@@ -232,7 +234,7 @@ func TestCollect(t *testing.T) {
 		got = append(got, rc.Address)
 	}
 	assert.ElementsMatch(t, []string{"user@relay.test", "a@vmail.test", "info@alias.test", "team@alias.test",
-		"dup@alias.test", "chain@relay.test", "loop@relay.test", "bare@relay.test", "ext@relay.test", "domainswap@relay.test"}, got)
+		"dup@alias.test", "chain@relay.test", "loop@relay.test", "bare@relay.test", "ext@relay.test", "domainswap@relay.test", "a@vmail2.test"}, got)
 	// local_recipient_maps (its default, unix:passwd.byname) holds local parts, not addresses
 	require.Len(t, ws, 1)
 	assert.Contains(t, ws[0].Text, "local_recipient_maps")
@@ -248,4 +250,23 @@ func TestParentKeys(t *testing.T) {
 	assert.Equal(t, []string{"example.com", "com"}, parentKeys("a.example.com", true))
 	assert.Equal(t, []string{".example.com", ".com"}, parentKeys("a.example.com", false))
 	assert.Empty(t, parentKeys("localhost", false))
+}
+
+// TestVirtualDelivery: a virtual mailbox domain on the stock virtual
+// transport is answered by virtual(8) from its tables, without a probe.
+func TestVirtualDelivery(t *testing.T) {
+	r := loadResolver(t, "basic")
+	rep, err := r.Verify(context.Background(), []Recipient{{Address: "a@vmail2.test"}, {Address: "b@vmail2.test"}},
+		Options{Probe: probe.DefaultOptions()})
+	require.NoError(t, err)
+	a, b := rep.Results[0], rep.Results[1]
+	assert.Equal(t, "virtual:vmail2.test", a.Route.String())
+	assert.Equal(t, VerifyOK, a.Status)
+	assert.Equal(t, "delivers to mailbox", a.Text)
+	assert.Equal(t, PredictAccept, a.Prediction)
+	assert.Equal(t, VerifyBounce, b.Status)
+	assert.Equal(t, "5.1.1", b.DSN)
+	// unverified_recipient_reject_code is 450 by default
+	assert.Equal(t, `450 4.1.1 <b@vmail2.test>: Recipient address rejected: unverified address: unknown user: "b@vmail2.test"`, b.PredictedReply)
+	assert.Empty(t, rep.Stats, "nothing was probed")
 }

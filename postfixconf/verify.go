@@ -143,6 +143,16 @@ func (r *Resolver) Verify(ctx context.Context, rcpts []Recipient, opts Options) 
 			st, dsn, text := errorTransportResult(rt.Transport, rt.Nexthop)
 			r.decide(res, st, dsn, text)
 		case KindLocal:
+			if rt.Command == "virtual" {
+				st, dsn, text, err := r.virtualResult(ctx, rt.Final)
+				if err != nil {
+					res.Err, res.Prediction = err, PredictUnknown
+					continue
+				}
+				r.decide(res, st, dsn, text)
+				res.Notes = append(res.Notes, "delivered on this host by virtual(8), which answers a verify probe from virtual_mailbox_maps, virtual_uid_maps and virtual_gid_maps alone")
+				continue
+			}
 			res.Prediction = PredictUnknown
 			res.Notes = append(res.Notes, fmt.Sprintf("delivered on this host by %s(8): its verify answer is decided locally, not by a server mailprobe can ask", rt.Command))
 		default:
@@ -380,6 +390,62 @@ func (r *Resolver) judgeGroup(rep *Report, g *group, b *probe.Batch, items []pro
 	}
 }
 
+// virtualResult is what virtual(8) reports for a verify probe
+// (src/virtual/mailbox.c deliver_mailbox, unknown.c): no
+// virtual_mailbox_maps entry bounces "unknown user"; a bad path, or a
+// uid/gid the maps lack or refuse, defers as a configuration error;
+// otherwise "delivers to mailbox". The mailbox itself is not looked at,
+// by virtual(8) in verify mode either.
+func (r *Resolver) virtualResult(ctx context.Context, addr string) (VerifyStatus, string, string, error) {
+	user := strings.ToLower(addr)
+	const cfgErr = "mail system configuration error"
+	mbox, ok, err := r.find(ctx, r.maps("virtual_mailbox_maps"), user)
+	if err != nil {
+		return "", "", "", err
+	}
+	if !ok {
+		return VerifyBounce, "5.1.1", "unknown user: \"" + user + "\"", nil
+	}
+	if strings.Contains("/"+mbox, "/../") {
+		return VerifyDefer, "4.3.5", cfgErr, nil
+	}
+	minUID, _ := strconv.Atoi(r.c.P["virtual_minimum_uid"])
+	uid, ok, err := r.find(ctx, r.maps("virtual_uid_maps"), user)
+	if err != nil {
+		return "", "", "", err
+	}
+	if n, perr := strconv.ParseUint(uid, 10, 32); !ok || perr != nil || int(n) < minUID {
+		return VerifyDefer, "4.3.5", cfgErr, nil
+	}
+	gid, ok, err := r.find(ctx, r.maps("virtual_gid_maps"), user)
+	if err != nil {
+		return "", "", "", err
+	}
+	if n, perr := strconv.ParseUint(gid, 10, 32); !ok || perr != nil || n == 0 {
+		return VerifyDefer, "4.3.5", cfgErr, nil
+	}
+	return VerifyOK, "2.0.0", "delivers to mailbox", nil
+}
+
+// find is mail_addr_find's default lookup of one address in maps (full
+// address, without extension, @domain), returning the value.
+func (r *Resolver) find(ctx context.Context, maps []string, addr string) (string, bool, error) {
+	local, dom := splitAddr(addr)
+	bare, hasExt := r.stripExt(local)
+	keys := []string{local + "@" + dom}
+	if hasExt {
+		keys = append(keys, bare+"@"+dom)
+	}
+	keys = append(keys, "@"+dom)
+	for i, k := range keys {
+		v, _, ok, err := r.tb.mapsFind(ctx, maps, k, i > 0)
+		if err != nil || ok {
+			return v, ok, err
+		}
+	}
+	return "", false, nil
+}
+
 // postfixPath puts a unix socket back into a reason the way lmtp(8)
 // names it: as the nexthop gives it (relative to queue_directory, or
 // inside the chroot), not as the absolute path the probe connected to.
@@ -455,20 +521,8 @@ func (r *Resolver) unlisted(ctx context.Context, rep *Report) {
 // listed looks an address up as smtpd's recipient tables do: full
 // address, without extension, @domain.
 func (r *Resolver) listed(ctx context.Context, maps []string, addr string) (bool, error) {
-	local, dom := splitAddr(addr)
-	bare, hasExt := r.stripExt(local)
-	keys := []string{local + "@" + dom}
-	if hasExt {
-		keys = append(keys, bare+"@"+dom)
-	}
-	keys = append(keys, "@"+dom)
-	for i, k := range keys {
-		_, _, ok, err := r.tb.mapsFind(ctx, maps, k, i > 0)
-		if err != nil || ok {
-			return ok, err
-		}
-	}
-	return false, nil
+	_, ok, err := r.find(ctx, maps, addr)
+	return ok, err
 }
 
 // configWarnings are the problems visible in the configuration alone.

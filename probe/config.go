@@ -47,6 +47,11 @@ type Config struct {
 	// fatal for that host. Off by default: like an MTA at Postfix's "may"
 	// level the probe reports it and goes on.
 	TLSVerify bool
+	// TLSSecure (Postfix's "secure" level) matches the certificate
+	// against the next-hop domain and its subdomains instead of the MX
+	// host name; TLSLevel is the level's Postfix name for reports.
+	TLSSecure bool
+	TLSLevel  string
 	// TLSRoots replaces the system roots (tests).
 	TLSRoots *x509.CertPool
 

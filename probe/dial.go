@@ -17,6 +17,10 @@ type target struct {
 	address string // IP, or socket path for unix
 	port    int
 	network string // "tcp" or "unix"
+	// nexthop is the destination the route came from: the recipient
+	// domain, or --server's host. Postfix's "secure" level matches the
+	// certificate against it.
+	nexthop string
 }
 
 func (t target) dialAddr() string {

@@ -125,11 +125,12 @@ func NewConfig(o Options) (Config, error) {
 	default:
 		return cfg, configErr("--protocol", nil, "--protocol %q: want smtp, lmtp or smtps", o.Protocol)
 	}
-	switch cfg.STARTTLS {
-	case TLSAuto, TLSAlways, TLSNever:
-	default:
-		return cfg, configErr("--starttls", nil, "--starttls %q: want auto, always or never", o.STARTTLS)
+	lvl, err := ParseTLSLevel(o.STARTTLS)
+	if err != nil {
+		return cfg, configErr("--starttls", err, "--starttls %q: %v", o.STARTTLS, err)
 	}
+	cfg.STARTTLS, cfg.TLSLevel, cfg.TLSSecure = lvl.Mode, lvl.Name, lvl.Nexthop
+	cfg.TLSVerify = o.TLSVerify || lvl.Verify
 	if o.Port < 0 || o.Port > 65535 {
 		return cfg, configErr("--port", nil, "--port %d: want 1 to 65535", o.Port)
 	}
@@ -372,10 +373,13 @@ func (cfg Config) Args() []string {
 	default:
 		add("--from", cfg.From)
 	}
-	if cfg.STARTTLS != "" && cfg.STARTTLS != TLSAuto {
+	switch {
+	case cfg.TLSLevel == "verify" || cfg.TLSLevel == "secure":
+		add("--starttls", cfg.TLSLevel)
+	case cfg.STARTTLS != "" && cfg.STARTTLS != TLSAuto:
 		add("--starttls", string(cfg.STARTTLS))
 	}
-	if cfg.TLSVerify {
+	if cfg.TLSVerify && cfg.TLSLevel != "verify" && cfg.TLSLevel != "secure" {
 		a = append(a, "--tls-verify")
 	}
 	if cfg.Timeout != 0 && cfg.Timeout != DefaultTimeout {

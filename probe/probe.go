@@ -59,7 +59,7 @@ func (p *prober) begin(ctx context.Context, start time.Time) (context.Context, c
 
 // summary is what the report says the probe was run with.
 func (cfg Config) summary() ConfigSummary {
-	s := ConfigSummary{Protocol: cfg.Protocol, HELO: cfg.HELO, From: cfg.From, Port: cfg.Port, STARTTLS: cfg.STARTTLS}
+	s := ConfigSummary{Protocol: cfg.Protocol, HELO: cfg.HELO, From: cfg.From, Port: cfg.Port, STARTTLS: cfg.STARTTLS, TLSLevel: cfg.TLSLevel}
 	if cfg.Server != nil {
 		s.Server = cfg.Server.String()
 	}
@@ -179,13 +179,13 @@ func (p *prober) route(ctx context.Context, g *group) ([]target, error) {
 	port := p.cfg.Port
 	if s := p.cfg.Server; s != nil {
 		if s.Network == "unix" {
-			return []target{{host: s.Host, address: s.Host, network: "unix"}}, nil
+			return []target{{host: s.Host, address: s.Host, network: "unix", nexthop: s.Host}}, nil
 		}
 		if s.Port != 0 {
 			port = s.Port
 		}
 		if ip, err := netip.ParseAddr(s.Host); err == nil {
-			return []target{{host: ip.String(), address: ip.String(), port: port, network: "tcp"}}, nil
+			return []target{{host: ip.String(), address: ip.String(), port: port, network: "tcp", nexthop: ip.String()}}, nil
 		}
 		if p.resolver == nil {
 			return nil, fmt.Errorf("%w: --server %s needs a resolver", ErrBadInput, s.Host)
@@ -196,13 +196,13 @@ func (p *prober) route(ctx context.Context, g *group) ([]target, error) {
 		}
 		var ts []target
 		for _, a := range addrs {
-			ts = append(ts, target{host: s.Host, address: a.String(), port: port, network: "tcp"})
+			ts = append(ts, target{host: s.Host, address: a.String(), port: port, network: "tcp", nexthop: s.Host})
 		}
 		return ts, nil
 	}
 	if g.lit.IsValid() && p.cfg.MXDomain == "" {
 		// RFC 5321 §5.1: an address literal is dialled directly, no MX.
-		return []target{{host: g.lit.String(), address: g.lit.String(), port: port, network: "tcp"}}, nil
+		return []target{{host: g.lit.String(), address: g.lit.String(), port: port, network: "tcp", nexthop: g.lit.String()}}, nil
 	}
 	rt := p.resolver.Resolve(ctx, g.dom.Domain)
 	g.dom.Route = rt
@@ -215,7 +215,7 @@ func (p *prober) route(ctx context.Context, g *group) ([]target, error) {
 			continue
 		}
 		for _, a := range h.Addresses {
-			ts = append(ts, target{host: h.Name, address: a.String(), port: port, network: "tcp"})
+			ts = append(ts, target{host: h.Name, address: a.String(), port: port, network: "tcp", nexthop: g.dom.Domain})
 		}
 	}
 	return ts, nil

@@ -110,6 +110,7 @@ type ConfigSummary struct {
 	Server   string   `json:"server,omitempty"`
 	Port     int      `json:"port"`
 	STARTTLS TLSMode  `json:"starttls"`
+	TLSLevel string   `json:"tls_level,omitempty"` // Postfix's level name: none, may, encrypt, verify, secure
 	Source   string   `json:"source,omitempty"`
 }
 
@@ -149,6 +150,8 @@ type Attempt struct {
 	// Rcpts is what this attempt learned about each recipient it carried,
 	// in the order they were sent.
 	Rcpts []RcptResult
+	// nexthop is the destination the attempt serves (see target).
+	nexthop string
 	// PlaintextRetry is set on an attempt made again without STARTTLS
 	// after the TLS handshake failed (as Postfix does at its "may" level).
 	PlaintextRetry bool
@@ -219,6 +222,10 @@ type TLSInfo struct {
 	// VerifyKind is why verification failed, as a fact report can
 	// branch on and render; VerifyOK when Verified.
 	VerifyKind VerifyKind
+	// MatchNames, at Postfix's "secure" level, are the names the
+	// certificate was matched against instead of ServerName: the
+	// next-hop domain and its subdomains (".example.org").
+	MatchNames []string
 }
 
 // VerifyKind classifies a certificate that did not verify.

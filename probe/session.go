@@ -35,6 +35,7 @@ func (p *prober) open(ctx context.Context, t target, att *Attempt, tlsMode TLSMo
 		att.Err = err
 		return nil
 	}
+	att.nexthop = t.nexthop
 	return p.start(ctx, nc, t.host, att, tlsMode)
 }
 

@@ -45,14 +45,62 @@ func (p *prober) handshake(c *conn, serverName string) *Error {
 	}
 	c.att.Steps = append(c.att.Steps, step)
 	info := tlsInfo(tc.ConnectionState(), serverName, p.cfg.TLSRoots, time.Now())
+	if p.cfg.TLSSecure {
+		matchNexthop(info, tc.ConnectionState(), c.att.nexthop, p.cfg.TLSRoots, time.Now())
+	}
 	c.att.TLS = info
 	c.note(DirInfo, "TLS started: "+info.Version+" "+info.CipherSuite)
 	c.nc = tc
 	c.br.Reset(tc)
 	if p.cfg.TLSVerify && !info.Verified {
-		return &Error{Kind: ErrTLS, Phase: PhaseTLS, Detail: "server certificate not verified: " + info.VerifyError}
+		// smtp_proto.c smtp_start_tls(): at levels >= verify an untrusted
+		// chain is "Server certificate not trusted"; above encrypt a name
+		// that does not match is "Server certificate not verified".
+		what := "server certificate not trusted: "
+		if info.VerifyKind == VerifyHostname {
+			what = "server certificate not verified: "
+		}
+		return &Error{Kind: ErrTLS, Phase: PhaseTLS, Detail: what + info.VerifyError}
 	}
 	return nil
+}
+
+// matchNexthop re-judges info for Postfix's "secure" level: the chain
+// must verify, and the certificate must name the next-hop domain or one
+// of its subdomains (smtp_tls_secure_cert_match = nexthop, dot-nexthop),
+// not merely the MX host a DNS answer named.
+func matchNexthop(info *TLSInfo, cs tls.ConnectionState, nexthop string, roots *x509.CertPool, now time.Time) {
+	nexthop = strings.ToLower(strings.TrimSuffix(nexthop, "."))
+	info.MatchNames = []string{nexthop, "." + nexthop}
+	if len(cs.PeerCertificates) == 0 {
+		return
+	}
+	leaf := cs.PeerCertificates[0]
+	inter := x509.NewCertPool()
+	for _, c := range cs.PeerCertificates[1:] {
+		inter.AddCert(c)
+	}
+	if _, err := leaf.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, CurrentTime: now}); err != nil {
+		// The chain itself fails: that verdict (expired, unknown
+		// authority…) stands, whatever the name.
+		if info.Verified || info.VerifyKind == VerifyHostname {
+			info.Verified, info.VerifyKind = false, VerifyOther
+			info.VerifyError = peertext.Neutralise(err.Error())
+		}
+		return
+	}
+	if leaf.VerifyHostname(nexthop) == nil {
+		info.Verified, info.VerifyError, info.VerifyKind = true, "", VerifyOK
+		return
+	}
+	for _, n := range leaf.DNSNames {
+		if n = strings.ToLower(n); strings.HasSuffix(n, "."+nexthop) {
+			info.Verified, info.VerifyError, info.VerifyKind = true, "", VerifyOK
+			return
+		}
+	}
+	info.Verified, info.VerifyKind = false, VerifyHostname
+	info.VerifyError = "certificate is not valid for the next-hop domain " + peertext.Neutralise(nexthop) + " or its subdomains (names: " + strings.Join(info.DNSNames, ", ") + ")"
 }
 
 // tlsInfo gathers the facts an admin asks about: protocol, cipher, who the

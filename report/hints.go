@@ -1,6 +1,7 @@
 package report
 
 import (
+	"errors"
 	"strings"
 
 	"github.com/mailprobe/mailprobe/probe"
@@ -83,4 +84,65 @@ func senderRefused(v *Verdict, c explainCtx, w words) (Explanation, bool) {
 		Cause: "The receiving server checks the envelope sender — that its domain resolves (Postfix's reject_unknown_sender_domain), SPF, a sender-verification callout — and the probe's sender failed. Nothing is known about the recipient yet.",
 		Next:  "The receiving server refused your probe's sender; use --from with an address of a domain you own (and --helo with this host's name in DNS).",
 	}, true
+}
+
+// TLSSummary says in one phrase which TLS the deciding attempt had:
+// "TLS 1.3 (TLS_AES_128_GCM_SHA256), certificate verified for
+// mx.example.org", "TLS not offered by the server: in clear", "STARTTLS
+// refused: 454 4.7.0 …", "not used (--starttls none)". It is "" when no
+// session got as far as TLS (no connection, a refused greeting).
+func TLSSummary(a *probe.Attempt, cfg probe.ConfigSummary) string {
+	if a == nil || a.Skipped != "" {
+		return ""
+	}
+	t := a.TLS
+	switch {
+	case t != nil && t.Version != "":
+		s := t.Version + " (" + t.CipherSuite + ")"
+		if cfg.Protocol == probe.ProtocolSMTPS {
+			s = "implicit " + s
+		}
+		names := t.ServerName
+		if len(t.MatchNames) > 0 {
+			names = strings.Join(t.MatchNames, " or ")
+		}
+		if t.Verified {
+			return s + ", certificate verified for " + names
+		}
+		return s + ", certificate not verified for " + names + ": " + t.VerifyError
+	case t != nil && strings.HasPrefix(t.VerifyError, "STARTTLS refused: "):
+		return t.VerifyError + " — went on in clear"
+	case a.Err != nil && a.Err.Phase == probe.PhaseSTARTTLS && a.Err.Reply != nil:
+		return "STARTTLS refused: " + a.Err.Reply.Text()
+	case a.Err != nil && errors.Is(a.Err.Kind, probe.ErrTLSRequired):
+		return "TLS not offered by the server (required at level " + levelName(cfg) + ")"
+	case a.Err != nil && a.Err.Phase == probe.PhaseTLS:
+		return "TLS handshake failed: " + a.Err.Error()
+	case a.PlaintextRetry:
+		return "in clear: the TLS handshake failed on the first attempt, retried without TLS (as Postfix at level may)"
+	case cfg.STARTTLS == probe.TLSNever && cfg.Protocol != probe.ProtocolSMTPS:
+		return "not used (--starttls none)"
+	case a.Extensions != nil:
+		if _, ok := a.Extensions["STARTTLS"]; !ok {
+			return "TLS not offered by the server: in clear"
+		}
+	}
+	return ""
+}
+
+// levelName is the run's TLS level in Postfix's words.
+func levelName(cfg probe.ConfigSummary) string {
+	if cfg.TLSLevel != "" {
+		return cfg.TLSLevel
+	}
+	if l, err := probe.ParseTLSLevel(string(cfg.STARTTLS)); err == nil {
+		return l.Name
+	}
+	return string(cfg.STARTTLS)
+}
+
+// tlsAsked tells whether the run required TLS (encrypt and above), when
+// the headline itself says which TLS happened.
+func tlsAsked(cfg probe.ConfigSummary) bool {
+	return cfg.STARTTLS == probe.TLSAlways || cfg.Protocol == probe.ProtocolSMTPS
 }

@@ -2,7 +2,6 @@ package report
 
 import (
 	"errors"
-	"regexp"
 	"strings"
 	"time"
 )
@@ -63,16 +62,131 @@ type PostfixLine struct {
 // reject or note line.
 var ErrNotPostfixLine = errors.New("not a Postfix status line")
 
-var (
-	reSyslogTag = regexp.MustCompile(`([A-Za-z0-9_.-]+(?:/[A-Za-z0-9_.-]+)+)\[(\d+)\]:\s+`)
-	reQueueID   = regexp.MustCompile(`^([0-9A-Za-z]{5,20}|NOQUEUE):\s+`)
-	reSaid      = regexp.MustCompile(`^host (\S+\[[^\]]*\]) said: (.*) \(in reply to (.+?) command\)$`)
-	reRefused   = regexp.MustCompile(`^host (\S+\[[^\]]*\]) refused to talk to me: (.*)$`)
-	reTLSRefuse = regexp.MustCompile(`^TLS is required, but host (\S+\[[^\]]*\]) refused to start TLS: (.*)$`)
-	reReject    = regexp.MustCompile(`^(?:reject|milter-reject|discard|hold|warn): (\S+) from (\S+?): (.*)$`)
-	reReplyHead = regexp.MustCompile(`^[2-5]\d\d[ -]`)
-	noteStarts  = []string{"host ", "connect to ", "lost connection with ", "conversation with ", "Host or domain name not found", "Name service error", "Domain ", "TLS is required", "Cannot start TLS", "Server certificate not verified", "delivery temporarily suspended: "}
-)
+// The line formats are cut by hand at their fixed separators, as log
+// readers do (no regexp compiled at program start, none run per line).
+var noteStarts = []string{"host ", "connect to ", "lost connection with ", "conversation with ", "Host or domain name not found", "Name service error", "Domain ", "TLS is required", "Cannot start TLS", "Server certificate not verified", "delivery temporarily suspended: "}
+
+func progByte(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '.' || c == '-' || c == '/'
+}
+
+// findSyslogTag finds the first "prog/name[pid]: " (the program has a
+// slash: postfix/smtp, postfix-out/lmtp) and returns the program, the
+// pid and where the text after it starts; ok false when there is none.
+func findSyslogTag(s string) (prog, pid string, end int, ok bool) {
+	for off := 0; ; {
+		i := strings.Index(s[off:], "]:")
+		if i < 0 {
+			return "", "", 0, false
+		}
+		i += off
+		off = i + 2
+		lb := strings.LastIndexByte(s[:i], '[')
+		if lb <= 0 || lb+1 == i {
+			continue
+		}
+		digits := true
+		for k := lb + 1; k < i; k++ {
+			if !digit(s[k]) {
+				digits = false
+				break
+			}
+		}
+		if !digits {
+			continue
+		}
+		st := lb
+		for st > 0 && progByte(s[st-1]) {
+			st--
+		}
+		// The longest tail of the word that is name(/name)+.
+		name := ""
+		for k := st; k < lb; k++ {
+			c := s[k:lb]
+			if c[0] != '/' && c[len(c)-1] != '/' && strings.IndexByte(c, '/') > 0 && !strings.Contains(c, "//") {
+				name = c
+				break
+			}
+		}
+		if name == "" {
+			continue
+		}
+		e := i + 2
+		if e >= len(s) || !isSpace(s[e]) {
+			continue
+		}
+		for e < len(s) && isSpace(s[e]) {
+			e++
+		}
+		return name, s[lb+1 : i], e, true
+	}
+}
+
+// isSpace is RE2's \s: [\t\n\f\r ] (no \v).
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r' }
+
+// cutQueueID takes a leading "A6B12241F2: " or "NOQUEUE: ".
+func cutQueueID(s string) (id, rest string, ok bool) {
+	i := strings.IndexByte(s, ':')
+	if i < 0 || i+1 >= len(s) || !isSpace(s[i+1]) {
+		return "", s, false
+	}
+	id = s[:i]
+	if id != "NOQUEUE" && (len(id) < 5 || len(id) > 20 || !isQueueID(id)) {
+		return "", s, false
+	}
+	e := i + 1
+	for e < len(s) && isSpace(s[e]) {
+		e++
+	}
+	return id, s[e:], true
+}
+
+// cutReject reads "reject: RCPT from host[addr]: body" (also
+// milter-reject, discard, hold, warn).
+func cutReject(s string) (cmd, host, body string, ok bool) {
+	var rest string
+	for _, w := range []string{"reject: ", "milter-reject: ", "discard: ", "hold: ", "warn: "} {
+		if strings.HasPrefix(s, w) {
+			rest, ok = s[len(w):], true
+			break
+		}
+	}
+	if !ok {
+		return "", "", "", false
+	}
+	sp := strings.IndexByte(rest, ' ')
+	if sp <= 0 || !strings.HasPrefix(rest[sp:], " from ") {
+		return "", "", "", false
+	}
+	cmd = rest[:sp]
+	rest = rest[sp+len(" from "):]
+	// The host has no spaces; it ends at the first ": ".
+	j := strings.Index(rest, ": ")
+	if j <= 0 || strings.ContainsAny(rest[:j], " \t") {
+		return "", "", "", false
+	}
+	return cmd, rest[:j], rest[j+2:], true
+}
+
+// cutHost reads "host H[A] " + marker at the start of s: the host must
+// be one word ending in "[…]".
+func cutHost(s, lead, marker string) (host, rest string, ok bool) {
+	if !strings.HasPrefix(s, lead) {
+		return "", "", false
+	}
+	r := s[len(lead):]
+	i := strings.Index(r, marker)
+	if i <= 0 {
+		return "", "", false
+	}
+	host = r[:i]
+	lb := strings.IndexByte(host, '[')
+	if lb <= 0 || !strings.HasSuffix(host, "]") || strings.ContainsAny(host, " \t") || strings.Contains(host[lb+1:len(host)-1], "]") {
+		return "", "", false
+	}
+	return host, r[i+len(marker):], true
+}
 
 // ParsePostfixLine parses one Postfix log line, with or without the
 // syslog prefix: a delivery status line (smtp, lmtp, local, virtual,
@@ -83,13 +197,12 @@ func ParsePostfixLine(line string) (*PostfixLine, error) {
 	line = strings.TrimRight(line, "\r\n \t")
 	pl := &PostfixLine{}
 	rest := line
-	if loc := reSyslogTag.FindStringSubmatchIndex(rest); loc != nil {
-		pl.Program, pl.PID = rest[loc[2]:loc[3]], rest[loc[4]:loc[5]]
-		rest = rest[loc[1]:]
+	if prog, pid, end, ok := findSyslogTag(rest); ok {
+		pl.Program, pl.PID = prog, pid
+		rest = rest[end:]
 	}
-	if m := reQueueID.FindStringSubmatch(rest); m != nil {
-		pl.QueueID = m[1]
-		rest = rest[len(m[0]):]
+	if id, r, ok := cutQueueID(rest); ok {
+		pl.QueueID, rest = id, r
 	}
 	switch {
 	case strings.HasPrefix(rest, "to=") && strings.Contains(rest, "status=") || (pl.Program == "" && strings.Contains(rest, "to=<") && strings.Contains(rest, "status=")):
@@ -99,7 +212,7 @@ func ParsePostfixLine(line string) (*PostfixLine, error) {
 		if err := parseDelivery(pl, rest); err != nil {
 			return nil, err
 		}
-	case reReject.MatchString(rest):
+	case isReject(rest):
 		parseReject(pl, rest)
 	default:
 		i := noteStart(rest)
@@ -197,12 +310,16 @@ func parseDelivery(pl *PostfixLine, s string) error {
 // parseReject reads smtpd_check.c's reject log:
 // "reject: RCPT from host[addr]: 450 4.1.1 <a@b>: Recipient address
 // rejected: …; from=<s> to=<r> proto=ESMTP helo=<h>".
+func isReject(s string) bool {
+	_, _, _, ok := cutReject(s)
+	return ok
+}
+
 func parseReject(pl *PostfixLine, s string) {
-	m := reReject.FindStringSubmatch(s)
+	cmd, host, body, _ := cutReject(s)
 	pl.Kind = LineReject
-	pl.Command = m[1]
-	pl.Host = m[2]
-	body := m[3]
+	pl.Command = cmd
+	pl.Host = host
 	if i := strings.LastIndex(body, "; from=<"); i >= 0 {
 		tail := body[i+2:]
 		body = body[:i]
@@ -239,19 +356,23 @@ func splitReason(pl *PostfixLine) {
 		return
 	}
 	r := strings.TrimPrefix(pl.Reason, "delivery temporarily suspended: ")
-	if m := reSaid.FindStringSubmatch(r); m != nil {
-		pl.Host, pl.Reply, pl.Command = m[1], m[2], m[3]
+	// smtp_proto.c: "host %s said: %s (in reply to %s command)".
+	if host, rest, ok := cutHost(r, "host ", " said: "); ok && strings.HasSuffix(rest, " command)") {
+		if i := strings.LastIndex(rest, " (in reply to "); i >= 0 && i+len(" (in reply to ") < len(rest)-len(" command)") {
+			pl.Host, pl.Reply = host, rest[:i]
+			pl.Command = rest[i+len(" (in reply to ") : len(rest)-len(" command)")]
+			return
+		}
+	}
+	if host, rest, ok := cutHost(r, "host ", " refused to talk to me: "); ok {
+		pl.Host, pl.Reply = host, rest
 		return
 	}
-	if m := reRefused.FindStringSubmatch(r); m != nil {
-		pl.Host, pl.Reply = m[1], m[2]
+	if host, rest, ok := cutHost(r, "TLS is required, but host ", " refused to start TLS: "); ok {
+		pl.Host, pl.Reply, pl.Command = host, rest, "STARTTLS"
 		return
 	}
-	if m := reTLSRefuse.FindStringSubmatch(r); m != nil {
-		pl.Host, pl.Reply, pl.Command = m[1], m[2], "STARTTLS"
-		return
-	}
-	if reReplyHead.MatchString(r) {
+	if len(r) >= 4 && r[0] >= '2' && r[0] <= '5' && digit(r[1]) && digit(r[2]) && (r[3] == ' ' || r[3] == '-') {
 		// status=sent / deliverable: the reason is the server's reply.
 		pl.Reply = r
 	}

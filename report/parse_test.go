@@ -1,9 +1,11 @@
 package report
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -145,5 +147,47 @@ func FuzzParsePostfixLine(f *testing.F) {
 			t.Fatalf("kind %q", pl.Kind)
 		}
 		_, _ = ExplainText(line)
+	})
+}
+
+// The regexps the hand-written cutters replaced, kept here as the
+// reference they must agree with.
+var (
+	oldSyslogTag = regexp.MustCompile(`([A-Za-z0-9_.-]+(?:/[A-Za-z0-9_.-]+)+)\[(\d+)\]:\s+`)
+	oldSaid      = regexp.MustCompile(`^host (\S+\[[^\]]*\]) said: (.*) \(in reply to (.+?) command\)$`)
+	oldReject    = regexp.MustCompile(`^(?:reject|milter-reject|discard|hold|warn): (\S+) from (\S+?): (.*)$`)
+)
+
+// FuzzCuttersMatchRegexps: on any line the hand-written cutters find
+// what the old regexps found.
+func FuzzCuttersMatchRegexps(f *testing.F) {
+	for _, l := range seedLines {
+		f.Add(l)
+	}
+	f.Add("host mx[1.2.3.4] said: 550 x (in reply to RCPT TO command)")
+	f.Add("reject: RCPT from a[1.2.3.4]: 554 5.7.1 x; from=<a> to=<b> proto=ESMTP helo=<c>")
+	f.Fuzz(func(t *testing.T, s string) {
+		if !utf8.ValidString(s) {
+			return
+		}
+		if m := oldSyslogTag.FindStringSubmatchIndex(s); m != nil {
+			prog, pid, end, ok := findSyslogTag(s)
+			if !ok || prog != s[m[2]:m[3]] || pid != s[m[4]:m[5]] || end != m[1] {
+				t.Fatalf("syslog tag of %q: regexp %q %q %d, cutter %q %q %d %v", s, s[m[2]:m[3]], s[m[4]:m[5]], m[1], prog, pid, end, ok)
+			}
+		}
+		if m := oldSaid.FindStringSubmatch(s); m != nil {
+			host, rest, ok := cutHost(s, "host ", " said: ")
+			i := strings.LastIndex(rest, " (in reply to ")
+			if !ok || host != m[1] || i < 0 || rest[:i] != m[2] {
+				t.Fatalf("said of %q: regexp %q, cutter %q %q %v", s, m[1:], host, rest, ok)
+			}
+		}
+		if m := oldReject.FindStringSubmatch(s); m != nil && !strings.ContainsAny(s, "\n\r\t\f\v") {
+			cmd, host, body, ok := cutReject(s)
+			if !ok || cmd != m[1] || host != m[2] || body != m[3] {
+				t.Fatalf("reject of %q: regexp %q, cutter %q %q %q %v", s, m[1:], cmd, host, body, ok)
+			}
+		}
 	})
 }

@@ -278,8 +278,14 @@ func describeError(a *probe.Attempt, p peer, e *probe.Error) described {
 			dsn: "4.7.4", session: true, cat: CategoryTLSRequired, tlsLocal: true}
 	case errors.Is(e.Kind, probe.ErrTLS) && a != nil && a.TLS != nil && a.TLS.Subject != "" && !a.TLS.Verified:
 		// smtp_proto.c smtp_start_tls(): the handshake worked but the
-		// required match failed: "Server certificate not verified", 4.7.5.
-		return described{reason: "Server certificate not verified", dsn: "4.7.5", session: true, cat: CategoryTLSRequired, tlsLocal: true}
+		// level's check failed: an untrusted chain at verify and above is
+		// "Server certificate not trusted", a name that does not match
+		// "Server certificate not verified", both 4.7.5.
+		reason := "Server certificate not trusted"
+		if a.TLS.VerifyKind == probe.VerifyHostname {
+			reason = "Server certificate not verified"
+		}
+		return described{reason: reason, dsn: "4.7.5", session: true, cat: CategoryTLSRequired, tlsLocal: true}
 	case errors.Is(e.Kind, probe.ErrTLS), e.Phase == probe.PhaseTLS && (timeout || errors.Is(e.Kind, probe.ErrLost)):
 		// smtp_proto.c: "Cannot start TLS: handshake failure", 4.7.5.
 		return described{reason: "Cannot start TLS: handshake failure", dsn: "4.7.5", session: true, cat: CategoryProtocolError, tlsHandshake: true}

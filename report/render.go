@@ -60,7 +60,16 @@ func Text(w io.Writer, res *probe.Result, opts TextOptions) error {
 		if i > 0 {
 			ew.printf("\n")
 		}
-		ew.printf("%s  %s\n", p.paint(ansiBold, v.Recipient), p.status(v.Status))
+		var att *probe.Attempt
+		if i < len(res.Recipients) {
+			att = res.Recipients[i].Attempt
+		}
+		tlsLine := TLSSummary(att, res.Config)
+		if tlsAsked(res.Config) && tlsLine != "" {
+			ew.printf("%s  %s  (TLS: %s)\n", p.paint(ansiBold, v.Recipient), p.status(v.Status), tlsLine)
+		} else {
+			ew.printf("%s  %s\n", p.paint(ansiBold, v.Recipient), p.status(v.Status))
+		}
 		ew.printf("  %s\n", v.Line())
 		ew.printf("  What happened: %s\n", v.Explanation.What)
 		ew.printf("  Likely cause:  %s\n", v.Explanation.Cause)
@@ -69,6 +78,9 @@ func Text(w io.Writer, res *probe.Result, opts TextOptions) error {
 			ew.printf("  Who acts:      %s\n", partyWords[p])
 		}
 		ew.printf("  Category:      %s (%s)\n", v.Category, v.Permanence)
+		if tlsLine != "" {
+			ew.printf("  TLS:           %s\n", tlsLine)
+		}
 		for _, po := range v.PassedOver {
 			ew.printf("  Passed over:   %s — %s\n", endpointName(po.Host, po.Address, po.Port), po.Reason)
 		}
@@ -90,7 +102,7 @@ func Text(w io.Writer, res *probe.Result, opts TextOptions) error {
 	writeDNSBL(ew, res, p)
 	c := res.Config
 	from := c.From
-	ew.printf("\nProbed as: %s %s, MAIL FROM:<%s>, STARTTLS %s", helloVerb(c.Protocol), c.HELO, from, c.STARTTLS)
+	ew.printf("\nProbed as: %s %s, MAIL FROM:<%s>, TLS level %s", helloVerb(c.Protocol), c.HELO, from, levelName(c))
 	if c.Source != "" {
 		ew.printf(", source %s", c.Source)
 	}

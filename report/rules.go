@@ -584,7 +584,7 @@ func builtinFiles() []string {
 func BuiltinRules() []*Rule {
 	builtinOnce.Do(func() {
 		if builtinHash() == builtinTableHash {
-			builtinRules = builtinTable
+			builtinRules = builtinTable()
 			return
 		}
 		rs, err := parseBuiltinFiles()

@@ -25,6 +25,18 @@ CLIENT_ADDR=127.0.2.66
 log() { printf '%s: %s\n' "$(basename "$0")" "$*" >&2; }
 die() { log "$*"; exit 1; }
 
+# lock_servers: hold the set's lock until this script exits, so concurrent callers of
+# servers-up/servers-down (two engineers, two test runs) do not render, compare, stop and
+# start the set over each other; the second waits (up to 5 minutes) and then finds the set
+# running. A script the lock holder runs (servers-up calling servers-down) inherits it.
+lock_servers() {
+    [ -z "${MAILPROBE_SERVERS_LOCKED:-}" ] || return 0
+    command -v flock >/dev/null || die "flock not found (util-linux)"
+    exec 9>"$STATE.lock"
+    flock -w 300 9 || die "$STATE.lock: another servers-up/servers-down still runs after 5 minutes"
+    export MAILPROBE_SERVERS_LOCKED=1
+}
+
 require_root() {
     [ "$(id -u)" -eq 0 ] || die "must run as root (binds port 25/53, starts Postfix and Dovecot)"
 }

@@ -23,7 +23,12 @@ func newPostfixCmd(g *globals) *cobra.Command {
 		Long: `Commands that read a Postfix configuration through postconf and postmap (never by
 parsing main.cf) and compute routes with trivial-rewrite's rules, as the verify
 service uses them (address_verify_* overrides included).`,
-		Args: cobra.NoArgs,
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usagef("unknown command %q for mailprobe postfix (see mailprobe postfix --help)", args[0])
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	cmd.PersistentFlags().StringVarP(&dir, "config-dir", "c", "", "Postfix configuration directory, as postconf -c (default: Postfix's own)")
@@ -51,7 +56,12 @@ relayhost, transport_maps — and what the delivery agent makes of the nexthop
 Nothing is sent: this is what sendmail -bv would take a mail round trip to tell.`,
 		Example: `  mailprobe postfix route -c /etc/postfix user@example.org
   mailprobe postfix route -o jsonl user@example.org other@example.net`,
-		Args: cobra.MinimumNArgs(1),
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usagef("postfix route needs at least one ADDRESS")
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := g.checkFormat("postfix route"); err != nil {
 				return err
