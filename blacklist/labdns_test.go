@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mailprobe/mailprobe/internal/dnsserve"
+
 	"github.com/miekg/dns"
 	"github.com/stretchr/testify/require"
 
@@ -37,7 +39,7 @@ type labDNS struct {
 	zones   map[string]*labZone
 	delay   time.Duration
 	queries atomic.Int64
-	srv     *dns.Server
+	srv     *dnsserve.Server
 }
 
 func newLabDNS(zones map[string]*labZone, delay time.Duration) (*labDNS, error) {
@@ -46,11 +48,7 @@ func newLabDNS(zones map[string]*labZone, delay time.Duration) (*labDNS, error) 
 		return nil, err
 	}
 	l := &labDNS{Addr: pc.LocalAddr().String(), zones: zones, delay: delay}
-	l.srv = &dns.Server{PacketConn: pc, Net: "udp", Handler: dns.HandlerFunc(l.serve)}
-	started := make(chan struct{})
-	l.srv.NotifyStartedFunc = func() { close(started) }
-	go func() { _ = l.srv.ActivateAndServe() }()
-	<-started
+	l.srv = dnsserve.Start(pc, nil, dns.HandlerFunc(l.serve))
 	return l, nil
 }
 
@@ -62,7 +60,7 @@ func startLabDNS(tb testing.TB, zones map[string]*labZone, delay time.Duration) 
 	return l
 }
 
-func (l *labDNS) Close() { _ = l.srv.Shutdown() }
+func (l *labDNS) Close() { _ = l.srv.Close() }
 
 // Resolver returns the production resolver pointed at the lab server.
 func (l *labDNS) Resolver(timeout time.Duration) DNSResolver {

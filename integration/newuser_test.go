@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"slices"
@@ -188,7 +189,7 @@ func TestDefaultSenderAccepted(t *testing.T) {
 	assert.Contains(t, stderr, "warning: the sender's domain vm.localdomain does not resolve")
 	r := decodeExplained(t, out).Recipients[0]
 	assert.Equal(t, "deferred", r.Status)
-	assert.Contains(t, r.Explanation.Next, "the receiving server refused your probe's sender; use --from with an address of a domain you own")
+	assert.Contains(t, r.Explanation.Next, "receiving server refused your probe's sender; use --from with an address of a domain you own")
 	assert.NotContains(t, r.Explanation.What+r.Explanation.Cause, "on its side")
 
 	// swaks's null sender, several recipients, reject_multi_recipient_bounce:
@@ -218,4 +219,55 @@ func TestTLSLevelsRealPostfix(t *testing.T) {
 	_, stderr, code = runRaw(t, "probe", "--dnsbl", "never", "--starttls", "dane", "alice@it.test")
 	assert.Equal(t, 64, code)
 	assert.Contains(t, stderr, "DANE is not checked yet")
+}
+
+// TestAllMXRealPostfix: #10 item 8 against deadbest.it.test (a dead best
+// MX, a live backup): without --all-mx the MTA's view is exit 0; with it
+// the worst host decides (exit 2), -o postfix has one line per host, and
+// the accepting host is not "passed over".
+func TestAllMXRealPostfix(t *testing.T) {
+	requireServers(t)
+	_, stderr, code := runRaw(t, "probe", "-4", "--helo", clientName, "--dnsbl", "never", "alice@deadbest.it.test")
+	require.Equal(t, 0, code, stderr)
+	out, stderr, code := runRaw(t, "probe", "-4", "--helo", clientName, "--dnsbl", "never", "--all-mx", "-o", "postfix", "alice@deadbest.it.test")
+	assert.Equal(t, 2, code, stderr)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	require.Len(t, lines, 2, out)
+	assert.Contains(t, lines[0], "status=deferred (connect to dead1.it.test[127.0.2.31]:25: Connection refused)")
+	assert.Contains(t, lines[1], "relay=mx.it.test[127.0.2.25]:25")
+	out, _, _ = runRaw(t, "probe", "-4", "--helo", clientName, "--dnsbl", "never", "--all-mx", "alice@deadbest.it.test")
+	assert.NotContains(t, out, "Passed over:   mx.it.test")
+	assert.Contains(t, out, "Passed over:   dead1.it.test[127.0.2.31]:25")
+
+	// Two domains at once: every transcript line names its host.
+	_, stderr, _ = runRaw(t, "probe", "-4", "--helo", clientName, "--dnsbl", "never", "--transcript", "-o", "json", "alice@it.test", "alice@grey.it.test")
+	for _, l := range strings.Split(strings.TrimSpace(stderr), "\n") {
+		if l != "" && !strings.HasPrefix(l, "mailprobe: warning") {
+			assert.True(t, strings.HasPrefix(l, "["), "unlabelled transcript line %q", l)
+		}
+	}
+}
+
+// TestVerifyFrontDetected: #10 item 10 against Postfix #1 (mx.it.test,
+// reject_unverified_recipient in front of Dovecot, address_verify_poll_delay
+// 1 s): a batch of addresses it has not verified yet answers about one per
+// second per session; the summary says so and advises verifying against
+// the backend, and the sessions run in parallel up to --concurrency.
+func TestVerifyFrontDetected(t *testing.T) {
+	requireServers(t)
+	// Fresh local parts: the verify cache must not know them.
+	var lines []string
+	stamp := time.Now().UnixNano()
+	for i := 0; i < 6; i++ {
+		lines = append(lines, fmt.Sprintf("fresh%d-%d@it.test", stamp, i))
+	}
+	path := t.TempDir() + "/rcpts"
+	require.NoError(t, os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o644))
+	start := time.Now()
+	out, stderr, _ := runRaw(t, "probe", "--server", "127.0.2.25", "--helo", clientName, "--concurrency", "3", "--rcpt-file", path)
+	took := time.Since(start)
+	assert.Contains(t, out, "verify against the backend instead", stderr)
+	assert.Contains(t, out, "reject_unverified_recipient")
+	// One session: ≥ 6 s (one poll per address); three: about a third.
+	assert.Less(t, took, 5*time.Second, out)
 }

@@ -286,3 +286,45 @@ func TestPostfixRoute(t *testing.T) {
 	_, stderr, code = runPostfixVerify(t, "route", "-c", pv.conf, "not an address")
 	assert.Equal(t, 64, code, stderr)
 }
+
+// TestPostfixVerifyPostmapTable: the access table of `-o postmap`, used by a Postfix without
+// verification (127.0.5.26: check_recipient_access with that table), answers every refused
+// recipient exactly as reject_unverified_recipient would.
+func TestPostfixVerifyPostmapTable(t *testing.T) {
+	pv := requirePostfixVerify(t)
+	tableSMTP := os.Getenv("MAILPROBE_PV_TABLE_SMTP")
+	if tableSMTP == "" {
+		tableSMTP = "127.0.5.26:25"
+	}
+	args := []string{"verify", "-c", pv.conf, "--timeout", probeTimeout, "--catch-all-check=false",
+		"hash:" + filepath.Join(pv.conf, "relay_recipients")}
+	table, stderr, code := runPostfixVerify(t, append(args, "-o", "postmap")...)
+	require.Equal(t, 1, code, stderr)
+	out, _, _ := runPostfixVerify(t, append(args, "-o", "jsonl")...)
+	predicted := map[string]string{}
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		var d pvDoc
+		require.NoError(t, json.Unmarshal(sc.Bytes(), &d))
+		if d.Prediction == "reject" {
+			predicted[d.Recipient] = d.PredictedReply
+		}
+	}
+	require.NotEmpty(t, predicted)
+	lines := strings.Split(strings.TrimSpace(string(table)), "\n")
+	require.Len(t, lines, len(predicted), "one table entry per refused recipient:\n%s", table)
+
+	path := filepath.Join(pv.conf, "unverified_reject")
+	require.NoError(t, os.WriteFile(path, table, 0o644))
+	t.Cleanup(func() {
+		_ = os.WriteFile(path, nil, 0o644)
+		_ = exec.Command("postmap", "-c", pv.conf, "hash:"+path).Run()
+	})
+	pm, err := exec.Command("postmap", "-c", pv.conf, "hash:"+path).CombinedOutput()
+	require.NoError(t, err, "postmap: %s", pm)
+	for rcpt, want := range predicted {
+		got, err := askRCPT(tableSMTP, rcpt)
+		require.NoError(t, err)
+		assert.Equal(t, want, got, rcpt)
+	}
+}

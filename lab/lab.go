@@ -15,8 +15,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/mailprobe/mailprobe/internal/dnsserve"
+
 	"github.com/emersion/go-smtp"
-	"github.com/miekg/dns"
 )
 
 // Options tune a Lab. The zero value is what tests and the demo use.
@@ -42,7 +43,7 @@ type Lab struct {
 	grey    greylist
 	expand  *strings.Replacer
 	conns   connSet // every go-smtp connection, so Close can end them
-	dnsSrv  []*dns.Server
+	dns     *dnsserve.Server
 	smtp    []*smtp.Server
 	taps    []*tapListener
 	runners []*scriptRunner
@@ -147,22 +148,7 @@ func Start(ctx context.Context, opts Options) (*Lab, error) {
 		}
 	}
 
-	started := make(chan struct{}, 2)
-	notify := func() { started <- struct{}{} }
-	l.dnsSrv = []*dns.Server{
-		{PacketConn: b.udp, Handler: z, NotifyStartedFunc: notify},
-		{Listener: b.tcp, Handler: z, NotifyStartedFunc: notify},
-	}
-	for _, s := range l.dnsSrv {
-		l.serveWG.Add(1)
-		go func() {
-			defer l.serveWG.Done()
-			_ = s.ActivateAndServe()
-		}()
-	}
-	// Shutdown fails on a server that has not started yet; wait.
-	<-started
-	<-started
+	l.dns = dnsserve.Start(b.udp, b.tcp, z)
 	l.stop = context.AfterFunc(ctx, func() { _ = l.Close() })
 	return l, nil
 }
@@ -249,8 +235,8 @@ func (l *Lab) Close() error {
 		for _, t := range l.taps {
 			_ = t.Close()
 		}
-		for _, s := range l.dnsSrv {
-			if err := s.Shutdown(); err != nil {
+		if l.dns != nil {
+			if err := l.dns.Close(); err != nil {
 				errs = append(errs, err)
 			}
 		}

@@ -23,6 +23,7 @@ type Classifier struct {
 
 type classified struct {
 	category, permanence string
+	party, provider      string
 	explain              *Explain
 }
 
@@ -31,37 +32,80 @@ func NewClassifier() *Classifier {
 	return &Classifier{cache: map[string]classified{}, Max: 20000, explain: explainOutcome}
 }
 
-// Classify fills o.Category, o.Permanence and o.Explanation.
-func (c *Classifier) Classify(o *Outcome) {
-	status := o.Status
-	reason := o.Reason
+// Classify fills o.Category and o.Permanence and, with explain, also
+// o.Explanation. Categories are cached by the reply text with what varies
+// from line to line taken out — the host prefix Postfix adds ("host H[A]
+// said: "), the recipient's address and domain — so a log's thousands of
+// "450 4.2.0 <a@b>: … Greylisted" replies cost one classification.
+// Explanations name the host or address, so they are cached by the whole
+// text and computed only where they are shown (a group's example, each
+// outcome of -o json/jsonl).
+func (c *Classifier) Classify(o *Outcome, explain bool) {
 	dsn := o.DSN
 	if dsn == "" {
-		dsn = defaultDSN(status)
+		dsn = defaultDSN(o.Status)
 	}
-	// Explanations of a 2xx reply depend on its code only ("250 2.0.0
-	// Ok: queued as 3F2A…" differs in every line), so successes share
-	// one cache entry per code.
-	key := status + "\x00" + dsn + "\x00" + reason
-	if status == "sent" || status == "deliverable" {
-		r := reason
-		if len(r) > 9 {
-			r = r[:9]
-		}
-		key = status + "\x00" + dsn + "\x00" + r
+	var v classified
+	if explain {
+		v = c.lookup(o.Status+"\x00"+dsn+"\x00"+c.successKey(o.Status, o.Reason), o, dsn)
+		o.Explanation = v.explain
+	} else {
+		v = c.lookup(o.Status+"\x01"+dsn+"\x00"+c.successKey(o.Status, normalizeReason(o.Reason, o.Recipient, o.Domain)), o, dsn)
 	}
+	o.Category, o.Permanence, o.Party, o.Provider = v.category, v.permanence, v.party, v.provider
+}
+
+// successKey: explanations of a 2xx reply depend on its code only ("250
+// 2.0.0 Ok: queued as 3F2A…" differs in every line), so successes share
+// one cache entry per code.
+func (c *Classifier) successKey(status, reason string) string {
+	if (status == "sent" || status == "deliverable") && len(reason) > 9 {
+		return reason[:9]
+	}
+	return reason
+}
+
+func (c *Classifier) lookup(key string, o *Outcome, dsn string) classified {
 	if v, ok := c.cache[key]; ok {
 		c.Hits++
-		o.Category, o.Permanence, o.Explanation = v.category, v.permanence, v.explain
-		return
+		return v
 	}
 	c.Misses++
-	v := c.explain(o.MTA, status, dsn, reason)
+	v := c.explain(o.MTA, o.Status, dsn, o.Reason)
 	if len(c.cache) >= c.Max {
 		clear(c.cache)
 	}
 	c.cache[strings.Clone(key)] = v
-	o.Category, o.Permanence, o.Explanation = v.category, v.permanence, v.explain
+	return v
+}
+
+// normalizeReason takes out of a reason what differs between recipients
+// and hosts but not between kinds of answer: Postfix's "host H[A] said: "
+// and "host H[A] refused to talk to me: " prefixes, the host of "connect
+// to H[A]:25: …", "(in reply to … command)", and the recipient's address
+// and domain wherever they appear.
+func normalizeReason(reason, rcpt, domain string) string {
+	r := reason
+	if strings.HasPrefix(r, "host ") {
+		if i := strings.Index(r, " said: "); i > 0 {
+			r = "host said: " + r[i+len(" said: "):]
+		} else if i := strings.Index(r, " refused to talk to me: "); i > 0 {
+			r = "host refused to talk to me: " + r[i+len(" refused to talk to me: "):]
+		}
+	} else if strings.HasPrefix(r, "connect to ") {
+		if i := strings.Index(r, "]:"); i > 0 {
+			if j := strings.Index(r[i:], ": "); j > 0 {
+				r = "connect to host: " + r[i+j+2:]
+			}
+		}
+	}
+	if rcpt != "" && strings.Contains(r, rcpt) {
+		r = strings.ReplaceAll(r, rcpt, "rcpt@domain")
+	}
+	if domain != "" && strings.Contains(r, domain) {
+		r = strings.ReplaceAll(r, domain, "domain")
+	}
+	return r
 }
 
 // defaultDSN is the code Postfix would give an outcome without one
@@ -113,5 +157,6 @@ func explainOutcome(mta MTA, status, dsn, reason string) classified {
 		return classified{category: string(report.CategoryOther), permanence: string(report.PermanenceUnknown)}
 	}
 	return classified{category: string(e.Category), permanence: string(e.Permanence),
+		party: string(e.Party), provider: e.Provider,
 		explain: &Explain{What: e.Explanation.What, Cause: e.Explanation.Cause, Next: e.Explanation.Next}}
 }

@@ -99,7 +99,9 @@ func (f *Framer) Frame(line string) (fr Frame, ok bool) {
 	if f.zones == nil {
 		f.zones = zoneCache{}
 	}
-	line = strings.TrimRight(line, "\r\n")
+	for len(line) > 0 && (line[len(line)-1] == '\n' || line[len(line)-1] == '\r') {
+		line = line[:len(line)-1]
+	}
 	s := line
 	// docker-compose: "smtp_1  | …" (v1) or "smtp-1  | …" (v2).
 	if sp := strings.IndexByte(s, ' '); sp > 0 && sp < 64 && s[0] != '@' && s[0] != '<' {

@@ -13,6 +13,8 @@ type Group struct {
 	Status     string    `json:"status"`
 	Category   string    `json:"category"`
 	Permanence string    `json:"permanence"`
+	Party      string    `json:"party,omitempty"`
+	Provider   string    `json:"provider,omitempty"`
 	Messages   int       `json:"messages"`
 	Recipients int       `json:"recipients"`
 	Attempts   int       `json:"attempts"`
@@ -32,6 +34,9 @@ type Group struct {
 	// Probe is today's answer for the domain (--probe), on the domain's
 	// most frequent still-deferring group.
 	Probe *Live `json:"probe,omitempty"`
+
+	mta        MTA
+	exampleDSN string
 }
 
 type groupKey struct{ domain, status, category string }
@@ -62,7 +67,7 @@ func (a *Aggregator) Add(outs []*Outcome) {
 		k := groupKey{o.Domain, o.Status, o.Category}
 		g := a.groups[k]
 		if g == nil {
-			g = &Group{Domain: o.Domain, Status: o.Status, Category: o.Category, Permanence: o.Permanence,
+			g = &Group{Domain: o.Domain, Status: o.Status, Category: o.Category, Permanence: o.Permanence, Party: o.Party, Provider: o.Provider,
 				FirstSeen: o.FirstSeen, LastSeen: o.LastSeen}
 			a.groups[k] = g
 		}
@@ -89,6 +94,7 @@ func (a *Aggregator) Add(outs []*Outcome) {
 				g.LastSeen = o.LastSeen
 			}
 			g.Example, g.ExampleRcpt, g.ExampleID, g.Relay, g.Explanation = o.Reason, o.Recipient, o.QueueID, o.Relay, o.Explanation
+			g.mta, g.exampleDSN = o.MTA, o.DSN
 		}
 		if o.Status == "deferred" {
 			g.Still = true

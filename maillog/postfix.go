@@ -97,7 +97,11 @@ func parsePostfix(fr *Frame, ev *Event) (ok, unreadable bool) {
 	case 'm':
 		if strings.HasPrefix(rest, "message-id=") {
 			ev.Kind = EventMessageID
-			ev.MessageID = strings.Trim(rest[len("message-id="):], "<>")
+			id := rest[len("message-id="):]
+			if len(id) >= 2 && id[0] == '<' && id[len(id)-1] == '>' {
+				id = id[1 : len(id)-1]
+			}
+			ev.MessageID = id
 			return true, false
 		}
 		if strings.HasPrefix(rest, "milter-reject: ") {

@@ -102,6 +102,7 @@ func ReadQueue(r io.Reader, name string, now time.Time, opts Options) (*Summary,
 		return sum, fmt.Errorf("%s: %w", name, err)
 	}
 	sum.ByStatus, sum.Groups = sk.agg.ByStatus, sk.agg.Groups()
+	explainGroups(sum.Groups, opts.Classifier)
 	return sum, nil
 }
 

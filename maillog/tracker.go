@@ -12,27 +12,31 @@ import (
 // before any delivery line — with the last attempt's dsn, relay and
 // reason, and the classifier's category and explanation.
 type Outcome struct {
-	MTA         MTA       `json:"mta"`
-	Host        string    `json:"host,omitempty"`
-	QueueID     string    `json:"queue_id"`
-	Recipient   string    `json:"recipient"`
-	OrigTo      string    `json:"orig_to,omitempty"`
-	Domain      string    `json:"domain"`
-	Sender      string    `json:"sender"`
-	Status      string    `json:"status"`
-	DSN         string    `json:"dsn"`
-	Relay       string    `json:"relay"`
-	Attempts    int       `json:"attempts"`
-	FirstSeen   time.Time `json:"first_seen"`
-	LastSeen    time.Time `json:"last_seen"`
-	Reason      string    `json:"reason"`
-	Category    string    `json:"category"`
-	Permanence  string    `json:"permanence"`
-	Explanation *Explain  `json:"explanation"`
-	Codes       []string  `json:"codes,omitempty"`
-	MessageID   string    `json:"message_id,omitempty"`
-	Client      string    `json:"client,omitempty"`
-	Size        int64     `json:"size,omitempty"`
+	MTA        MTA       `json:"mta"`
+	Host       string    `json:"host,omitempty"`
+	QueueID    string    `json:"queue_id"`
+	Recipient  string    `json:"recipient"`
+	OrigTo     string    `json:"orig_to,omitempty"`
+	Domain     string    `json:"domain"`
+	Sender     string    `json:"sender"`
+	Status     string    `json:"status"`
+	DSN        string    `json:"dsn"`
+	Relay      string    `json:"relay"`
+	Attempts   int       `json:"attempts"`
+	FirstSeen  time.Time `json:"first_seen"`
+	LastSeen   time.Time `json:"last_seen"`
+	Reason     string    `json:"reason"`
+	Category   string    `json:"category"`
+	Permanence string    `json:"permanence"`
+	// Party is who has to act (sender, recipient, local) and Provider
+	// the provider whose wording matched, both from report's rules.
+	Party       string   `json:"party,omitempty"`
+	Provider    string   `json:"provider,omitempty"`
+	Explanation *Explain `json:"explanation"`
+	Codes       []string `json:"codes,omitempty"`
+	MessageID   string   `json:"message_id,omitempty"`
+	Client      string   `json:"client,omitempty"`
+	Size        int64    `json:"size,omitempty"`
 	// Open is true when the log has no final line for the message
 	// (Postfix "removed", Exim "Completed", qmail "end msg"): it was still
 	// queued when the log ends, or was evicted (Note says which).
@@ -83,17 +87,22 @@ type message struct {
 	size              int64
 	client, messageID string
 	rcpts             []*rcptState
-	removed           bool
-	removedAt         time.Time
-	expired           bool
-	expiredAt         time.Time
-	held              bool
-	heldReason        string
-	frozen            bool
-	rejected          bool
-	prev              string
-	nrcpt             int
-	done              bool // finalized
+	// the first recipients live in the message itself: most messages
+	// have one, and a log has millions of messages
+	rbuf       [2]*rcptState
+	r0         rcptState
+	removed    bool
+	removedAt  time.Time
+	expired    bool
+	expiredAt  time.Time
+	held       bool
+	heldReason string
+	frozen     bool
+	rejected   bool
+	prev       string
+	nrcpt      int
+	done       bool // finalized
+	orderIdx   int  // its slot in Tracker.order
 }
 
 type delivKey struct{ host, inst, delivery string }
@@ -111,6 +120,10 @@ type TrackerOptions struct {
 	// lines that arrive late because the log is out of order. Default
 	// 5 minutes.
 	Window time.Duration
+	// Lean keeps only what the grouped summary needs: no client or
+	// Message-ID, and no reply or relay of a delivery that succeeded
+	// (Read sets it when sent outcomes are neither printed nor streamed).
+	Lean bool
 }
 
 // Tracker follows messages by id and emits one Outcome per (message,
@@ -128,6 +141,10 @@ type Tracker struct {
 	deliv    map[delivKey]delivRef
 	pending  map[delivKey]*Event
 	strs     map[string]string // interned hosts and instances
+	// buf and ptrs are reused for each message's outcomes: emit must copy
+	// what it keeps beyond the call
+	buf  []Outcome
+	ptrs []*Outcome
 
 	// Evicted counts messages reported as open because MaxOpen was hit.
 	Evicted int64
@@ -143,7 +160,8 @@ type Tracker struct {
 }
 
 // NewTracker returns a tracker that passes the outcomes of each finished
-// message to emit (all recipients of one message at once).
+// message to emit (all recipients of one message at once). The outcomes
+// are valid during the call only: emit copies what it keeps.
 func NewTracker(opts TrackerOptions, emit func([]*Outcome)) *Tracker {
 	if opts.MaxOpen <= 0 {
 		opts.MaxOpen = 100000
@@ -183,6 +201,7 @@ func (t *Tracker) get(ev *Event) *message {
 	if m == nil {
 		k = msgKey{t.intern(ev.Host), t.intern(ev.Instance), strings.Clone(ev.ID)}
 		m = &message{key: k, mta: ev.MTA, first: ev.Time, last: ev.Time}
+		m.rcpts = m.rbuf[:0]
 		if ev.MTA == MTACm4all {
 			m.mta = MTAPostfix
 		}
@@ -192,6 +211,7 @@ func (t *Tracker) get(ev *Event) *message {
 			t.HandedOn++
 		}
 		t.msgs[k] = m
+		m.orderIdx = len(t.order)
 		t.order = append(t.order, m)
 		t.evict()
 	}
@@ -210,7 +230,13 @@ func (m *message) rcpt(addr string) *rcptState {
 			return r
 		}
 	}
-	r := &rcptState{addr: strings.Clone(addr)}
+	var r *rcptState
+	if len(m.rcpts) == 0 {
+		r = &m.r0
+	} else {
+		r = &rcptState{}
+	}
+	r.addr = strings.Clone(addr)
 	m.rcpts = append(m.rcpts, r)
 	return r
 }
@@ -287,20 +313,20 @@ func (t *Tracker) Add(ev *Event) {
 		if ev.HasSender && !m.hasSender {
 			m.sender, m.hasSender = strings.Clone(ev.Sender), true
 		}
-		if ev.Client != "" && m.client == "" {
+		if ev.Client != "" && m.client == "" && !t.opts.Lean {
 			m.client = strings.Clone(ev.Client)
 		}
 		if ev.Size > 0 {
 			m.size = ev.Size
 		}
-		if ev.MessageID != "" && m.messageID == "" {
+		if ev.MessageID != "" && m.messageID == "" && !t.opts.Lean {
 			m.messageID = strings.Clone(ev.MessageID)
 		}
 		if ev.NRcpt > 0 {
 			m.nrcpt = ev.NRcpt
 		}
 	case EventMessageID:
-		if m.messageID == "" {
+		if m.messageID == "" && !t.opts.Lean {
 			m.messageID = strings.Clone(ev.MessageID)
 		}
 	case EventAttempt:
@@ -321,7 +347,12 @@ func (t *Tracker) Add(ev *Event) {
 		}
 		if newer {
 			r.status, r.statusAt = canonStatus(ev.Status), ev.Time
-			r.dsn, r.relay, r.reason = strings.Clone(ev.DSN), strings.Clone(ev.Relay), strings.Clone(ev.Reason)
+			r.dsn = t.intern(ev.DSN)
+			if t.opts.Lean && (r.status == "sent" || r.status == "deliverable") {
+				r.relay, r.reason = "", ""
+			} else {
+				r.relay, r.reason = strings.Clone(ev.Relay), strings.Clone(ev.Reason)
+			}
 			if ev.OrigTo != "" {
 				r.origTo = strings.Clone(ev.OrigTo)
 			}
@@ -409,22 +440,24 @@ func (t *Tracker) evict() {
 		m := t.order[t.orderHd]
 		t.order[t.orderHd] = nil
 		t.orderHd++
-		if !m.done {
-			if !m.removed {
-				if t.finalize(m, "evicted: still open after "+itoa(t.opts.MaxOpen)+" newer messages") {
-					t.Evicted++
-				}
-			} else {
-				t.finalize(m, "")
+		if m == nil || m.done {
+			continue
+		}
+		if !m.removed {
+			if t.finalize(m, "evicted: still open after "+itoa(t.opts.MaxOpen)+" newer messages") {
+				t.Evicted++
 			}
+		} else {
+			t.finalize(m, "")
 		}
 	}
-	// finished messages stay in order until compaction: compact when it
-	// holds many more entries than there are messages in memory
+	// finalize clears a message's slot, so order holds live messages and
+	// nils; compact when the nils dominate
 	if live := len(t.order) - t.orderHd; live > 2*len(t.msgs)+1024 {
 		n := 0
 		for _, m := range t.order[t.orderHd:] {
-			if !m.done {
+			if m != nil && !m.done {
+				m.orderIdx = n
 				t.order[n] = m
 				n++
 			}
@@ -439,7 +472,7 @@ func (t *Tracker) evict() {
 func (t *Tracker) Close() {
 	for _, m := range t.order[t.orderHd:] {
 		if m != nil && !m.done {
-			if t.finalize(m, "") && !m.removed {
+			if removed := m.removed; t.finalize(m, "") && !removed {
 				t.Unfinished++
 			}
 		}
@@ -456,6 +489,10 @@ func (t *Tracker) finalize(m *message, note string) bool {
 	m.done = true
 	if t.msgs[m.key] == m {
 		delete(t.msgs, m.key)
+	}
+	// drop the order slot's reference so the message can be collected now
+	if i := m.orderIdx; i >= t.orderHd && i < len(t.order) && t.order[i] == m {
+		t.order[i] = nil
 	}
 	t.Messages++
 	if m.rejected && len(m.rcpts) == 0 {
@@ -492,7 +529,7 @@ func (t *Tracker) finalize(m *message, note string) bool {
 		t.emit([]*Outcome{&o})
 		return true
 	}
-	outs := make([]*Outcome, 0, len(m.rcpts))
+	t.buf = t.buf[:0]
 	for _, r := range m.rcpts {
 		o := base
 		o.Recipient, o.OrigTo = r.addr, r.origTo
@@ -516,9 +553,13 @@ func (t *Tracker) finalize(m *message, note string) bool {
 				o.Status, o.Reason = "open", "delivery started, no result in the log"
 			}
 		}
-		outs = append(outs, &o)
+		t.buf = append(t.buf, o)
 	}
-	t.emit(outs)
+	t.ptrs = t.ptrs[:0]
+	for i := range t.buf {
+		t.ptrs = append(t.ptrs, &t.buf[i])
+	}
+	t.emit(t.ptrs)
 	return true
 }
 
@@ -580,16 +621,27 @@ func itoa(n int) string {
 // canonStatus returns the status word as a constant: the event's copy
 // points into the reader's buffer.
 func canonStatus(s string) string {
-	for _, c := range statusOrder {
-		if c == s {
-			return c
-		}
-	}
 	switch s {
-	case "undeliverable":
-		return "undeliverable"
+	case "sent":
+		return "sent"
+	case "deferred":
+		return "deferred"
+	case "bounced":
+		return "bounced"
+	case "expired":
+		return "expired"
 	case "deliverable":
 		return "deliverable"
+	case "undeliverable":
+		return "undeliverable"
+	case "rejected":
+		return "rejected"
+	case "held":
+		return "held"
+	case "discarded":
+		return "discarded"
+	case "open":
+		return "open"
 	}
 	return strings.Clone(s)
 }

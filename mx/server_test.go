@@ -1,12 +1,13 @@
 package mx
 
 import (
-	"net"
 	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/mailprobe/mailprobe/internal/dnsserve"
 
 	"github.com/miekg/dns"
 	"github.com/stretchr/testify/require"
@@ -36,9 +37,8 @@ const (
 	caseFlipped                   // the answer, with the question name upper-cased (0x20 mixing: valid)
 )
 
-// fakeResolver is an in-process recursive resolver on loopback, serving UDP
-// and TCP on one port (as a real resolver does, and as dnsclient assumes
-// when it retries a truncated answer over TCP) from zone text fixtures.
+// fakeResolver is an in-process recursive resolver on loopback, served by
+// dnsserve (UDP and TCP on one port), answering from zone text fixtures.
 type fakeResolver struct {
 	Addr string
 
@@ -70,33 +70,10 @@ func startFakeResolver(t testing.TB, rules map[string]misbehaviour, zoneFiles ..
 		f.loadZone(t, file)
 	}
 
-	// Bind UDP on an ephemeral port, then TCP on the same port; another
-	// process may hold that TCP port, so retry a few times.
-	var pc net.PacketConn
-	var l net.Listener
-	for attempt := 0; ; attempt++ {
-		var err error
-		pc, err = net.ListenPacket("udp", "127.0.0.1:0")
-		require.NoError(t, err)
-		l, err = net.Listen("tcp", pc.LocalAddr().String())
-		if err == nil {
-			break
-		}
-		pc.Close()
-		require.Less(t, attempt, 20, "no port free for both UDP and TCP: %v", err)
-	}
-	f.Addr = pc.LocalAddr().String()
-
-	for _, srv := range []*dns.Server{
-		{PacketConn: pc, Handler: f},
-		{Listener: l, Handler: f},
-	} {
-		started := make(chan struct{})
-		srv.NotifyStartedFunc = func() { close(started) }
-		go func() { _ = srv.ActivateAndServe() }()
-		<-started
-		t.Cleanup(func() { _ = srv.Shutdown() })
-	}
+	srv, err := dnsserve.Listen("127.0.0.1", f)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = srv.Close() })
+	f.Addr = srv.Addr
 	return f
 }
 

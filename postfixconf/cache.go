@@ -157,44 +157,38 @@ func (c *Config) judgeCache(e *CacheEntry, now time.Time) {
 	e.RefreshAt = e.Updated.Add(refresh)
 }
 
-func (r *Resolver) attachCache(ctx context.Context, rep *Report, now time.Time) error {
-	raw, err := r.ReadCache(ctx)
-	if err != nil {
-		return err
+// attachCache compares one decided result with its cache entry.
+func (r *Resolver) attachCache(res *Result, raw map[string]string, now time.Time) {
+	// verify.c: ":" in the address is stored as "_".
+	key := strings.ToLower(strings.ReplaceAll(res.Recipient, ":", "_"))
+	v, ok := raw[key]
+	if !ok {
+		return
 	}
-	for _, res := range rep.Results {
-		// verify.c: ":" in the address is stored as "_".
-		key := strings.ToLower(strings.ReplaceAll(res.Recipient, ":", "_"))
-		v, ok := raw[key]
-		if !ok {
-			continue
-		}
-		e, ok := ParseCacheEntry(v)
-		if !ok {
-			res.Notes = append(res.Notes, "verify cache entry is malformed; Postfix ignores it")
-			continue
-		}
-		r.c.judgeCache(&e, now)
-		if e.Current {
-			e.Answer, e.AnswerText = r.c.PredictReply(res.Recipient, e.Status, e.Text)
-			if e.Answer == PredictAccept && res.unlisted != "" {
-				e.Answer, e.AnswerText = res.unlisted, res.unlistedReply
-			}
-			if res.Status != "" && e.Status != VerifyPending && e.Status != res.Status {
-				e.Disagrees = true
-				switch {
-				case res.Status == VerifyOK:
-					e.Stale = "stale negative: the cache refuses an address the backend accepts today"
-				case e.Status == VerifyOK:
-					e.Stale = "stale positive: the cache accepts an address the backend refuses today"
-				default:
-					e.Stale = fmt.Sprintf("the cache says %s, the backend today %s", e.Status, res.Status)
-				}
-			}
-		} else {
-			e.Answer, e.AnswerText = res.Prediction, res.PredictedReply
-		}
-		res.Cache = &e
+	e, ok := ParseCacheEntry(v)
+	if !ok {
+		res.Notes = append(res.Notes, "verify cache entry is malformed; Postfix ignores it")
+		return
 	}
-	return nil
+	r.c.judgeCache(&e, now)
+	if e.Current {
+		e.Answer, e.AnswerText = r.c.PredictReply(res.Recipient, e.Status, e.Text)
+		if e.Answer == PredictAccept && res.unlisted != "" {
+			e.Answer, e.AnswerText = res.unlisted, res.unlistedReply
+		}
+		if res.Status != "" && e.Status != VerifyPending && e.Status != res.Status {
+			e.Disagrees = true
+			switch {
+			case res.Status == VerifyOK:
+				e.Stale = "stale negative: the cache refuses an address the backend accepts today"
+			case e.Status == VerifyOK:
+				e.Stale = "stale positive: the cache accepts an address the backend refuses today"
+			default:
+				e.Stale = fmt.Sprintf("the cache says %s, the backend today %s", e.Status, res.Status)
+			}
+		}
+	} else {
+		e.Answer, e.AnswerText = res.Prediction, res.PredictedReply
+	}
+	res.Cache = &e
 }

@@ -96,7 +96,7 @@ func Doc(res *Result) ResultDoc {
 		d.Prediction = string(PredictUnknown)
 	}
 	if e := res.Cache; e != nil {
-		d.Cache = &CacheDoc{Status: string(e.Status), Probed: stamp(e.Probed), Updated: stamp(e.Updated), Text: e.Text,
+		d.Cache = &CacheDoc{Status: string(e.Status), Probed: stamp(e.Probed), Updated: stamp(e.Updated), Text: probe.Neutralise(e.Text),
 			Current: e.Current, Answer: string(e.Answer), AnswerText: e.AnswerText, Disagrees: e.Disagrees, Stale: e.Stale,
 			RefreshAt: stamp(e.RefreshAt)}
 	}
@@ -204,6 +204,13 @@ func SummaryText(w io.Writer, rep *Report) error {
 	fmt.Fprintf(&b, "%d recipients with reject_unverified_recipient: %s\n", s.Total, countLine(s.ByPred))
 	for _, r := range s.Routes {
 		fmt.Fprintf(&b, "  %-50s %d: %s\n", r.Route, r.Total, countLine(r.ByPred))
+	}
+	var sessions, txs, probed int
+	for _, st := range rep.Stats {
+		sessions, txs, probed = sessions+st.Sessions, txs+st.Transactions, probed+st.Probed
+	}
+	if probed > 0 {
+		fmt.Fprintf(&b, "on the wire: %d RCPTs in %d sessions, %d transactions (never DATA)\n", probed, sessions, txs)
 	}
 	stale := 0
 	for _, res := range rep.Results {

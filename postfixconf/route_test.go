@@ -256,9 +256,11 @@ func TestParentKeys(t *testing.T) {
 // transport is answered by virtual(8) from its tables, without a probe.
 func TestVirtualDelivery(t *testing.T) {
 	r := loadResolver(t, "basic")
+	var emitted []string
 	rep, err := r.Verify(context.Background(), []Recipient{{Address: "a@vmail2.test"}, {Address: "b@vmail2.test"}},
-		Options{Probe: probe.DefaultOptions()})
+		Options{Probe: probe.DefaultOptions(), Emit: func(res *Result) { emitted = append(emitted, res.Recipient) }})
 	require.NoError(t, err)
+	assert.Equal(t, []string{"a@vmail2.test", "b@vmail2.test"}, emitted, "each once, in input order")
 	a, b := rep.Results[0], rep.Results[1]
 	assert.Equal(t, "virtual:vmail2.test", a.Route.String())
 	assert.Equal(t, VerifyOK, a.Status)

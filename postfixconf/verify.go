@@ -36,6 +36,41 @@ type Options struct {
 	// Cache reads Postfix's verify cache and compares it with the probe.
 	Cache bool
 	Now   func() time.Time
+	// Emit, when set, is called once per recipient, in input order, as
+	// soon as that result and every earlier one are decided (from one
+	// goroutine at a time).
+	Emit func(*Result)
+}
+
+// run is one Verify call's shared state: results are finished (unlisted
+// check, cache comparison) and emitted in input order under mu.
+type run struct {
+	r     *Resolver
+	ctx   context.Context
+	rep   *Report
+	opts  Options
+	cache map[string]string // nil without --verify-cache
+	now   time.Time
+
+	mu   sync.Mutex
+	done []bool
+	next int
+}
+
+// finish completes result i and emits what is ready. Called with mu held.
+func (v *run) finish(i int) {
+	res := v.rep.Results[i]
+	v.r.unlistedOne(v.ctx, res)
+	if v.cache != nil {
+		v.r.attachCache(res, v.cache, v.now)
+	}
+	v.done[i] = true
+	for v.next < len(v.done) && v.done[v.next] {
+		if v.opts.Emit != nil {
+			v.opts.Emit(v.rep.Results[v.next])
+		}
+		v.next++
+	}
 }
 
 // Result is the verification of one recipient.
@@ -110,6 +145,15 @@ func (r *Resolver) Verify(ctx context.Context, rcpts []Recipient, opts Options) 
 	}
 	rep := &Report{Results: make([]*Result, len(rcpts))}
 	rep.Warnings = append(rep.Warnings, r.configWarnings()...)
+	v := &run{r: r, ctx: ctx, rep: rep, opts: opts, now: opts.Now(), done: make([]bool, len(rcpts))}
+	if opts.Cache {
+		raw, err := r.ReadCache(ctx)
+		if err != nil {
+			rep.Warnings = append(rep.Warnings, Warning{Kind: "verify-cache", Text: err.Error()})
+		} else {
+			v.cache = raw
+		}
+	}
 	addrs := make([]string, len(rcpts))
 	for i, rc := range rcpts {
 		addrs[i] = rc.Address
@@ -120,12 +164,14 @@ func (r *Resolver) Verify(ctx context.Context, rcpts []Recipient, opts Options) 
 	groups := map[string]*group{}
 	var order []*group
 	seenRoute := map[string]bool{}
+	var now []int // decided without a probe
 	for i, rc := range rcpts {
 		res := &Result{Recipient: rc.Address, Source: rc.Source}
 		rep.Results[i] = res
 		rt, err := r.Resolve(ctx, rc.Address)
 		if err != nil {
 			res.Err, res.Prediction = err, PredictUnknown
+			now = append(now, i)
 			continue
 		}
 		res.Route = rt
@@ -147,14 +193,14 @@ func (r *Resolver) Verify(ctx context.Context, rcpts []Recipient, opts Options) 
 				st, dsn, text, err := r.virtualResult(ctx, rt.Final)
 				if err != nil {
 					res.Err, res.Prediction = err, PredictUnknown
-					continue
+				} else {
+					r.decide(res, st, dsn, text)
+					res.Notes = append(res.Notes, "delivered on this host by virtual(8), which answers a verify probe from virtual_mailbox_maps, virtual_uid_maps and virtual_gid_maps alone")
 				}
-				r.decide(res, st, dsn, text)
-				res.Notes = append(res.Notes, "delivered on this host by virtual(8), which answers a verify probe from virtual_mailbox_maps, virtual_uid_maps and virtual_gid_maps alone")
-				continue
+			} else {
+				res.Prediction = PredictUnknown
+				res.Notes = append(res.Notes, fmt.Sprintf("delivered on this host by %s(8): its verify answer is decided locally, not by a server mailprobe can ask", rt.Command))
 			}
-			res.Prediction = PredictUnknown
-			res.Notes = append(res.Notes, fmt.Sprintf("delivered on this host by %s(8): its verify answer is decided locally, not by a server mailprobe can ask", rt.Command))
 		default:
 			k := probeKey(rt)
 			g := groups[k]
@@ -164,21 +210,22 @@ func (r *Resolver) Verify(ctx context.Context, rcpts []Recipient, opts Options) 
 				order = append(order, g)
 			}
 			g.idx = append(g.idx, i)
+			continue
 		}
+		now = append(now, i)
 	}
-	if err := r.probeGroups(ctx, rep, order, opts); err != nil {
+	v.mu.Lock()
+	for _, i := range now {
+		v.finish(i)
+	}
+	v.mu.Unlock()
+	if err := v.probeGroups(order); err != nil {
 		return nil, err
 	}
 	rep.Stop = probe.StopOf(ctx)
 	for _, st := range rep.Stats {
 		if rep.Stop == probe.StopNone && st.Stop != probe.StopNone {
 			rep.Stop = st.Stop
-		}
-	}
-	r.unlisted(ctx, rep)
-	if opts.Cache {
-		if err := r.attachCache(ctx, rep, opts.Now()); err != nil {
-			rep.Warnings = append(rep.Warnings, Warning{Kind: "verify-cache", Text: err.Error()})
 		}
 	}
 	return rep, nil
@@ -233,9 +280,15 @@ func (r *Resolver) probeOptions(rt *Route, base probe.Options) (probe.Options, s
 	default:
 		o.Server = net.JoinHostPort(ep.Host, strconv.Itoa(ep.Port))
 	}
+	// smtp_bind_address applies to IPv4 connections, smtp_bind_address6
+	// to IPv6 ones; the probe binds one source for all, so it takes the
+	// IPv6 one only when inet_protocols is ipv6 alone.
 	o.Source = ""
 	if ep.Network == "tcp" {
 		o.Source = rt.Bind
+		if o.IPv6 {
+			o.Source = rt.BindV6
+		}
 	}
 	return o, mxDomain
 }
@@ -261,17 +314,20 @@ func CheckOptions(base probe.Options) error {
 	return err
 }
 
-func (r *Resolver) probeGroups(ctx context.Context, rep *Report, order []*group, opts Options) error {
+func (v *run) probeGroups(order []*group) error {
+	r, ctx, rep, opts := v.r, v.ctx, v.rep, v.opts
 	var wg sync.WaitGroup
-	var mu sync.Mutex
 	sem := make(chan struct{}, 8)
 	var firstErr error
 	for _, g := range order {
 		cfg, bo, err := r.probeConfig(g.route, opts.Probe)
 		if err != nil {
+			v.mu.Lock()
 			for _, i := range g.idx {
 				rep.Results[i].Err, rep.Results[i].Prediction = err, PredictUnknown
+				v.finish(i)
 			}
+			v.mu.Unlock()
 			continue
 		}
 		b, err := probe.NewBatch(cfg, bo)
@@ -308,82 +364,99 @@ func (r *Resolver) probeGroups(ctx context.Context, rep *Report, order []*group,
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			var items []probe.BatchItem
+			gs := &groupState{}
 			err := b.Run(ctx, &probe.SliceSource{Lines: lines}, func(it probe.BatchItem) error {
-				items = append(items, it)
+				v.mu.Lock()
+				defer v.mu.Unlock()
+				if i, ok := r.judgeItem(rep, g, b, it, gs); ok {
+					v.finish(i)
+				}
 				return nil
 			})
-			mu.Lock()
-			defer mu.Unlock()
+			// outside the lock: a bounded dial
+			bindOnly := g.route.Bind != "" && gs.connected != "" && !dialable(gs.connected)
+			v.mu.Lock()
+			defer v.mu.Unlock()
 			if err != nil && firstErr == nil {
 				firstErr = err
 			}
 			rep.Stats = append(rep.Stats, b.Stats())
-			r.judgeGroup(rep, g, b, items)
+			r.groupWarnings(rep, g, gs, bindOnly)
 		}()
 	}
 	wg.Wait()
 	return firstErr
 }
 
-// judgeGroup turns a group's batch items into predictions and warnings.
-func (r *Resolver) judgeGroup(rep *Report, g *group, b *probe.Batch, items []probe.BatchItem) {
+// groupState is what a group's items add up to.
+type groupState struct {
+	slow      time.Duration // the slowest answer over the poll budget
+	connected string        // an address that greeted, for the bind-only check
+}
+
+// judgeItem turns one batch item into its recipient's prediction and
+// returns that recipient's index; the catch-all probe returns false.
+func (r *Resolver) judgeItem(rep *Report, g *group, b *probe.Batch, it probe.BatchItem, gs *groupState) (int, bool) {
 	budget := time.Duration(max(r.c.PollCount-1, 0)) * r.c.PollDelay
 	route := g.route.String()
-	slow := time.Duration(0)
-	connected := ""
-	for _, it := range items {
-		if dom, ok := g.catchAll[it.Seq]; ok {
-			if it.Outcome != nil {
-				v := report.Judge(it.Outcome, b.Result())
-				if v.Status == report.StatusDeliverable {
-					rep.Warnings = append(rep.Warnings, Warning{Kind: "catch-all", Route: route, Domain: dom,
-						Text: fmt.Sprintf("%s accepts a random local part at %s (%s): it is a catch-all, so verification accepts every address there", route, dom, v.Recipient)})
-				}
+	if dom, ok := g.catchAll[it.Seq]; ok {
+		if it.Outcome != nil {
+			v := report.Judge(it.Outcome, b.Result())
+			if v.Status == report.StatusDeliverable {
+				rep.Warnings = append(rep.Warnings, Warning{Kind: "catch-all", Route: route, Domain: dom,
+					Text: fmt.Sprintf("%s accepts a random local part at %s (%s): it is a catch-all, so verification accepts every address there", route, dom, v.Recipient)})
 			}
-			continue
 		}
-		if it.Seq >= len(g.idx) {
-			continue
-		}
-		res := rep.Results[g.idx[it.Seq]]
-		if it.Err != nil {
-			res.Err, res.Prediction = it.Err, PredictUnknown
-			continue
-		}
-		if it.Outcome == nil {
-			res.Prediction = PredictUnknown
-			continue
-		}
-		v := report.Judge(it.Outcome, b.Result())
-		res.Verdict = &v
-		if a := it.Outcome.Attempt; a != nil && a.Greeting != nil && a.Network == "tcp" && connected == "" {
-			connected = net.JoinHostPort(a.Address, strconv.Itoa(a.Port))
-		}
-		reason := postfixPath(g.route, v.Reason)
-		switch v.Status {
-		case report.StatusDeliverable:
-			r.decide(res, VerifyOK, v.DSN, reason)
-		case report.StatusUndeliverable:
-			r.decide(res, VerifyBounce, v.DSN, reason)
-		case report.StatusDeferred:
-			r.decide(res, VerifyDefer, v.DSN, reason)
-		default:
-			res.Status, res.DSN, res.Text, res.Prediction = "", v.DSN, v.Reason, PredictUnknown
-			continue
-		}
-		took := it.Outcome.Setup + it.Outcome.Transaction
-		if took > budget {
-			_, res.FirstReply = r.c.PredictReply(res.Recipient, VerifyPending, InProgressText)
-			slow = max(slow, took)
-		}
+		return 0, false
 	}
+	if it.Seq >= len(g.idx) {
+		return 0, false
+	}
+	i := g.idx[it.Seq]
+	res := rep.Results[i]
+	if it.Err != nil {
+		res.Err, res.Prediction = it.Err, PredictUnknown
+		return i, true
+	}
+	if it.Outcome == nil {
+		res.Prediction = PredictUnknown
+		return i, true
+	}
+	v := report.Judge(it.Outcome, b.Result())
+	res.Verdict = &v
+	if a := it.Outcome.Attempt; a != nil && a.Greeting != nil && a.Network == "tcp" && gs.connected == "" {
+		gs.connected = net.JoinHostPort(a.Address, strconv.Itoa(a.Port))
+	}
+	reason := postfixPath(res.Route, v.Reason)
+	switch v.Status {
+	case report.StatusDeliverable:
+		r.decide(res, VerifyOK, v.DSN, reason)
+	case report.StatusUndeliverable:
+		r.decide(res, VerifyBounce, v.DSN, reason)
+	case report.StatusDeferred:
+		r.decide(res, VerifyDefer, v.DSN, reason)
+	default:
+		res.Status, res.DSN, res.Text, res.Prediction = "", v.DSN, v.Reason, PredictUnknown
+		return i, true
+	}
+	if took := it.Outcome.Setup + it.Outcome.Transaction; took > budget {
+		_, res.FirstReply = r.c.PredictReply(res.Recipient, VerifyPending, InProgressText)
+		gs.slow = max(gs.slow, took)
+	}
+	return i, true
+}
+
+// groupWarnings are the warnings a whole group's probing shows.
+func (r *Resolver) groupWarnings(rep *Report, g *group, gs *groupState, bindOnly bool) {
+	budget := time.Duration(max(r.c.PollCount-1, 0)) * r.c.PollDelay
+	route := g.route.String()
+	slow, connected := gs.slow, gs.connected
 	if slow > 0 {
 		rep.Warnings = append(rep.Warnings, Warning{Kind: "poll-count", Route: route,
 			Text: fmt.Sprintf("%s took up to %s to answer, longer than smtpd waits (address_verify_poll_count %d × address_verify_poll_delay %s, %s in all): the first RCPT of each new address gets a 4xx \"%s\"",
 				route, slow.Round(time.Millisecond), r.c.PollCount, r.c.PollDelay, budget, InProgressText)})
 	}
-	if g.route.Bind != "" && connected != "" && !dialable(connected) {
+	if bindOnly {
 		rep.Warnings = append(rep.Warnings, Warning{Kind: "bind-only", Route: route,
 			Text: fmt.Sprintf("%s answers from %s_bind_address %s but not from this host's default address: probes and tools that do not bind (swaks, mailprobe probe without --source) will not reach it",
 				connected, g.route.Command, g.route.Bind)})
@@ -484,36 +557,31 @@ func dialable(addr string) bool {
 // verification: a relay or virtual mailbox recipient that its table
 // does not list is refused anyway (smtpd_check.c check_rcpt_maps; the
 // virtual alias table lists an address too).
-func (r *Resolver) unlisted(ctx context.Context, rep *Report) {
-	if r.c.P["smtpd_reject_unlisted_recipient"] == "no" {
+func (r *Resolver) unlistedOne(ctx context.Context, res *Result) {
+	if r.c.P["smtpd_reject_unlisted_recipient"] == "no" || res.Route == nil {
 		return
 	}
-	for _, res := range rep.Results {
-		if res.Route == nil {
-			continue
-		}
-		var maps []string
-		switch res.Route.Class {
-		case ClassRelay:
-			maps = r.maps("relay_recipient_maps")
-		case ClassVirtual:
-			maps = r.maps("virtual_mailbox_maps")
-		}
-		if len(maps) == 0 {
-			continue
-		}
-		if found, err := r.listed(ctx, r.maps("virtual_alias_maps"), res.Recipient); err != nil || found {
-			continue
-		}
-		if found, err := r.listed(ctx, maps, res.Recipient); err != nil || found {
-			continue
-		}
-		if p, reply, ok := r.c.unlistedReply(res.Recipient, res.Route.Class); ok {
-			res.unlisted, res.unlistedReply = p, reply
-			if res.Prediction == PredictAccept {
-				res.Prediction, res.PredictedReply = p, reply
-				res.Notes = append(res.Notes, "verification passes, but the address is not in the "+string(res.Route.Class)+" recipient table, so smtpd refuses it anyway (reject_unlisted_recipient)")
-			}
+	var maps []string
+	switch res.Route.Class {
+	case ClassRelay:
+		maps = r.maps("relay_recipient_maps")
+	case ClassVirtual:
+		maps = r.maps("virtual_mailbox_maps")
+	}
+	if len(maps) == 0 {
+		return
+	}
+	if found, err := r.listed(ctx, r.maps("virtual_alias_maps"), res.Recipient); err != nil || found {
+		return
+	}
+	if found, err := r.listed(ctx, maps, res.Recipient); err != nil || found {
+		return
+	}
+	if p, reply, ok := r.c.unlistedReply(res.Recipient, res.Route.Class); ok {
+		res.unlisted, res.unlistedReply = p, reply
+		if res.Prediction == PredictAccept {
+			res.Prediction, res.PredictedReply = p, reply
+			res.Notes = append(res.Notes, "verification passes, but the address is not in the "+string(res.Route.Class)+" recipient table, so smtpd refuses it anyway (reject_unlisted_recipient)")
 		}
 	}
 }

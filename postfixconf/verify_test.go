@@ -79,9 +79,11 @@ func TestVerifyWarnings(t *testing.T) {
 	r := NewResolver(c, tools)
 	o := probe.DefaultOptions()
 	o.Timeout = 5 * time.Second
+	var emitted []string
 	rep, err := r.Verify(context.Background(), []Recipient{{Address: "a@catch.test"}, {Address: "b@catch.test"}},
-		Options{Probe: o, CatchAllCheck: true})
+		Options{Probe: o, CatchAllCheck: true, Emit: func(res *Result) { emitted = append(emitted, res.Recipient) }})
 	require.NoError(t, err)
+	assert.Equal(t, []string{"a@catch.test", "b@catch.test"}, emitted, "each once, in input order; not the catch-all probe")
 	require.Len(t, rep.Results, 2)
 	for _, res := range rep.Results {
 		assert.Equal(t, "smtp:[127.0.0.1]:"+port, res.Route.String())
@@ -104,6 +106,9 @@ func TestVerifyWarnings(t *testing.T) {
 	assert.Contains(t, be.from, "double-bounce@mx.example.test")
 	assert.Contains(t, be.helo, "verify-helo.example.test")
 	assert.Len(t, be.rcpts, 3, "two recipients and one random local part")
+	assert.Len(t, be.helo, 1, "one session for the nexthop")
+	require.Len(t, rep.Stats, 1)
+	assert.Equal(t, 1, rep.Stats[0].Sessions)
 }
 
 // onlyFrom closes connections that do not come from one address.

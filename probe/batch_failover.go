@@ -2,6 +2,7 @@ package probe
 
 import (
 	"context"
+	"strings"
 )
 
 type openResult int
@@ -63,8 +64,13 @@ func (w *worker) openSession(ctx context.Context, pend []*batchItem) openResult 
 	if ctx.Err() != nil {
 		return openFailed
 	}
-	if last != nil && last.Err != nil && last.Err.Reply != nil && last.Err.Reply.Code == 421 {
-		b.stats.closed421.Add(1)
+	pushback := false
+	if last != nil && last.Err != nil && last.Err.Reply != nil {
+		r := last.Err.Reply
+		if r.Code == 421 {
+			b.stats.closed421.Add(1)
+		}
+		pushback = r.Code == 421 || r.Class() == 4 && strings.HasPrefix(r.Enhanced, "4.7.")
 	}
 	if l.giveBack(pend) {
 		return openRetired
@@ -79,7 +85,7 @@ func (w *worker) openSession(ctx context.Context, pend []*batchItem) openResult 
 		l.mu.Unlock()
 		return openFailed
 	}
-	w.pause(ctx, w.fails)
+	w.pause(ctx, w.fails, pushback)
 	return openFailed
 }
 

@@ -11,7 +11,10 @@ import (
 // the session's error budget. 0 means: open a new session first.
 func (w *worker) window() int {
 	full := w.b.opts.Window
-	if w.isolate {
+	if w.isolate || !w.l.measured.Load() {
+		// The lane's first transaction carries one RCPT: it measures how
+		// fast the server answers (see SlowRcpt) before a full window is
+		// committed to one session.
 		return 1
 	}
 	if w.grow == 0 {
@@ -34,11 +37,20 @@ func (w *worker) window() int {
 }
 
 // pause backs off before the next session or transaction: Backoff
-// doubled per consecutive push-back, up to 32 times.
-func (w *worker) pause(ctx context.Context, times int) {
+// doubled per consecutive failure, up to 32 times. Only a real push-back
+// (pushback: a 421 or a 4.7.x answer) counts in the stats the summary
+// reports as "backed off N times when the server pushed back"; a refused
+// or dropped connection waits the same way but is no push-back, and a
+// stopped run (Ctrl-C, deadline) neither waits nor counts.
+func (w *worker) pause(ctx context.Context, times int, pushback bool) {
+	if ctx.Err() != nil {
+		return
+	}
 	d := w.b.opts.Backoff << min(times-1, 5)
-	w.b.stats.backoffs.Add(1)
-	w.b.stats.backoffNS.Add(int64(d))
+	if pushback {
+		w.b.stats.backoffs.Add(1)
+		w.b.stats.backoffNS.Add(int64(d))
+	}
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

@@ -25,7 +25,7 @@ func defaultBlockLike(phase Phase, r *Reply) bool {
 	if phase == PhaseGreeting {
 		return true
 	}
-	return len(r.Enhanced) > 2 && r.Enhanced[1:3] == ".7"
+	return r.Status.Subject() == 7 // RFC 3463 §3.8: security or policy
 }
 
 // checkDNSBL asks the blocklists about the addresses this run used: the

@@ -221,7 +221,11 @@ func NewConfig(o Options) (Config, error) {
 		cfg.PublicIP = ip
 	}
 
-	needDNS := cfg.Server == nil || cfg.Server.Network == "tcp" && !isIP(cfg.Server.Host)
+	// DNS is needed to route (MX, a --server name) and for blocklists; a
+	// resolver given explicitly is also used to check the probe's own
+	// names (ChooseSender). The system resolver is never asked just for
+	// that.
+	needDNS := cfg.Server == nil || cfg.Server.Network == "tcp" && !isIP(cfg.Server.Host) || o.Resolver != ""
 	switch o.DNSBL {
 	case "never":
 	case "auto", "always":
@@ -230,7 +234,10 @@ func NewConfig(o Options) (Config, error) {
 	default:
 		return cfg, configErr("--dnsbl", nil, "--dnsbl %q: want auto, always or never", o.DNSBL)
 	}
-	if needDNS {
+	// A resolver named by the user also serves ChooseSender's checks of
+	// the HELO name and the sender's domain, even where routing needs no
+	// DNS (--server with an IP address).
+	if needDNS || o.Resolver != "" {
 		c, err := dnsclient.New(o.Resolver, o.DNSTimeout)
 		if err != nil {
 			return cfg, configErr("--resolver", err, "--resolver: %v", err)

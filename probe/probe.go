@@ -59,7 +59,7 @@ func (p *prober) begin(ctx context.Context, start time.Time) (context.Context, c
 
 // summary is what the report says the probe was run with.
 func (cfg Config) summary() ConfigSummary {
-	s := ConfigSummary{Protocol: cfg.Protocol, HELO: cfg.HELO, From: cfg.From, Port: cfg.Port, STARTTLS: cfg.STARTTLS, TLSLevel: cfg.TLSLevel}
+	s := ConfigSummary{Protocol: cfg.Protocol, HELO: cfg.HELO, From: cfg.From, Port: cfg.Port, STARTTLS: cfg.STARTTLS, TLSLevel: cfg.TLSLevel, AllMX: cfg.AllMX}
 	if cfg.Server != nil {
 		s.Server = cfg.Server.String()
 	}

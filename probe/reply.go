@@ -27,8 +27,10 @@ const (
 type Reply struct {
 	Code int `json:"code"`
 	// Enhanced is the RFC 3463 status code from the first line ("5.1.1"),
-	// or "" when the server sent none.
-	Enhanced string `json:"enhanced,omitempty"`
+	// or "" when the server sent none; Status is the same code as
+	// numbers, for branching on its class, subject and detail.
+	Enhanced string       `json:"enhanced,omitempty"`
+	Status   EnhancedCode `json:"-"`
 	// Lines are the full reply lines as received, code included
 	// ("550-5.1.1 The email account…"), without CRLF.
 	Lines []string `json:"lines"`
@@ -130,6 +132,7 @@ func ReadReply(br *bufio.Reader) (*Reply, error) {
 		r.Lines = append(r.Lines, line)
 		if last {
 			r.Enhanced = enhancedCode(r.Lines[0], r.Code)
+			r.Status, _ = ParseEnhancedCode(r.Enhanced)
 			return r, nil
 		}
 	}
@@ -178,26 +181,6 @@ func enhancedCode(line string, code int) string {
 		return cand
 	}
 	return ""
-}
-
-// ValidEnhanced reports whether s has the form of an RFC 3463 status code
-// with class 2, 4 or 5.
-func ValidEnhanced(s string) bool {
-	parts := strings.Split(s, ".")
-	if len(parts) != 3 || len(parts[0]) != 1 || !strings.ContainsAny(parts[0], "245") {
-		return false
-	}
-	for _, p := range parts[1:] {
-		if len(p) < 1 || len(p) > 3 {
-			return false
-		}
-		for i := 0; i < len(p); i++ {
-			if p[i] < '0' || p[i] > '9' {
-				return false
-			}
-		}
-	}
-	return true
 }
 
 // ParseReply parses reply text given by a user (mailprobe explain): either

@@ -111,6 +111,7 @@ type ConfigSummary struct {
 	Port     int      `json:"port"`
 	STARTTLS TLSMode  `json:"starttls"`
 	TLSLevel string   `json:"tls_level,omitempty"` // Postfix's level name: none, may, encrypt, verify, secure
+	AllMX    bool     `json:"all_mx,omitempty"`
 	Source   string   `json:"source,omitempty"`
 }
 

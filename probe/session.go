@@ -358,7 +358,7 @@ func (s *session) lockstep(cmds []command) ([]*Reply, *Error) {
 // tooManyRecipients recognises RFC 5321 §4.5.3.1.10's 452 (and the 4.5.3
 // enhanced code), the signal to start a new transaction for the rest.
 func tooManyRecipients(r *Reply) bool {
-	return r.Code == 452 && (r.Enhanced == "4.5.3" || strings.Contains(strings.ToLower(r.Message()), "too many recipients"))
+	return r.Code == 452 && (r.Status == EnhancedCode{4, 5, 3} || strings.Contains(strings.ToLower(r.Message()), "too many recipients"))
 }
 
 // close ends the session politely (RSET already went with the last

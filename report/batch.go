@@ -218,8 +218,10 @@ func BatchSummaryText(w io.Writer, s *BatchSummary, st probe.BatchStats, opts Te
 	p := painter{opts.Color}
 	ew := &errWriter{w: w}
 	rate := ""
-	if secs := st.Duration.Seconds(); secs > 0 && st.Probed > 0 {
-		rate = fmt.Sprintf(" (%.0f/s)", float64(st.Probed)/secs)
+	// The rate counts addresses actually checked: not invalid or skipped
+	// lines (never probed), and not the addresses an interrupt left.
+	if checked := st.Probed - st.NotChecked; st.Duration.Seconds() > 0 && checked > 0 {
+		rate = fmt.Sprintf(" (%.0f checked/s)", float64(checked)/st.Duration.Seconds())
 	}
 	ew.printf("%s %d %s in %s%s\n", p.paint(ansiBold, "Summary:"), s.Total, batchPlural(s.Total, "address", "addresses"),
 		st.Duration.Round(time.Millisecond), rate)
@@ -275,6 +277,21 @@ func BatchSummaryText(w io.Writer, s *BatchSummary, st probe.BatchStats, opts Te
 		ew.printf("  note: %d %s deferred with \"Address verification in progress\" (reject_unverified_recipient on the server):\n"+
 			"        the server is asking its backend now; re-run in a few minutes for the answer\n",
 			s.Verifying, batchPlural(s.Verifying, "address", "addresses"))
+	}
+	if s.Verifying > 0 || st.SlowRcpts > 0 {
+		// A front Postfix with reject_unverified_recipient answers a new
+		// address only after its verify(8) service asked the backend,
+		// polling every address_verify_poll_delay: about one address per
+		// second per session. The backend itself answers thousands.
+		avg := ""
+		if st.SlowRcpts > 0 {
+			avg = fmt.Sprintf(" (%d answered in %s each on average)", st.SlowRcpts,
+				(st.SlowRcptTime / time.Duration(st.SlowRcpts)).Round(10*time.Millisecond))
+		}
+		ew.printf("  note: this server verifies each new address with its backend before answering%s, as a front\n"+
+			"        Postfix with reject_unverified_recipient does; verify against the backend instead (--server it,\n"+
+			"        e.g. --protocol lmtp --server BACKEND:24), which answers thousands per second. Meanwhile the batch\n"+
+			"        spreads the addresses over up to --concurrency sessions.\n", avg)
 	}
 	if st.Interrupted {
 		n := s.ByStatus[StatusNotChecked]

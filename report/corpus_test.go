@@ -17,27 +17,14 @@ package report_test
 //   - A greeting line before the real reply wins: La Poste's "220-laposte
 //     421 4.2.1 Service refuse…" comes out as deliverable/success.
 //   - Non-standard codes with a second digit above 5 ("571 No PTR Record
-//     found", Exchange's "571 Delivery not authorized") are not read as
-//     replies, so permanence is unknown.
-//   - Exim's one-line form "host H [A] SMTP error from remote mail server
-//     after MAIL FROM:<a@b> SIZE=2022: 553 5.7.1 …" (as providers' pages
-//     quote it) gives no reply code.
-//   - Codes written "552: Message rejected …" or "… with code 550 (0.0.0)
-//     'Service unavailable …'" (an MUA's or a gateway's rendering) give no
-//     reply code, so permanence is unknown.
-//   - sendmail transcripts: the first "<<<" error reply is the cause, but
-//     the last reply wins ("<<< 554 … not accepting connections / >>> QUIT
-//     / <<< 421 4.7.0 … too many errors" → protocol-error/temporary), and
-//     sendmail's own summary line after the transcript ("550 5.1.1 <a@b>…
-//     User unknown") overrides the remote reply ("<<< 553 http://www.
-//     spamhaus.org/query/bl?ip=…" → user-unknown).
-//   - A Postfix delivery line's status= should decide permanence over the
-//     reply inside it: "status=deferred (host … refused to talk to me: 554-
-//     kundenserver.de … Bad DNS PTR resource record." is temporary.
-//   - status=sent lines whose reason is not a reply ("status=sent
-//     (delivered to command: procmail -a …)"), Postfix's success DSN text
-//     "<a@b>: delivery via mx[192.0.2.2]:25: 250 2.1.5 Ok", and OpenSMTPD's
-//     "delivery: Ok for …: … stat=Delivered" should be delivered, not
+//     found", qmail's "Remote host said: 571 Delivery not authorized") are
+//     not read as replies, so permanence is unknown.
+//   - Exim's "defer (110): Connection timed out" quoted without the
+//     leading date/id ("…. R=dnslookup T=remote_smtp defer (110): …") is
+//     not recognised as Exim, so the deferral's permanence is lost.
+//   - Postfix's success DSN text "<a@b>: delivery via mx[192.0.2.2]:25:
+//     250 2.1.5 Ok" and OpenSMTPD's "delivery: Ok for …: … stat=Delivered"
+//     quoted without the syslog tag should be delivered, not
 //     deliverable/other.
 //   - A syslog line whose program is rblsmtpd ("ns1 rblsmtpd: relays.ordb
 //     .org blocked 193.111.120.47 …") is classified with an empty text.
@@ -46,6 +33,13 @@ package report_test
 //     this 550-5.7.1 message is likely unsolicited mail"), so literal
 //     phrases spanning a fold do not match; stripping "NNN-X.Y.Z " inside
 //     the text before matching would help every rule.
+//   - Bare "554 5.7.1 Service unavailable" (a Postfix access map's text)
+//     and "551 5.3.0 Unknown error" come out as server-error; they say
+//     nothing about the cause (labelled other).
+//   - Fixed here (extract.go): "said: 550\n<wrapped text>", "552: Message
+//     rejected …", "… with code 550 (0.0.0) '…'", "SMTP; 554- (RTR:DU)",
+//     Exim's one-line "… SIZE=2022: 553 5.7.1 …" that parses as a Postfix
+//     line without "said:", and Dovecot's "saved mail to INBOX" (success).
 //   - Labelling decisions worth knowing: a sender address rejected because
 //     its domain does not resolve is dns-failure with party sender; other
 //     refusals of the envelope sender (access maps, non-FQDN, sender
@@ -72,8 +66,8 @@ import (
 // Floors: the accuracy the classifier reaches on the corpus today, in
 // percent, rounded down. A change that lowers accuracy fails here.
 const (
-	categoryFloor   = 98.0
-	permanenceFloor = 98.0
+	categoryFloor   = 99.0
+	permanenceFloor = 99.0
 )
 
 var (

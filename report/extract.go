@@ -50,13 +50,17 @@ type textFacts struct {
 	// (qmail's _ turned back into spaces, lines joined).
 	text string
 	// reason is the MTA's own words when there is no reply.
-	reason                    string
-	dsn                       string
-	status                    string     // Postfix's word: sent, deferred, bounced, expired, deliverable, undeliverable
-	perm                      Permanence // from status words when no code says it ("" when none)
-	phase                     probe.Phase
-	lost                      bool // "lost connection": the server hung up
-	noData                    bool // "Host found but no data record": the name exists, no MX/A
+	reason string
+	dsn    string
+	status string     // Postfix's word: sent, deferred, bounced, expired, deliverable, undeliverable
+	perm   Permanence // from status words when no code says it ("" when none)
+	phase  probe.Phase
+	lost   bool // "lost connection": the server hung up
+	noData bool // "Host found but no data record": the name exists, no MX/A
+	// serverSide: the receiving server's log about one of its clients
+	// (smtpd rejects, postscreen, Exim's H=… rejected, sendmail's
+	// check_rcpt): the client is the sending side.
+	serverSide                bool
 	recipient, relay, command string
 	line                      *PostfixLine
 }
@@ -66,6 +70,7 @@ type textFacts struct {
 func readText(s string) *textFacts {
 	s = strings.TrimSpace(strings.ReplaceAll(s, "\r\n", "\n"))
 	f := &textFacts{kind: KindOther}
+	s = stripDiagnosticType(s)
 	if r := bareReply(s); r != nil {
 		f.kind, f.reply, f.text = KindReply, r, r.Text()
 		return f
@@ -115,6 +120,26 @@ func readText(s string) *textFacts {
 	return f
 }
 
+// stripDiagnosticType takes off a DSN's "Diagnostic-Code: smtp; " (RFC
+// 3464 §2.3.6: diagnostic-type ";" text), so "smtp; 550 5.1.1 …" is read
+// as the reply it carries.
+func stripDiagnosticType(s string) string {
+	t := s
+	if len(t) >= 16 && strings.EqualFold(t[:16], "diagnostic-code:") {
+		t = strings.TrimSpace(t[16:])
+	}
+	if i := strings.IndexByte(t, ';'); i > 0 && i <= 10 {
+		switch strings.ToLower(t[:i]) {
+		case "smtp", "x-postfix", "x-unix", "x-local", "x-qmail", "x-exim":
+			return strings.TrimSpace(t[i+1:])
+		}
+	}
+	if t != s {
+		return t
+	}
+	return s
+}
+
 // facts derives the typed facts explanations branch on from the words
 // of the MTA's own reason (Postfix smtp_connect.c / smtp_trouble.c
 // wordings, which other MTAs share closely).
@@ -131,7 +156,42 @@ func (f *textFacts) facts() {
 		f.phase = probe.PhaseGreeting
 	}
 	f.lost = strings.Contains(low, "lost connection")
+	f.serverSide = serverSide(f, low)
 	f.noData = strings.Contains(low, "host found but no data record")
+}
+
+// serverSide recognises a receiving server's log line about a client.
+func serverSide(f *textFacts, low string) bool {
+	p := strings.ToLower(f.program)
+	switch {
+	case f.line != nil && f.line.Kind == LineReject:
+		return true
+	case strings.HasSuffix(p, "/smtpd") || strings.HasSuffix(p, "/postscreen") || strings.HasSuffix(p, "/cleanup") || strings.Contains(p, "/submission") || strings.Contains(p, "/smtps"):
+		return true
+	case strings.HasPrefix(p, "courieresmtpd") || strings.HasPrefix(p, "qmail-smtpd") || p == "rblsmtpd":
+		return true
+	}
+	has := func(m ...string) bool {
+		for _, x := range m {
+			if strings.Contains(low, x) {
+				return true
+			}
+		}
+		return false
+	}
+	switch f.kind {
+	case KindPostfix:
+		return has("noqueue: reject:", "milter-reject:", " from unknown[", "postscreen", "sasl login authentication failed", "sasl plain authentication failed")
+	case KindExim:
+		return strings.Contains(low, "h=") && has(" rejected ", "connection from", "smtp call from", "authenticator failed", "sender verify fail", "dropped", "no mail in smtp connection", "smtp protocol") && !has(" ** ", " == ", " => ", " -> ")
+	case KindSendmail:
+		return has("ruleset=", "auth failure", "rejecting commands from", "lost input channel", "did not issue mail")
+	case KindQmail:
+		return has("rblsmtpd", "qmail-smtpd")
+	case KindCourier:
+		return has("courieresmtpd")
+	}
+	return false
 }
 
 func (f *textFacts) fromPostfix(pl *PostfixLine) {
@@ -144,6 +204,11 @@ func (f *textFacts) fromPostfix(pl *PostfixLine) {
 	f.text = pl.Reason
 	if pl.Reply != "" {
 		f.reply = embeddedReply(pl.Reply)
+	} else if pl.Kind != LineReject {
+		// Text that parses as a Postfix line without "said:" may still
+		// carry the reply: Exim's "host H [A] SMTP error from remote mail
+		// server after MAIL FROM:<…> SIZE=2022: 553 5.7.1 …".
+		f.reply = embeddedReply(pl.Reason)
 	}
 	if f.reply == nil {
 		f.reason = pl.Reason
@@ -279,8 +344,7 @@ func isMicrosoftHash(s string) bool {
 // microsoftReturned is the reply inside "Remote Server returned '…'" or
 // "#550 … ##".
 func microsoftReturned(s string) string {
-	low := strings.ToLower(s)
-	if i := strings.Index(low, "remote server returned '"); i >= 0 {
+	if i := indexFold(s, "remote server returned '"); i >= 0 {
 		r := s[i+len("remote server returned '"):]
 		if j := strings.LastIndexByte(r, '\''); j > 0 {
 			r = r[:j]
@@ -342,8 +406,7 @@ func (f *textFacts) qmail(s string) string {
 	if d := qmailDSN(s); d != "" {
 		f.dsn = d
 	}
-	low := strings.ToLower(s)
-	if i := strings.Index(low, "remote host said:"); i >= 0 {
+	if i := indexFold(s, "remote host said:"); i >= 0 {
 		f.reply = embeddedReply(s[i+len("remote host said:"):])
 	}
 	return s
@@ -375,7 +438,7 @@ func qmailDSN(s string) string {
 	if j < 0 {
 		return ""
 	}
-	if validEnhanced(r[:j]) {
+	if probe.ValidEnhanced(r[:j]) {
 		return r[:j]
 	}
 	return ""
@@ -393,8 +456,7 @@ func (f *textFacts) exim(s string) {
 	case strings.Contains(s, " => ") || strings.Contains(s, " -> "):
 		f.status, f.perm = "sent", PermanenceSuccess
 	}
-	low := strings.ToLower(s)
-	if i := strings.Index(low, "smtp error from remote mail server after "); i >= 0 {
+	if i := indexFold(s, "smtp error from remote mail server after "); i >= 0 {
 		r := s[i+len("smtp error from remote mail server after "):]
 		cmd, _, _ := strings.Cut(r, ":")
 		cmd = strings.TrimSpace(cmd)
@@ -469,7 +531,7 @@ func kv(s, key string) (string, bool) {
 // "ruleset=check_rcpt, arg1=<a@b>, relay=…, reject=550 5.7.1 …"
 // (sendmail's logging in deliver.c / srvrsmtp.c).
 func (f *textFacts) sendmail(s string) {
-	if v, ok := kv(s, "dsn"); ok && validEnhanced(v) {
+	if v, ok := kv(s, "dsn"); ok && probe.ValidEnhanced(v) {
 		f.dsn = v
 	}
 	if v, ok := kv(s, "to"); ok {
@@ -574,6 +636,11 @@ func (f *textFacts) dovecot(s string) {
 			f.reason = r[j+3:]
 		}
 	}
+	// The local delivery is done: "saved mail to INBOX", "stored mail
+	// into mailbox 'INBOX'" (lda, lmtp, sieve).
+	if low := strings.ToLower(f.reason); strings.HasPrefix(low, "saved mail to") || strings.HasPrefix(low, "stored mail into") {
+		f.status, f.perm = "sent", PermanenceSuccess
+	}
 }
 
 // gmail reads Gmail's bounce paragraphs: "Technical details of permanent
@@ -588,7 +655,7 @@ func (f *textFacts) gmail(s string) {
 		f.perm = PermanenceTemporary
 	}
 	for _, m := range []string{"the error that the other server returned was:", "the response from the remote server was:", "the response was:"} {
-		if i := strings.Index(low, m); i >= 0 {
+		if i := indexFold(s, m); i >= 0 {
 			if r := embeddedReply(s[i+len(m):]); r != nil {
 				f.reply = r
 				return
@@ -634,6 +701,10 @@ func bareReply(s string) *probe.Reply {
 	code := s[:3]
 	lines := strings.Split(s, "\n")
 	if len(lines) == 1 {
+		// A gateway that repeats the code ("… rejected message - 550 550
+		// 65.49.42.68 is not allowed …") would end the unfolded reply at
+		// the bare first "550"; one code is enough.
+		s = strings.ReplaceAll(s, " "+code+" "+code+" ", " "+code+" ")
 		if r, err := probe.ParseReply(s); err == nil {
 			return r
 		}
@@ -667,8 +738,8 @@ func makeReply(code string, lines []string) *probe.Reply {
 	r := &probe.Reply{Code: c, Lines: out}
 	if len(out) > 0 && len(out[0]) > 4 {
 		f, _, _ := strings.Cut(out[0][4:], " ")
-		if validEnhanced(f) && f[0] == code[0] {
-			r.Enhanced = f
+		if st, ok := probe.ParseEnhancedCode(f); ok && f[0] == code[0] {
+			r.Enhanced, r.Status = f, st
 		}
 	}
 	return r
@@ -688,7 +759,9 @@ func replyStart(s string, i int) bool {
 	if s[i] != '2' && s[i] != '4' && s[i] != '5' || s[i+1] < '0' || s[i+1] > '5' || !digit(s[i+2]) {
 		return false
 	}
-	return i+3 == len(s) || s[i+3] == ' ' || s[i+3] == '-'
+	// A line break right after the code: Postfix wraps a bounce's text at
+	// 80 columns, "said: 550\nyou are not allowed …".
+	return i+3 == len(s) || s[i+3] == ' ' || s[i+3] == '-' || s[i+3] == '\n'
 }
 
 func digit(c byte) bool { return '0' <= c && c <= '9' }
@@ -700,6 +773,10 @@ func digit(c byte) bool { return '0' <= c && c <= '9' }
 // command)". nil when there is none.
 func embeddedReply(s string) *probe.Reply {
 	best, bestScore := -1, 0
+	if len(s) > 4 && s[3] == ':' && s[4] == ' ' && replyStart(s[:3], 0) {
+		// "552: Message rejected for spam or virus content".
+		s = s[:3] + s[4:]
+	}
 	for i := 0; i+3 <= len(s); i++ {
 		if !replyStart(s, i) {
 			continue
@@ -708,7 +785,7 @@ func embeddedReply(s string) *probe.Reply {
 			continue
 		}
 		if i == 0 {
-			// The text starts with the reply: "Remote host said: 550 …".
+			// The text starts with the reply: "550 …", "552: Message rejected …".
 			best, bestScore = 0, 3
 			break
 		}
@@ -720,13 +797,18 @@ func embeddedReply(s string) *probe.Reply {
 		score := 1
 		// ";" ends a DSN Diagnostic-Code type written without a space
 		// ("smtp;550 …", RFC 3464 §2.3.6), as ":" ends a label.
-		if s[i-1] == '\n' || s[i-1] == ':' || s[i-1] == ';' || s[i-1] == '\'' || s[i-1] == '"' || (i >= 2 && s[i-2] == ':') {
+		if s[i-1] == '\n' || s[i-1] == ':' || s[i-1] == ';' || s[i-1] == '\'' || s[i-1] == '"' || (i >= 2 && (s[i-2] == ':' || s[i-2] == ';')) {
+			score = 2
+		}
+		// "rejected command 'DATA' with code 550 (0.0.0) '…'" (Barracuda's
+		// NDR), "returned code 550".
+		if strings.HasSuffix(s[:i], " code ") {
 			score = 2
 		}
 		if i+4 < len(s) {
 			e, _, _ := strings.Cut(s[i+4:], " ")
 			e = strings.TrimRight(e, ",;:")
-			if validEnhanced(e) && e[0] == s[i] {
+			if probe.ValidEnhanced(e) && e[0] == s[i] {
 				score = 3
 			}
 		}
@@ -807,7 +889,7 @@ func embeddedEnhanced(s string) string {
 			e = e[:j]
 		}
 		e = strings.TrimRight(e, ".")
-		if validEnhanced(e) {
+		if probe.ValidEnhanced(e) {
 			return e
 		}
 	}
@@ -828,4 +910,24 @@ func joinLines(s string) string {
 		}
 	}
 	return strings.Join(out, " ")
+}
+
+// indexFold is strings.Index with ASCII case folding, on the original
+// text: an index into strings.ToLower(s) need not be one into s (some
+// characters change length when lower-cased). sub is lower-case ASCII.
+func indexFold(s, sub string) int {
+	n := len(sub)
+	for i := 0; i+n <= len(s); i++ {
+		if lower(s[i]) != sub[0] {
+			continue
+		}
+		j := 1
+		for j < n && lower(s[i+j]) == sub[j] {
+			j++
+		}
+		if j == n {
+			return i
+		}
+	}
+	return -1
 }

@@ -240,7 +240,9 @@ func passedOver(o *probe.Outcome, cfg probe.ConfigSummary) []PassedOver {
 	}
 	var out []PassedOver
 	for _, a := range o.Domain.Attempts {
-		if a == o.Attempt {
+		if a == o.Attempt || cfg.AllMX && accepted(a, o.Recipient) {
+			// With --all-mx every host is asked; one that accepted was
+			// not passed over (JudgeEachHost has its line).
 			continue
 		}
 		po := PassedOver{Host: a.Host, Address: a.Address, Port: a.Port}

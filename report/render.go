@@ -253,7 +253,11 @@ func JSON(w io.Writer, res *probe.Result) error {
 // Postfix writes only the status lines, one per recipient.
 func Postfix(w io.Writer, res *probe.Result) error {
 	ew := &errWriter{w: w}
-	for _, v := range JudgeAll(res) {
+	vs := JudgeAll(res)
+	if res != nil && res.Config.AllMX {
+		vs = JudgeEachHost(res)
+	}
+	for _, v := range vs {
 		ew.printf("%s\n", v.Line())
 	}
 	return ew.err

@@ -2,6 +2,8 @@ package report
 
 import (
 	"fmt"
+	"os"
+	"os/exec"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -59,7 +61,7 @@ func TestPrecedence(t *testing.T) {
 		{"too many connections from", "421 4.7.0 mx.example.org Error: too many connections from 192.0.2.9", CategoryConnectionLimit, PartySender},
 		{"out of slots", "421 4.3.2 mx.example.org out of connection slots", CategoryConnectionLimit, PartyRecipient},
 		// qmail rcpthosts is relay-denied.
-		{"qmail rcpthosts", "553 sorry, that domain isn't in my list of allowed rcpthosts (#5.7.1)", CategoryRelayDenied, PartyRecipient},
+		{"qmail rcpthosts", "553 sorry, that domain isn't in my list of allowed rcpthosts (#5.7.1)", CategoryRelayDenied, PartySender},
 		// Greylisting words beat a generic 4xx.
 		{"greylisted", "451 4.7.1 Please try again later", CategoryGreylisted, PartySender},
 		// Unverified address beats the user-unknown words it quotes.
@@ -148,4 +150,32 @@ func mustParseBuiltin(t testing.TB) []*Rule {
 	rs, err := parseBuiltinFiles()
 	require.NoError(t, err)
 	return rs
+}
+
+// TestNothingCompiledAtProgramStart: importing report builds no rule,
+// automaton or regexp; the first classification of a failure does, and
+// a success reply needs none. Runs in a fresh process, since other tests
+// of this binary classify before it.
+func TestNothingCompiledAtProgramStart(t *testing.T) {
+	if os.Getenv("REPORT_FRESH_PROCESS") == "1" {
+		if activeRules.Load() != nil || builtinRules != nil {
+			fmt.Println("FRESH: rules built at program start")
+			os.Exit(3)
+		}
+		ClassifyText(250, "2.1.5", "250 2.1.5 Ok")
+		if activeRules.Load() != nil {
+			fmt.Println("FRESH: a success reply built the rules")
+			os.Exit(4)
+		}
+		ClassifyText(550, "5.1.1", "550 5.1.1 <a@b>: Recipient address rejected: User unknown")
+		if activeRules.Load() == nil {
+			fmt.Println("FRESH: a failure did not build the rules")
+			os.Exit(5)
+		}
+		os.Exit(0)
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestNothingCompiledAtProgramStart$")
+	cmd.Env = append(os.Environ(), "REPORT_FRESH_PROCESS=1")
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s", out)
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -124,7 +125,7 @@ func runBatch(cmd *cobra.Command, g *globals, f *probeFlags, args []string) erro
 	}
 	var prog *progress
 	if isTerminal(g.stderr) && !isTerminal(g.stdout) {
-		prog = &progress{w: g.stderr, size: size, read: &counted.n, start: time.Now()}
+		prog = newProgress(g.stderr, path, size)
 	}
 
 	sum := report.NewBatchSummary()
@@ -132,7 +133,7 @@ func runBatch(cmd *cobra.Command, g *globals, f *probeFlags, args []string) erro
 		e := report.BatchJudge(it, b.Result())
 		sum.Add(e)
 		if prog != nil {
-			prog.tick(sum.Total)
+			prog.tick(it, e)
 		}
 		return out.write(func(w io.Writer) error { return write(w, e) })
 	})
@@ -236,30 +237,90 @@ func (f *flusher) stop() error {
 }
 
 // progress is a one-line progress display on a terminal, redrawn at most
-// ten times a second.
+// ten times a second. It counts results, not bytes read: how many
+// addresses have their answer, how many were checked per second, and —
+// when the input is a regular file, whose lines are counted first — how
+// far through the input the results are and when the rest should be done.
 type progress struct {
-	w     io.Writer
-	size  int64 // input size when known (a regular file), else 0
-	read  *atomic.Int64
-	start time.Time
-	last  time.Time
+	w       io.Writer
+	lines   atomic.Int64 // lines in the input, 0 until counted (or unknown)
+	start   time.Time
+	last    time.Time
+	results int
+	checked int
+	line    int // the input line of the latest result
 }
 
-func (p *progress) tick(n int) {
+func newProgress(w io.Writer, path string, size int64) *progress {
+	p := &progress{w: w, start: time.Now()}
+	if path != "-" && size > 0 {
+		go func() {
+			if n, err := countLines(path); err == nil {
+				p.lines.Store(n)
+			}
+		}()
+	}
+	return p
+}
+
+// countLines counts the newline-terminated lines of a file (and a last
+// line without one), reading it in large blocks.
+func countLines(path string) (int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	buf := make([]byte, 1<<20)
+	var n int64
+	last := byte('\n')
+	for {
+		k, err := f.Read(buf)
+		if k > 0 {
+			n += int64(bytes.Count(buf[:k], []byte{'\n'}))
+			last = buf[k-1]
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return 0, err
+		}
+	}
+	if last != '\n' {
+		n++
+	}
+	return n, nil
+}
+
+func (p *progress) tick(it probe.BatchItem, e report.BatchEntry) {
+	p.results++
+	if e.Verdict != nil && e.Status != report.StatusNotChecked {
+		p.checked++
+	}
+	p.line = max(p.line, it.Line)
 	now := time.Now()
 	if now.Sub(p.last) < 100*time.Millisecond {
 		return
 	}
 	p.last = now
-	rate := float64(n) / max(now.Sub(p.start).Seconds(), 1e-3)
-	line := fmt.Sprintf("%d addresses, %.0f/s", n, rate)
-	if p.size > 0 {
-		frac := min(1, float64(p.read.Load())/float64(p.size))
+	fmt.Fprintf(p.w, "\r\x1b[K%s", p.render(now))
+}
+
+func (p *progress) render(now time.Time) string {
+	elapsed := max(now.Sub(p.start).Seconds(), 1e-3)
+	line := fmt.Sprintf("%d results, %.0f checked/s", p.results, float64(p.checked)/elapsed)
+	if total := p.lines.Load(); total > 0 {
+		frac := min(1, float64(p.line)/float64(total))
 		const width = 30
 		fill := int(frac * width)
-		line = fmt.Sprintf("[%s%s] %3.0f%%  ", strings.Repeat("#", fill), strings.Repeat(" ", width-fill), frac*100) + line
+		eta := "ETA -"
+		if frac > 0 {
+			eta = "ETA " + (time.Duration(elapsed * (1 - frac) / frac * float64(time.Second))).Round(time.Second).String()
+		}
+		line = fmt.Sprintf("[%s%s] %3.0f%%  ", strings.Repeat("#", fill), strings.Repeat(" ", width-fill), frac*100) + line + ", " + eta
 	}
-	fmt.Fprintf(p.w, "\r\x1b[K%s", line)
+	return line
 }
 
 func (p *progress) clear() {

@@ -185,7 +185,9 @@ The summary and warnings go to stdout after text, to stderr otherwise.`,
 				}
 				return usagef("no recipients: the configured recipient maps are empty or cannot be listed; give MAP or FILE arguments")
 			}
-			opts := postfixconf.Options{Probe: base, CatchAllCheck: catchAll, Cache: verifyCache}
+			w := newVerifyWriter(g)
+			defer w.out.stop()
+			opts := postfixconf.Options{Probe: base, CatchAllCheck: catchAll, Cache: verifyCache, Emit: w.emit}
 			rep, err := r.Verify(cmd.Context(), rcpts, opts)
 			if err != nil {
 				if errors.Is(err, postfixconf.ErrTool) || errors.Is(err, postfixconf.ErrBadConfig) || errors.Is(err, probe.ErrBadInput) {
@@ -194,7 +196,7 @@ The summary and warnings go to stdout after text, to stderr otherwise.`,
 				return err
 			}
 			rep.Warnings = append(ws, rep.Warnings...)
-			return writeVerify(g, rep)
+			return w.finish(rep)
 		},
 	}
 	fl := cmd.Flags()
@@ -210,38 +212,54 @@ The summary and warnings go to stdout after text, to stderr otherwise.`,
 	return cmd
 }
 
-func writeVerify(g *globals, rep *postfixconf.Report) error {
-	var write func(io.Writer, *postfixconf.Result) error
-	summaryTo := g.stderr
+// verifyWriter writes each result as Verify emits it (in input order,
+// flushed at least every 200 ms), then the summary.
+type verifyWriter struct {
+	g         *globals
+	out       *flusher
+	write     func(io.Writer, *postfixconf.Result) error
+	summaryTo io.Writer
+	rank      report.Rank
+}
+
+func newVerifyWriter(g *globals) *verifyWriter {
+	w := &verifyWriter{g: g, out: newFlusher(g.stdout), summaryTo: g.stderr, rank: report.RankOK}
 	switch g.output {
 	case "jsonl":
-		write = postfixconf.JSONL
+		w.write = postfixconf.JSONL
 	case "postmap":
-		write = postfixconf.Postmap
+		w.write = postfixconf.Postmap
 	default:
-		write = postfixconf.Text
-		summaryTo = g.stdout
+		w.write = postfixconf.Text
+		w.summaryTo = nil // after the results, on stdout
 	}
-	rank := report.RankOK
-	for _, res := range rep.Results {
-		if err := write(g.stdout, res); err != nil {
-			return err
-		}
-		switch res.Prediction {
-		case postfixconf.PredictReject:
-			rank = rank.Worse(report.RankUndeliverable)
-		case postfixconf.PredictDefer, postfixconf.PredictUnknown:
-			rank = rank.Worse(report.RankDeferred)
-		}
+	return w
+}
+
+func (w *verifyWriter) emit(res *postfixconf.Result) {
+	_ = w.out.write(func(out io.Writer) error { return w.write(out, res) })
+	switch res.Prediction {
+	case postfixconf.PredictReject:
+		w.rank = w.rank.Worse(report.RankUndeliverable)
+	case postfixconf.PredictDefer, postfixconf.PredictUnknown:
+		w.rank = w.rank.Worse(report.RankDeferred)
 	}
-	if summaryTo == g.stdout {
-		fmt.Fprintln(g.stdout)
-	}
-	if err := postfixconf.SummaryText(summaryTo, rep); err != nil {
+}
+
+func (w *verifyWriter) finish(rep *postfixconf.Report) error {
+	if err := w.out.stop(); err != nil {
 		return err
 	}
-	if g.output == "postmap" {
-		fmt.Fprintln(g.stderr, "postmap output: run postmap on the file and list it as check_recipient_access before reject_unverified_recipient")
+	to := w.summaryTo
+	if to == nil {
+		to = w.g.stdout
+		fmt.Fprintln(to)
 	}
-	return withRank(rank, rep.Stop)
+	if err := postfixconf.SummaryText(to, rep); err != nil {
+		return err
+	}
+	if w.g.output == "postmap" {
+		fmt.Fprintln(w.g.stderr, "postmap output: run postmap on the file and list it as check_recipient_access before reject_unverified_recipient")
+	}
+	return withRank(w.rank, rep.Stop)
 }

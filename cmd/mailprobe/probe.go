@@ -115,7 +115,7 @@ func runProbe(cmd *cobra.Command, g *globals, f *probeFlags, args []string) erro
 		if g.output != "text" {
 			w = g.stderr
 		}
-		cfg.Transcript = transcriptWriter(w, f.o.AllMX)
+		cfg.Transcript = transcriptWriter(w, f.o.AllMX || sessionsAtOnce(targets, cfg))
 	}
 	res, err := probe.Run(cmd.Context(), cfg, targets)
 	if err != nil {
@@ -132,6 +132,11 @@ func runProbe(cmd *cobra.Command, g *globals, f *probeFlags, args []string) erro
 	}
 	if err != nil {
 		return err
+	}
+	if cfg.AllMX {
+		// The worst host decides: --all-mx asks whether every MX would
+		// take the mail, so a dead best MX is no exit 0.
+		verdicts = report.JudgeEachHost(res)
 	}
 	return withRank(report.RankVerdicts(verdicts), res.Stop)
 }
@@ -163,4 +168,19 @@ func transcriptWriter(w io.Writer, prefix bool) probe.TranscriptFunc {
 // anything, so they never mix with machine-readable stdout.
 func warnWriter(w io.Writer) func(string) {
 	return func(msg string) { fmt.Fprintf(w, "mailprobe: warning: %s\n", msg) }
+}
+
+// sessionsAtOnce tells whether a run may hold several sessions at once:
+// recipients of different domains are probed concurrently (with --server
+// they share one session), so their dialogues would interleave unlabelled.
+func sessionsAtOnce(targets []probe.Target, cfg probe.Config) bool {
+	if cfg.Server != nil {
+		return false
+	}
+	for _, t := range targets[1:] {
+		if t.Address.ASCIIDomain != targets[0].Address.ASCIIDomain {
+			return true
+		}
+	}
+	return false
 }
