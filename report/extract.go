@@ -70,6 +70,7 @@ type textFacts struct {
 func readText(s string) *textFacts {
 	s = strings.TrimSpace(strings.ReplaceAll(s, "\r\n", "\n"))
 	f := &textFacts{kind: KindOther}
+	s = stripDiagnosticType(s)
 	if r := bareReply(s); r != nil {
 		f.kind, f.reply, f.text = KindReply, r, r.Text()
 		return f
@@ -117,6 +118,26 @@ func readText(s string) *textFacts {
 	}
 	f.facts()
 	return f
+}
+
+// stripDiagnosticType takes off a DSN's "Diagnostic-Code: smtp; " (RFC
+// 3464 §2.3.6: diagnostic-type ";" text), so "smtp; 550 5.1.1 …" is read
+// as the reply it carries.
+func stripDiagnosticType(s string) string {
+	t := s
+	if len(t) >= 16 && strings.EqualFold(t[:16], "diagnostic-code:") {
+		t = strings.TrimSpace(t[16:])
+	}
+	if i := strings.IndexByte(t, ';'); i > 0 && i <= 10 {
+		switch strings.ToLower(t[:i]) {
+		case "smtp", "x-postfix", "x-unix", "x-local", "x-qmail", "x-exim":
+			return strings.TrimSpace(t[i+1:])
+		}
+	}
+	if t != s {
+		return t
+	}
+	return s
 }
 
 // facts derives the typed facts explanations branch on from the words
