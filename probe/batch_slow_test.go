@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mailprobe/mailprobe/internal/fakemta"
 	"github.com/stretchr/testify/assert"
 )
 
@@ -15,21 +16,21 @@ import (
 // so the waits overlap.
 func TestBatchSlowFrontRunsInParallel(t *testing.T) {
 	const delay = 600 * time.Millisecond
-	f := startFakeMTA(t, &fakeMTA{pipelining: true,
-		rcpt: func(_, _ int, a string) string { time.Sleep(delay); return users(a) }})
+	f := fakemta.Start(t, &fakemta.Server{Pipelining: true,
+		Rcpt: func(_, _ int, a string) string { time.Sleep(delay); return users(a) }})
 	start := time.Now()
-	items, st := runBatch(t, context.Background(), batchConfig(f.addr), BatchOptions{Concurrency: 4}, mixed(8, 0), nil)
+	items, st := runBatch(t, context.Background(), batchConfig(f.Addr), BatchOptions{Concurrency: 4}, mixed(8, 0), nil)
 	took := time.Since(start)
 	requireCodes(t, items, wantCode)
 	assert.Positive(t, st.SlowRcpts, "slow answers are counted")
-	assert.GreaterOrEqual(t, int(f.conns.Load()), 3, "sessions in parallel")
+	assert.GreaterOrEqual(t, f.Conns(), 3, "sessions in parallel")
 	// One session would take 8 × 600 ms = 4.8 s.
 	assert.Less(t, took, 8*delay*3/4, "the waits overlap")
 }
 
 // TestBatchFastServerNotSlow: a fast server is not flagged.
 func TestBatchFastServerNotSlow(t *testing.T) {
-	f := startFakeMTA(t, &fakeMTA{pipelining: true, rcpt: func(_, _ int, a string) string { return users(a) }})
-	_, st := runBatch(t, context.Background(), batchConfig(f.addr), BatchOptions{}, mixed(50, 5), nil)
+	f := fakemta.Start(t, &fakemta.Server{Pipelining: true, Rcpt: func(_, _ int, a string) string { return users(a) }})
+	_, st := runBatch(t, context.Background(), batchConfig(f.Addr), BatchOptions{}, mixed(50, 5), nil)
 	assert.Zero(t, st.SlowRcpts)
 }
