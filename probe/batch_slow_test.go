@@ -7,6 +7,8 @@ import (
 
 	"github.com/mailprobe/mailprobe/internal/fakemta"
 	"github.com/stretchr/testify/assert"
+
+	"github.com/mailprobe/mailprobe/internal/fakemta"
 )
 
 // TestBatchSlowFrontRunsInParallel: #10 item 10. A server that answers
