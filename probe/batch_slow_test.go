@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mailprobe/mailprobe/internal/fakemta"
 	"github.com/stretchr/testify/assert"
 
 	"github.com/mailprobe/mailprobe/internal/fakemta"
