@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"slices"
@@ -245,4 +246,28 @@ func TestAllMXRealPostfix(t *testing.T) {
 			assert.True(t, strings.HasPrefix(l, "["), "unlabelled transcript line %q", l)
 		}
 	}
+}
+
+// TestVerifyFrontDetected: #10 item 10 against Postfix #1 (mx.it.test,
+// reject_unverified_recipient in front of Dovecot, address_verify_poll_delay
+// 1 s): a batch of addresses it has not verified yet answers about one per
+// second per session; the summary says so and advises verifying against
+// the backend, and the sessions run in parallel up to --concurrency.
+func TestVerifyFrontDetected(t *testing.T) {
+	requireServers(t)
+	// Fresh local parts: the verify cache must not know them.
+	var lines []string
+	stamp := time.Now().UnixNano()
+	for i := 0; i < 6; i++ {
+		lines = append(lines, fmt.Sprintf("fresh%d-%d@it.test", stamp, i))
+	}
+	path := t.TempDir() + "/rcpts"
+	require.NoError(t, os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o644))
+	start := time.Now()
+	out, stderr, _ := runRaw(t, "probe", "--server", "127.0.2.25", "--helo", clientName, "--concurrency", "3", "--rcpt-file", path)
+	took := time.Since(start)
+	assert.Contains(t, out, "verify against the backend instead", stderr)
+	assert.Contains(t, out, "reject_unverified_recipient")
+	// One session: ≥ 6 s (one poll per address); three: about a third.
+	assert.Less(t, took, 5*time.Second, out)
 }

@@ -112,6 +112,14 @@ func Text(w io.Writer, s *Summary, opts TextOptions) error {
 			if len(g.Codes) > 0 {
 				ew.printf("    codes:   %s\n", safe(strings.Join(g.Codes, ", ")))
 			}
+			if g.Provider != "" || g.Party != "" {
+				who := g.Party
+				if g.Provider != "" {
+					who = strings.TrimPrefix(g.Provider+", "+who, ", ")
+					who = strings.TrimSuffix(who, ", ")
+				}
+				ew.printf("    party:   %s (who has to act)\n", who)
+			}
 			ex := g.Example
 			if ex == "" {
 				ex = "(no reason logged)"

@@ -96,7 +96,7 @@ func Doc(res *Result) ResultDoc {
 		d.Prediction = string(PredictUnknown)
 	}
 	if e := res.Cache; e != nil {
-		d.Cache = &CacheDoc{Status: string(e.Status), Probed: stamp(e.Probed), Updated: stamp(e.Updated), Text: e.Text,
+		d.Cache = &CacheDoc{Status: string(e.Status), Probed: stamp(e.Probed), Updated: stamp(e.Updated), Text: probe.Neutralise(e.Text),
 			Current: e.Current, Answer: string(e.Answer), AnswerText: e.AnswerText, Disagrees: e.Disagrees, Stale: e.Stale,
 			RefreshAt: stamp(e.RefreshAt)}
 	}

@@ -280,9 +280,15 @@ func (r *Resolver) probeOptions(rt *Route, base probe.Options) (probe.Options, s
 	default:
 		o.Server = net.JoinHostPort(ep.Host, strconv.Itoa(ep.Port))
 	}
+	// smtp_bind_address applies to IPv4 connections, smtp_bind_address6
+	// to IPv6 ones; the probe binds one source for all, so it takes the
+	// IPv6 one only when inet_protocols is ipv6 alone.
 	o.Source = ""
 	if ep.Network == "tcp" {
 		o.Source = rt.Bind
+		if o.IPv6 {
+			o.Source = rt.BindV6
+		}
 	}
 	return o, mxDomain
 }

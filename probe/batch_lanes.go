@@ -3,6 +3,7 @@ package probe
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -22,6 +23,12 @@ type lane struct {
 	closed  bool
 	good    int      // index of the target that last opened
 	dead    *Attempt // set when no session could be opened MaxReconnects times
+	// slow is set once RCPTs here took SlowRcpt or more each: then each
+	// worker takes only its share of the queue, so up to limit sessions
+	// wait for the answers at once.
+	slow atomic.Bool
+	// measured is set once a transaction here was answered.
+	measured atomic.Bool
 
 	routeOnce sync.Once
 	dom       *DomainResult
@@ -53,6 +60,17 @@ func (b *Batch) dispatch(ctx context.Context, it *batchItem) {
 	}
 	l.cond.Signal()
 	l.mu.Unlock()
+}
+
+// ensureWorkers starts workers up to the lane's limit while items wait:
+// on a slow lane a worker that took its share must not leave the rest to
+// one session. Called with l.mu held.
+func (l *lane) ensureWorkers(ctx context.Context) {
+	for l.workers < l.limit && len(l.queue) > 1 {
+		l.workers++
+		l.b.workers.Add(1)
+		go l.work(ctx)
+	}
 }
 
 func (b *Batch) closeLanes() {
@@ -92,6 +110,10 @@ func (l *lane) take(ctx context.Context, n int) []*batchItem {
 			return nil
 		}
 		l.cond.Wait()
+	}
+	if l.slow.Load() {
+		n = min(n, max(1, (len(l.queue)+l.limit-1)/l.limit))
+		l.ensureWorkers(ctx)
 	}
 	n = min(n, len(l.queue))
 	out := make([]*batchItem, n)
@@ -155,4 +177,22 @@ func (l *lane) deadAttempt() *Attempt {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.dead
+}
+
+// shareBack keeps a slow lane's work spread: a worker holding more than
+// its share of what is left (its items and the queue, over the lane's
+// session limit) puts the rest back at the front of the queue, where
+// other sessions — started here up to the limit — take them.
+func (l *lane) shareBack(ctx context.Context, pend []*batchItem) []*batchItem {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	share := max(1, (len(pend)+len(l.queue)+l.limit-1)/l.limit)
+	if len(pend) <= share || l.limit <= 1 {
+		return pend
+	}
+	rest := pend[share:]
+	l.queue = append(append(make([]*batchItem, 0, len(rest)+len(l.queue)), rest...), l.queue...)
+	l.ensureWorkers(ctx)
+	l.cond.Broadcast()
+	return pend[:share]
 }

@@ -11,7 +11,10 @@ import (
 // the session's error budget. 0 means: open a new session first.
 func (w *worker) window() int {
 	full := w.b.opts.Window
-	if w.isolate {
+	if w.isolate || !w.l.measured.Load() {
+		// The lane's first transaction carries one RCPT: it measures how
+		// fast the server answers (see SlowRcpt) before a full window is
+		// committed to one session.
 		return 1
 	}
 	if w.grow == 0 {

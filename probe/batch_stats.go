@@ -20,14 +20,18 @@ type BatchStats struct {
 	BackoffTime    time.Duration // their total length
 	GaveUp         int           // recipients given a session error after MaxReconnects
 	DeadHosts      int           // destinations given up because no session could be opened
-	Interrupted    bool          // the run was cancelled or hit its deadline
-	Stop           Stop          // why, when Interrupted
-	Duration       time.Duration
+	// SlowRcpts counts recipients answered at SlowRcpt or slower on
+	// average (a verifying front server); SlowRcptTime is their time.
+	SlowRcpts    int
+	SlowRcptTime time.Duration
+	Interrupted  bool // the run was cancelled or hit its deadline
+	Stop         Stop // why, when Interrupted
+	Duration     time.Duration
 }
 
 type batchStats struct {
 	items, probed, notChecked, sessions, transactions, reconnects, closed421, limited,
-	errorRotations, backoffs, backoffNS, gaveUp, deadHosts atomic.Int64
+	errorRotations, backoffs, backoffNS, gaveUp, deadHosts, slowRcpts, slowNS atomic.Int64
 	interrupted atomic.Bool
 	stop        atomic.Value // Stop
 	duration    atomic.Int64
@@ -42,7 +46,8 @@ func (b *Batch) Stats() BatchStats {
 		Reconnects: int(s.reconnects.Load()), Closed421: int(s.closed421.Load()), Limited: int(s.limited.Load()),
 		ErrorRotations: int(s.errorRotations.Load()), Backoffs: int(s.backoffs.Load()),
 		BackoffTime: time.Duration(s.backoffNS.Load()), GaveUp: int(s.gaveUp.Load()),
-		DeadHosts: int(s.deadHosts.Load()), Interrupted: s.interrupted.Load(), Stop: s.loadStop(),
+		DeadHosts: int(s.deadHosts.Load()), SlowRcpts: int(s.slowRcpts.Load()), SlowRcptTime: time.Duration(s.slowNS.Load()),
+		Interrupted: s.interrupted.Load(), Stop: s.loadStop(),
 		Duration: time.Duration(s.duration.Load()),
 	}
 }

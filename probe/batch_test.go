@@ -1,7 +1,6 @@
 package probe
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -11,7 +10,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -21,149 +19,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mailprobe/mailprobe/dnsclient"
+	"github.com/mailprobe/mailprobe/internal/dnsserve"
+	"github.com/mailprobe/mailprobe/internal/fakemta"
 )
-
-// fakeMTA is a raw SMTP server whose misbehaviour a test chooses: it
-// drops connections, answers 421, limits recipients per transaction or
-// session, and counts refused RCPTs the way Postfix's smtpd does
-// (smtpd_hard_error_limit). It answers commands one by one in order, so
-// pipelined groups work as RFC 2920 requires.
-type fakeMTA struct {
-	addr string
-	rec  *recorder
-
-	pipelining bool
-	// rcpt answers one RCPT: conn is the 1-based connection number, n
-	// the 1-based RCPT number within the session. "" means: drop the
-	// connection without answering.
-	rcpt func(conn, n int, addr string) string
-	// txLimit answers 452 4.5.3 beyond this many RCPTs per transaction;
-	// sessionLimit beyond this many per session. 0: no limit.
-	txLimit, sessionLimit int
-	// hardErrors ends the session with Postfix's 421 after this many
-	// refused RCPTs; 0: no limit.
-	hardErrors int
-	// greeting answers a connection, by connection number; default 220.
-	greeting func(conn int) string
-	// block, when set, holds every RCPT reply until it is closed.
-	block chan struct{}
-
-	conns     atomic.Int64
-	maxPerTx  atomic.Int64
-	errors421 atomic.Int64
-}
-
-func startFakeMTA(t *testing.T, f *fakeMTA) *fakeMTA {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	f.addr, f.rec = l.Addr().String(), &recorder{}
-	var wg sync.WaitGroup
-	t.Cleanup(func() { _ = l.Close(); wg.Wait() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			n := int(f.conns.Add(1))
-			wg.Add(1)
-			go func() { defer wg.Done(); f.serve(c, n) }()
-		}
-	}()
-	return f
-}
-
-func (f *fakeMTA) serve(c net.Conn, conn int) {
-	defer c.Close()
-	greet := "220 mx.test ESMTP fake"
-	if f.greeting != nil {
-		greet = f.greeting(conn)
-	}
-	w := bufio.NewWriter(c)
-	say := func(s string) { _, _ = w.WriteString(s + "\r\n") }
-	say(greet)
-	_ = w.Flush()
-	if !strings.HasPrefix(greet, "2") {
-		return
-	}
-	br := bufio.NewReader(c)
-	inTx, tx, session, refused := false, 0, 0, 0
-	for {
-		if br.Buffered() == 0 {
-			_ = w.Flush()
-		}
-		line, err := br.ReadString('\n')
-		if err != nil {
-			return
-		}
-		f.rec.add([]byte(line))
-		cmd := strings.TrimRight(line, "\r\n")
-		verb := strings.ToUpper(strings.Fields(cmd + " x")[0])
-		switch {
-		case verb == "EHLO" || verb == "LHLO":
-			if f.pipelining {
-				say("250-mx.test\r\n250-PIPELINING\r\n250 8BITMIME")
-			} else {
-				say("250-mx.test\r\n250 8BITMIME")
-			}
-		case verb == "MAIL":
-			inTx, tx = true, 0
-			say("250 2.1.0 Ok")
-		case verb == "RCPT":
-			if !inTx {
-				say("503 5.5.1 Error: need MAIL command")
-				continue
-			}
-			if f.block != nil {
-				_ = w.Flush()
-				<-f.block
-			}
-			if (f.txLimit > 0 && tx >= f.txLimit) || (f.sessionLimit > 0 && session >= f.sessionLimit) {
-				say("452 4.5.3 Error: too many recipients")
-				continue
-			}
-			tx++
-			session++
-			if int64(tx) > f.maxPerTx.Load() {
-				f.maxPerTx.Store(int64(tx))
-			}
-			addr := strings.TrimSuffix(strings.TrimPrefix(cmd[len("RCPT TO:"):], "<"), ">")
-			r := f.rcpt(conn, session, addr)
-			if r == "" {
-				_ = w.Flush()
-				return // drop
-			}
-			say(r)
-			if r[0] == '4' || r[0] == '5' {
-				refused++
-			}
-			if strings.HasPrefix(r, "421") {
-				_ = w.Flush()
-				return
-			}
-			if f.hardErrors > 0 && refused >= f.hardErrors {
-				// Postfix smtpd.c: the next command after the hard
-				// limit gets 421 and the session ends.
-				if _, err := br.ReadString('\n'); err == nil {
-					f.errors421.Add(1)
-					say("421 4.7.0 mx.test Error: too many errors")
-					_ = w.Flush()
-				}
-				return
-			}
-		case verb == "RSET":
-			inTx = false
-			say("250 2.0.0 Ok")
-		case verb == "QUIT":
-			say("221 2.0.0 Bye")
-			_ = w.Flush()
-			return
-		default:
-			say("502 5.5.2 Error: command not recognized")
-		}
-	}
-}
 
 // users answers 250 for known local parts (user1…), 550 5.1.1 for the
 // rest, the way Postfix words it.
@@ -255,29 +113,29 @@ func requireCodes(t *testing.T, items []BatchItem, want func(string) int) {
 func TestBatchFaults(t *testing.T) {
 	tests := []struct {
 		name  string
-		mta   fakeMTA
+		mta   fakemta.Server
 		opts  BatchOptions
 		n, k  int
-		check func(t *testing.T, f *fakeMTA, st BatchStats)
+		check func(t *testing.T, f *fakemta.Server, st BatchStats)
 	}{
 		{
 			name: "pipelined, mixed answers, rotating before the error limit",
-			mta:  fakeMTA{pipelining: true, rcpt: func(_, _ int, a string) string { return users(a) }, hardErrors: 20},
+			mta:  fakemta.Server{Pipelining: true, Rcpt: func(_, _ int, a string) string { return users(a) }, HardErrors: 20},
 			n:    500, k: 4,
-			check: func(t *testing.T, f *fakeMTA, st BatchStats) {
-				assert.Zero(t, f.errors421.Load(), "the batch stays under smtpd_hard_error_limit")
+			check: func(t *testing.T, f *fakemta.Server, st BatchStats) {
+				assert.Zero(t, f.Errors421(), "the batch stays under smtpd_hard_error_limit")
 				assert.Positive(t, st.ErrorRotations)
 				assert.Zero(t, st.Reconnects)
 			},
 		},
 		{
 			name: "lock-step without PIPELINING",
-			mta:  fakeMTA{rcpt: func(_, _ int, a string) string { return users(a) }},
+			mta:  fakemta.Server{Rcpt: func(_, _ int, a string) string { return users(a) }},
 			n:    120, k: 7,
 		},
 		{
 			name: "connection dropped mid-batch",
-			mta: fakeMTA{pipelining: true, rcpt: func(conn, n int, a string) string {
+			mta: fakemta.Server{Pipelining: true, Rcpt: func(conn, n int, a string) string {
 				if conn == 1 && n == 37 {
 					return ""
 				}
@@ -285,14 +143,14 @@ func TestBatchFaults(t *testing.T) {
 			}},
 			opts: BatchOptions{Concurrency: 1},
 			n:    300, k: 50,
-			check: func(t *testing.T, f *fakeMTA, st BatchStats) {
+			check: func(t *testing.T, f *fakemta.Server, st BatchStats) {
 				assert.Equal(t, 1, st.Reconnects)
 				assert.Equal(t, 2, st.Sessions)
 			},
 		},
 		{
 			name: "421 mid-batch",
-			mta: fakeMTA{pipelining: true, rcpt: func(conn, n int, a string) string {
+			mta: fakemta.Server{Pipelining: true, Rcpt: func(conn, n int, a string) string {
 				if conn == 1 && n == 60 {
 					return "421 4.3.2 mx.test Service shutting down"
 				}
@@ -300,58 +158,58 @@ func TestBatchFaults(t *testing.T) {
 			}},
 			opts: BatchOptions{Concurrency: 1},
 			n:    250, k: 0,
-			check: func(t *testing.T, f *fakeMTA, st BatchStats) {
+			check: func(t *testing.T, f *fakemta.Server, st BatchStats) {
 				assert.Equal(t, 1, st.Closed421)
 				assert.Equal(t, 1, st.Reconnects)
 			},
 		},
 		{
 			name: "452 too many recipients per transaction",
-			mta:  fakeMTA{pipelining: true, txLimit: 7, rcpt: func(_, _ int, a string) string { return users(a) }},
+			mta:  fakemta.Server{Pipelining: true, TxLimit: 7, Rcpt: func(_, _ int, a string) string { return users(a) }},
 			n:    100, k: 0,
-			check: func(t *testing.T, f *fakeMTA, st BatchStats) {
-				assert.EqualValues(t, 7, f.maxPerTx.Load())
+			check: func(t *testing.T, f *fakemta.Server, st BatchStats) {
+				assert.EqualValues(t, 7, f.MaxPerTx())
 			},
 		},
 		{
 			name: "452 too many recipients per session",
-			mta:  fakeMTA{pipelining: true, sessionLimit: 30, rcpt: func(_, _ int, a string) string { return users(a) }},
+			mta:  fakemta.Server{Pipelining: true, SessionLimit: 30, Rcpt: func(_, _ int, a string) string { return users(a) }},
 			opts: BatchOptions{Concurrency: 1},
 			n:    100, k: 0,
-			check: func(t *testing.T, f *fakeMTA, st BatchStats) {
+			check: func(t *testing.T, f *fakemta.Server, st BatchStats) {
 				assert.Equal(t, 3, st.Limited)
 				assert.Equal(t, 4, st.Sessions)
 			},
 		},
 		{
 			name: "Postfix 421 too many errors after 20 refusals, no error budget",
-			mta:  fakeMTA{pipelining: true, hardErrors: 20, rcpt: func(_, _ int, a string) string { return users(a) }},
+			mta:  fakemta.Server{Pipelining: true, HardErrors: 20, Rcpt: func(_, _ int, a string) string { return users(a) }},
 			opts: BatchOptions{MaxSessionErrors: -1, Concurrency: 1},
 			n:    200, k: 2,
-			check: func(t *testing.T, f *fakeMTA, st BatchStats) {
-				assert.Positive(t, f.errors421.Load())
+			check: func(t *testing.T, f *fakemta.Server, st BatchStats) {
+				assert.Positive(t, f.Errors421())
 				assert.Positive(t, st.Closed421)
 				assert.Positive(t, st.Reconnects)
 			},
 		},
 		{
 			name: "all unknown: the window shrinks to the error budget",
-			mta:  fakeMTA{pipelining: true, hardErrors: 20, rcpt: func(_, _ int, a string) string { return users(a) }},
+			mta:  fakemta.Server{Pipelining: true, HardErrors: 20, Rcpt: func(_, _ int, a string) string { return users(a) }},
 			n:    60, k: 1,
-			check: func(t *testing.T, f *fakeMTA, st BatchStats) {
-				assert.Zero(t, f.errors421.Load())
-				assert.LessOrEqual(t, f.maxPerTx.Load(), int64(9))
+			check: func(t *testing.T, f *fakemta.Server, st BatchStats) {
+				assert.Zero(t, f.Errors421())
+				assert.LessOrEqual(t, f.MaxPerTx(), int64(9))
 			},
 		},
 	}
 	for i := range tests {
 		tt := &tests[i]
 		t.Run(tt.name, func(t *testing.T) {
-			f := startFakeMTA(t, &tt.mta)
+			f := fakemta.Start(t, &tt.mta)
 			addrs := mixed(tt.n, tt.k)
-			items, st := runBatch(t, context.Background(), batchConfig(f.addr), tt.opts, addrs, nil)
+			items, st := runBatch(t, context.Background(), batchConfig(f.Addr), tt.opts, addrs, nil)
 			requireCodes(t, items, wantCode)
-			requireNoData(t, f.rec)
+			requireNoDataIn(t, f.Commands())
 			if tt.check != nil {
 				tt.check(t, f, st)
 			}
@@ -362,7 +220,7 @@ func TestBatchFaults(t *testing.T) {
 func TestBatchPoisonAddressDoesNotStopTheBatch(t *testing.T) {
 	// Every session that asks for poison@ is dropped: after MaxReconnects
 	// sessions without progress it alone is given the error.
-	f := startFakeMTA(t, &fakeMTA{pipelining: true, rcpt: func(_, _ int, a string) string {
+	f := fakemta.Start(t, &fakemta.Server{Pipelining: true, Rcpt: func(_, _ int, a string) string {
 		if strings.HasPrefix(a, "poison") {
 			return ""
 		}
@@ -370,7 +228,7 @@ func TestBatchPoisonAddressDoesNotStopTheBatch(t *testing.T) {
 	}})
 	addrs := mixed(40, 0)
 	addrs[17] = "poison@lab.test"
-	items, st := runBatch(t, context.Background(), batchConfig(f.addr), BatchOptions{Concurrency: 1}, addrs, nil)
+	items, st := runBatch(t, context.Background(), batchConfig(f.Addr), BatchOptions{Concurrency: 1}, addrs, nil)
 	for i, it := range items {
 		if i == 17 {
 			assert.ErrorIs(t, it.Outcome.Err, ErrLost)
@@ -381,7 +239,7 @@ func TestBatchPoisonAddressDoesNotStopTheBatch(t *testing.T) {
 		assert.Equal(t, 250, it.Outcome.Reply.Code)
 	}
 	assert.Equal(t, 1, st.GaveUp)
-	requireNoData(t, f.rec)
+	requireNoDataIn(t, f.Commands())
 }
 
 func TestBatchServerDown(t *testing.T) {
@@ -399,15 +257,15 @@ func TestBatchServerDown(t *testing.T) {
 
 func TestBatchGreeting421Backoff(t *testing.T) {
 	// The first two connections are turned away at the greeting.
-	f := startFakeMTA(t, &fakeMTA{pipelining: true,
-		greeting: func(conn int) string {
+	f := fakemta.Start(t, &fakemta.Server{Pipelining: true,
+		Greeting: func(conn int) string {
 			if conn <= 2 {
 				return "421 4.7.0 mx.test Too many connections from your IP, slow down"
 			}
 			return "220 mx.test ESMTP"
 		},
-		rcpt: func(_, _ int, a string) string { return users(a) }})
-	items, st := runBatch(t, context.Background(), batchConfig(f.addr), BatchOptions{Concurrency: 1}, mixed(50, 5), nil)
+		Rcpt: func(_, _ int, a string) string { return users(a) }})
+	items, st := runBatch(t, context.Background(), batchConfig(f.Addr), BatchOptions{Concurrency: 1}, mixed(50, 5), nil)
 	requireCodes(t, items, wantCode)
 	assert.Equal(t, 2, st.Backoffs)
 	assert.Equal(t, 2, st.Closed421)
@@ -416,13 +274,13 @@ func TestBatchGreeting421Backoff(t *testing.T) {
 func TestBatchVerificationInProgress(t *testing.T) {
 	// reject_unverified_recipient: the first RCPT for an uncached
 	// address is answered 450 4.1.1 while Postfix's verify polls.
-	f := startFakeMTA(t, &fakeMTA{pipelining: true, rcpt: func(_, _ int, a string) string {
+	f := fakemta.Start(t, &fakemta.Server{Pipelining: true, Rcpt: func(_, _ int, a string) string {
 		if strings.HasPrefix(a, "nobody") {
 			return "450 4.1.1 <" + a + ">: Recipient address rejected: unverified address: Address verification in progress"
 		}
 		return users(a)
 	}})
-	items, _ := runBatch(t, context.Background(), batchConfig(f.addr), BatchOptions{}, mixed(30, 3), nil)
+	items, _ := runBatch(t, context.Background(), batchConfig(f.Addr), BatchOptions{}, mixed(30, 3), nil)
 	requireCodes(t, items, func(a string) int {
 		if strings.HasPrefix(a, "nobody") {
 			return 450
@@ -433,12 +291,12 @@ func TestBatchVerificationInProgress(t *testing.T) {
 
 func TestBatchCancelMidBatch(t *testing.T) {
 	// The "user" presses Ctrl-C once 50 results are out.
-	f := startFakeMTA(t, &fakeMTA{pipelining: true, rcpt: func(_, _ int, a string) string { return users(a) }})
+	f := fakemta.Start(t, &fakemta.Server{Pipelining: true, Rcpt: func(_, _ int, a string) string { return users(a) }})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	addrs := mixed(2000, 10)
 	var once sync.Once
-	items, st := runBatch(t, ctx, batchConfig(f.addr), BatchOptions{Concurrency: 1, Window: 25}, addrs, func(it BatchItem) {
+	items, st := runBatch(t, ctx, batchConfig(f.Addr), BatchOptions{Concurrency: 1, Window: 25}, addrs, func(it BatchItem) {
 		if it.Seq == 49 {
 			once.Do(cancel)
 		}
@@ -461,15 +319,15 @@ func TestBatchCancelMidBatch(t *testing.T) {
 	assert.Positive(t, notChecked)
 	assert.Equal(t, notChecked, st.NotChecked)
 	assert.True(t, st.Interrupted)
-	requireNoData(t, f.rec)
+	requireNoDataIn(t, f.Commands())
 }
 
 func TestBatchCancelWhileServerHangs(t *testing.T) {
 	block := make(chan struct{})
-	f := startFakeMTA(t, &fakeMTA{pipelining: true, block: block, rcpt: func(_, _ int, a string) string { return users(a) }})
+	f := fakemta.Start(t, &fakemta.Server{Pipelining: true, Block: block, Rcpt: func(_, _ int, a string) string { return users(a) }})
 	t.Cleanup(func() { close(block) })
 	ctx, cancel := context.WithCancel(context.Background())
-	b, err := NewBatch(batchConfig(f.addr), BatchOptions{Backoff: time.Millisecond})
+	b, err := NewBatch(batchConfig(f.Addr), BatchOptions{Backoff: time.Millisecond})
 	require.NoError(t, err)
 	var items []BatchItem
 	done := make(chan error, 1)
@@ -481,7 +339,7 @@ func TestBatchCancelWhileServerHangs(t *testing.T) {
 	}()
 	// Cancel once the server holds the first RCPT.
 	require.Eventually(t, func() bool {
-		for _, c := range f.rec.commands() {
+		for _, c := range f.Commands() {
 			if strings.HasPrefix(c, "RCPT") {
 				return true
 			}
@@ -565,17 +423,17 @@ func TestBatchGoSMTPAndLMTPSocket(t *testing.T) {
 }
 
 func TestBatchRateCapsTransactionSize(t *testing.T) {
-	f := startFakeMTA(t, &fakeMTA{pipelining: true, rcpt: func(_, _ int, a string) string { return users(a) }})
-	items, _ := runBatch(t, context.Background(), batchConfig(f.addr), BatchOptions{Rate: 1000, Window: 5000}, mixed(30, 0), nil)
+	f := fakemta.Start(t, &fakemta.Server{Pipelining: true, Rcpt: func(_, _ int, a string) string { return users(a) }})
+	items, _ := runBatch(t, context.Background(), batchConfig(f.Addr), BatchOptions{Rate: 1000, Window: 5000}, mixed(30, 0), nil)
 	requireCodes(t, items, wantCode)
-	b, err := NewBatch(batchConfig(f.addr), BatchOptions{Rate: 5})
+	b, err := NewBatch(batchConfig(f.Addr), BatchOptions{Rate: 5})
 	require.NoError(t, err)
 	assert.Equal(t, 5, b.Options().Window, "a transaction holds at most one second's worth")
 }
 
 func TestBatchEmitErrorStops(t *testing.T) {
-	f := startFakeMTA(t, &fakeMTA{pipelining: true, rcpt: func(_, _ int, a string) string { return users(a) }})
-	b, err := NewBatch(batchConfig(f.addr), BatchOptions{})
+	f := fakemta.Start(t, &fakemta.Server{Pipelining: true, Rcpt: func(_, _ int, a string) string { return users(a) }})
+	b, err := NewBatch(batchConfig(f.Addr), BatchOptions{})
 	require.NoError(t, err)
 	stop := errors.New("stdout closed")
 	n := 0
@@ -619,10 +477,7 @@ type fakeDNS struct {
 func startFakeDNS(t *testing.T, mxs map[string]string, hosts map[string]string) *fakeDNS {
 	t.Helper()
 	f := &fakeDNS{mxq: map[string]int{}}
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	require.NoError(t, err)
-	f.addr = pc.LocalAddr().String()
-	srv := &dns.Server{PacketConn: pc, Handler: dns.HandlerFunc(func(w dns.ResponseWriter, r *dns.Msg) {
+	srv, err := dnsserve.Listen("127.0.0.1", dns.HandlerFunc(func(w dns.ResponseWriter, r *dns.Msg) {
 		m := new(dns.Msg)
 		m.SetReply(r)
 		m.Authoritative = true
@@ -648,9 +503,10 @@ func startFakeDNS(t *testing.T, mxs map[string]string, hosts map[string]string) 
 			}
 		}
 		_ = w.WriteMsg(m)
-	})}
-	go func() { _ = srv.ActivateAndServe() }()
-	t.Cleanup(func() { _ = srv.Shutdown() })
+	}))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = srv.Close() })
+	f.addr = srv.Addr
 	return f
 }
 

@@ -72,6 +72,9 @@ func (w *worker) runChunk(ctx context.Context, pend []*batchItem) bool {
 			}
 		}
 		pend = w.transaction(ctx, pend, n)
+		if l.slow.Load() && len(pend) > 1 {
+			pend = l.shareBack(ctx, pend)
+		}
 	}
 	return false
 }
@@ -98,6 +101,17 @@ func (w *worker) transaction(ctx context.Context, pend []*batchItem, n int) []*b
 	snap := *w.att
 	snap.Steps, snap.Rcpts = nil, nil
 	snap.Transaction = w.att.Transaction - before
+	if err == nil {
+		l.measured.Store(true)
+	}
+	if err == nil && snap.Transaction >= time.Duration(n)*SlowRcpt {
+		// A verifying front answers each new address only after asking
+		// its backend: spread the rest over every session the lane may
+		// open (up to --concurrency), so they wait in parallel.
+		b.stats.slowRcpts.Add(int64(n))
+		b.stats.slowNS.Add(int64(snap.Transaction))
+		l.slow.Store(true)
+	}
 	var failed *Attempt // the snapshot with the error, for give-ups
 	if err != nil {
 		f := snap

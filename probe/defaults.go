@@ -53,6 +53,13 @@ const (
 	DefaultMaxReconnects = 3
 	// DefaultBackoff is the first pause after a push-back (421, 4.7.x).
 	DefaultBackoff = time.Second
+	// SlowRcpt is the average RCPT answer time from which a batch
+	// destination counts as slow: a front Postfix with
+	// reject_unverified_recipient answers a new address only after its
+	// verify service asked the backend (address_verify_poll_delay, 3 s by
+	// default), about one address per second per session, where a backend
+	// answers in well under a millisecond.
+	SlowRcpt = 500 * time.Millisecond
 	// DefaultBatchSessions caps open batch sessions over all destinations.
 	DefaultBatchSessions = 16
 

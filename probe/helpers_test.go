@@ -1,7 +1,6 @@
 package probe
 
 import (
-	"bufio"
 	"errors"
 	"io"
 	"net"
@@ -10,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/emersion/go-smtp"
+	"github.com/mailprobe/mailprobe/internal/fakemta"
 	"github.com/stretchr/testify/require"
 )
 
@@ -49,7 +49,12 @@ func (r *recorder) commands() []string {
 // ever received.
 func requireNoData(t *testing.T, r *recorder) {
 	t.Helper()
-	for _, c := range r.commands() {
+	requireNoDataIn(t, r.commands())
+}
+
+func requireNoDataIn(t *testing.T, cmds []string) {
+	t.Helper()
+	for _, c := range cmds {
 		v := strings.ToUpper(strings.Fields(c + " x")[0])
 		require.NotContains(t, []string{"DATA", "BDAT"}, v, "the probe sent %q", c)
 	}
@@ -113,43 +118,13 @@ func testServer(t *testing.T, lmtp bool, rcpt func(string) error, opts ...func(*
 	return l.Addr().String(), rec
 }
 
-// scriptServer is a raw server for golden transcripts: it sends greeting,
-// then for each line it reads, the next canned reply. It records the exact
-// bytes the client sent.
-func scriptServer(t *testing.T, greeting string, replies []string) (string, *recorder) {
+// scriptServer is a raw server for golden transcripts (fakemta's canned
+// mode): it sends greeting, then for each line it reads, the next canned
+// reply, and records what the client sent.
+func scriptServer(t *testing.T, greeting string, replies []string) (string, *fakemta.Server) {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	rec := &recorder{}
-	t.Cleanup(func() { _ = l.Close() })
-	go func() {
-		c, err := l.Accept()
-		if err != nil {
-			return
-		}
-		defer c.Close()
-		_, _ = io.WriteString(c, greeting)
-		br := bufio.NewReader(c)
-		for _, r := range replies {
-			line, err := br.ReadString('\n')
-			rec.add([]byte(line))
-			if err != nil {
-				return
-			}
-			if _, err := io.WriteString(c, r); err != nil {
-				return
-			}
-		}
-		// Drain whatever else comes, so the recorder sees it.
-		for {
-			line, err := br.ReadString('\n')
-			rec.add([]byte(line))
-			if err != nil {
-				return
-			}
-		}
-	}()
-	return l.Addr().String(), rec
+	s := fakemta.StartCanned(t, greeting, replies)
+	return s.Addr, s
 }
 
 func mustTarget(t *testing.T, s string) Target {

@@ -159,9 +159,9 @@ func TestGoldenTranscripts(t *testing.T) {
 			require.NotNil(t, o.Reply, "outcome: %+v", o)
 			assert.Equal(t, tt.code, o.Reply.Code)
 			assert.Equal(t, tt.phase, o.Phase)
-			require.Eventually(t, func() bool { return strings.Join(rec.commands(), "\r\n")+"\r\n" == tt.want || tt.want == "" }, time.Second, 10*time.Millisecond)
+			require.Eventually(t, func() bool { return strings.Join(rec.Commands(), "\r\n")+"\r\n" == tt.want || tt.want == "" }, time.Second, 10*time.Millisecond)
 			got := ""
-			for _, c := range rec.commands() {
+			for _, c := range rec.Commands() {
 				got += c + "\r\n"
 			}
 			assert.Equal(t, tt.want, got)
@@ -180,10 +180,10 @@ func TestTooManyRecipientsDecidesOnRetry(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 250, res.Recipients[0].Reply.Code)
 	assert.Equal(t, 550, res.Recipients[1].Reply.Code)
-	requireNoData(t, rec)
+	requireNoDataIn(t, rec.Commands())
 	assert.Equal(t, []string{"EHLO probe.example.net",
 		"MAIL FROM:<postmaster@probe.example.net>", "RCPT TO:<a@lab.test>", "RCPT TO:<b@lab.test>", "RSET",
-		"MAIL FROM:<postmaster@probe.example.net>", "RCPT TO:<b@lab.test>", "RSET", "QUIT"}, rec.commands())
+		"MAIL FROM:<postmaster@probe.example.net>", "RCPT TO:<b@lab.test>", "RSET", "QUIT"}, rec.Commands())
 }
 
 func TestLMTPUnixSocket(t *testing.T) {

@@ -278,6 +278,21 @@ func BatchSummaryText(w io.Writer, s *BatchSummary, st probe.BatchStats, opts Te
 			"        the server is asking its backend now; re-run in a few minutes for the answer\n",
 			s.Verifying, batchPlural(s.Verifying, "address", "addresses"))
 	}
+	if s.Verifying > 0 || st.SlowRcpts > 0 {
+		// A front Postfix with reject_unverified_recipient answers a new
+		// address only after its verify(8) service asked the backend,
+		// polling every address_verify_poll_delay: about one address per
+		// second per session. The backend itself answers thousands.
+		avg := ""
+		if st.SlowRcpts > 0 {
+			avg = fmt.Sprintf(" (%d answered in %s each on average)", st.SlowRcpts,
+				(st.SlowRcptTime / time.Duration(st.SlowRcpts)).Round(10*time.Millisecond))
+		}
+		ew.printf("  note: this server verifies each new address with its backend before answering%s, as a front\n"+
+			"        Postfix with reject_unverified_recipient does; verify against the backend instead (--server it,\n"+
+			"        e.g. --protocol lmtp --server BACKEND:24), which answers thousands per second. Meanwhile the batch\n"+
+			"        spreads the addresses over up to --concurrency sessions.\n", avg)
+	}
 	if st.Interrupted {
 		n := s.ByStatus[StatusNotChecked]
 		ew.printf("  %s: %d %s not checked\n", p.paint(ansiYellow, "interrupted"), n, batchPlural(n, "address", "addresses"))

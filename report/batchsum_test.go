@@ -26,3 +26,14 @@ func TestBatchSummaryRateCountsChecked(t *testing.T) {
 	require.NoError(t, BatchSummaryText(&b, NewBatchSummary(), st, TextOptions{}))
 	assert.Contains(t, b.String(), "backed off 2 times (3s) when the server pushed back")
 }
+
+// TestBatchSummaryAdvisesBackend: #10 item 10. Slow RCPT answers (a
+// verifying front Postfix) get the advice to verify against the backend.
+func TestBatchSummaryAdvisesBackend(t *testing.T) {
+	var b bytes.Buffer
+	st := probe.BatchStats{Probed: 4, Duration: 4 * time.Second, Sessions: 2, Transactions: 3, SlowRcpts: 3, SlowRcptTime: 3 * time.Second}
+	require.NoError(t, BatchSummaryText(&b, NewBatchSummary(), st, TextOptions{}))
+	assert.Contains(t, b.String(), "(3 answered in 1s each on average)")
+	assert.Contains(t, b.String(), "verify against the backend instead (--server it,")
+	assert.Contains(t, b.String(), "--protocol lmtp --server BACKEND:24")
+}

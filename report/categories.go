@@ -24,12 +24,12 @@ func init() {
 		CategoryUserUnknown:       {party: PartyRecipient, explain: explainUserUnknown},
 		CategoryMailboxFull:       {party: PartyRecipient, explain: explainMailboxFull},
 		CategoryMailboxDisabled:   {party: PartyRecipient, explain: explainMailboxDisabled},
-		CategoryRelayDenied:       {party: PartyRecipient, explain: explainRelayDenied},
+		CategoryRelayDenied:       {party: PartySender, explain: explainRelayDenied},
 		CategoryBlocklisted:       {party: PartySender, explain: explainBlocklisted},
 		CategoryReputation:        {party: PartySender, explain: explainReputation},
 		CategoryGreylisted:        {party: PartySender, explain: explainGreylisted},
 		CategoryRateLimited:       {party: PartySender, explain: explainRateLimited},
-		CategoryConnectionLimit:   {party: PartyRecipient, explain: explainConnectionLimit},
+		CategoryConnectionLimit:   {party: PartySender, explain: explainConnectionLimit},
 		CategoryPolicy:            {party: PartySender, explain: explainPolicy},
 		CategoryReverseDNS:        {party: PartySender, explain: explainReverseDNS},
 		CategoryTLSRequired:       {party: PartySender, explain: explainTLSRequired},
@@ -40,10 +40,20 @@ func init() {
 		CategoryNullMX:            {party: PartyRecipient, explain: explainNullMX},
 		CategoryConnectionRefused: {party: PartyRecipient, explain: explainConnectionRefused},
 		CategoryConnectionTimeout: {party: PartyRecipient, explain: explainConnectionTimeout},
-		CategoryProtocolError:     {party: PartyRecipient, explain: explainProtocolError},
+		CategoryProtocolError:     {party: PartyLocal, explain: explainProtocolError},
 		CategoryServerError:       {party: PartyRecipient, explain: explainServerError},
-		CategoryOther:             {party: PartyRecipient, explain: explainOther},
+		CategoryOther:             {party: PartySender, explain: explainOther},
 	}
+}
+
+// recipientSide: categories about the recipient's mailbox or domain,
+// whoever logged them.
+func recipientSide(c Category) bool {
+	switch c {
+	case CategoryUserUnknown, CategoryMailboxFull, CategoryMailboxDisabled, CategoryNullMX, CategoryDelivered, CategoryDeliverable:
+		return true
+	}
+	return false
 }
 
 // defaultParty is who usually has to act for a category.

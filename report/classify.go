@@ -1,8 +1,7 @@
 package report
 
 import (
-	"strconv"
-	"strings"
+	"github.com/mailprobe/mailprobe/probe"
 )
 
 // Status is the verdict for one recipient, in Postfix's words where
@@ -110,61 +109,58 @@ func permanenceOf(code int, enhanced string) Permanence {
 // more specific. Microsoft's 5.7.5xx–7xx extensions are included because
 // they are common and well documented.
 func enhancedCategory(enh string) (Category, bool) {
-	if enh == "" {
+	code, ok := probe.ParseEnhancedCode(enh)
+	if !ok {
 		return "", false
 	}
-	parts := strings.Split(enh, ".")
-	if len(parts) != 3 {
-		return "", false
-	}
-	class, subject := parts[0], parts[1]
-	detail, _ := strconv.Atoi(parts[2])
-	switch subject + "." + parts[2] {
-	case "1.1", "1.10", "1.6":
+	class, subject, detail := code.Class(), code.Subject(), code.Detail()
+	type sd struct{ subject, detail int }
+	switch (sd{subject, detail}) {
+	case sd{1, 1}, sd{1, 10}, sd{1, 6}:
 		return CategoryUserUnknown, true
-	case "1.2":
+	case sd{1, 2}:
 		return CategoryDNSFailure, true // bad destination system address
-	case "1.0":
-		if class == "5" {
+	case sd{1, 0}:
+		if class == 5 {
 			return CategoryOther, true
 		}
-	case "2.1":
+	case sd{2, 1}:
 		return CategoryMailboxDisabled, true
-	case "2.2":
+	case sd{2, 2}:
 		return CategoryMailboxFull, true
-	case "2.3", "3.4":
+	case sd{2, 3}, sd{3, 4}:
 		return CategoryMessageSize, true
-	case "4.1", "4.2":
+	case sd{4, 1}, sd{4, 2}:
 		return CategoryConnectionTimeout, true
-	case "4.3", "4.4":
+	case sd{4, 3}, sd{4, 4}:
 		return CategoryDNSFailure, true
-	case "4.5":
+	case sd{4, 5}:
 		return CategoryServerError, true
-	case "4.6", "4.7":
+	case sd{4, 6}, sd{4, 7}:
 		return CategoryOther, true
-	case "7.4", "7.10", "7.11", "7.30":
+	case sd{7, 4}, sd{7, 10}, sd{7, 11}, sd{7, 30}:
 		return CategoryTLSRequired, true
-	case "7.5":
+	case sd{7, 5}:
 		return CategoryProtocolError, true // cryptographic failure (Postfix 4.7.5 TLS)
-	case "7.8", "7.57":
+	case sd{7, 8}, sd{7, 57}:
 		return CategoryAuthRequired, true
-	case "7.20", "7.21", "7.22", "7.23", "7.24", "7.26":
+	case sd{7, 20}, sd{7, 21}, sd{7, 22}, sd{7, 23}, sd{7, 24}, sd{7, 26}:
 		return CategoryPolicy, true
-	case "7.25":
+	case sd{7, 25}:
 		return CategoryReverseDNS, true
-	case "7.54":
+	case sd{7, 54}:
 		return CategoryRelayDenied, true
-	case "7.708", "7.750":
+	case sd{7, 708}, sd{7, 750}:
 		return CategoryReputation, true
 	}
 	switch {
-	case subject == "3":
+	case subject == 3:
 		return CategoryServerError, true
-	case subject == "5":
+	case subject == 5:
 		return CategoryProtocolError, true
-	case subject == "7" && class == "4" && detail >= 500 && detail <= 699:
+	case subject == 7 && class == 4 && detail >= 500 && detail <= 699:
 		return CategoryRateLimited, true // Microsoft 4.7.500–699: throttling
-	case subject == "7" && class == "5" && detail >= 500 && detail <= 699:
+	case subject == 7 && class == 5 && detail >= 500 && detail <= 699:
 		return CategoryBlocklisted, true // Microsoft 5.7.5xx/6xx: banned or blocked sender IP
 	}
 	return "", false

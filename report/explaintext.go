@@ -136,6 +136,13 @@ func explainFacts(f *textFacts) Explained {
 		v.Domain = v.Recipient[strings.LastIndexByte(v.Recipient, '@')+1:]
 	}
 	v.Status = statusOf(v.DSN)
+	// A receiving server's log about its client: the client is the
+	// sending side, unless the line is about a mailbox. A generic rule's
+	// party is the view of a client that got the reply; a provider's or
+	// MTA's own rule names its party for its own log, and keeps it.
+	if f.serverSide && !recipientSide(v.Category) && (v.Rule == nil || strings.HasSuffix(v.Rule.File, "generic.yaml") && v.Rule.Party != PartyLocal) {
+		v.Party = PartySender
+	}
 	// A DNS failure in answer to MAIL FROM concerns the sender's domain.
 	if v.Category == CategoryDNSFailure && strings.HasPrefix(f.command, "MAIL") {
 		v.Party = PartySender

@@ -50,13 +50,17 @@ type textFacts struct {
 	// (qmail's _ turned back into spaces, lines joined).
 	text string
 	// reason is the MTA's own words when there is no reply.
-	reason                    string
-	dsn                       string
-	status                    string     // Postfix's word: sent, deferred, bounced, expired, deliverable, undeliverable
-	perm                      Permanence // from status words when no code says it ("" when none)
-	phase                     probe.Phase
-	lost                      bool // "lost connection": the server hung up
-	noData                    bool // "Host found but no data record": the name exists, no MX/A
+	reason string
+	dsn    string
+	status string     // Postfix's word: sent, deferred, bounced, expired, deliverable, undeliverable
+	perm   Permanence // from status words when no code says it ("" when none)
+	phase  probe.Phase
+	lost   bool // "lost connection": the server hung up
+	noData bool // "Host found but no data record": the name exists, no MX/A
+	// serverSide: the receiving server's log about one of its clients
+	// (smtpd rejects, postscreen, Exim's H=… rejected, sendmail's
+	// check_rcpt): the client is the sending side.
+	serverSide                bool
 	recipient, relay, command string
 	line                      *PostfixLine
 }
@@ -66,6 +70,7 @@ type textFacts struct {
 func readText(s string) *textFacts {
 	s = strings.TrimSpace(strings.ReplaceAll(s, "\r\n", "\n"))
 	f := &textFacts{kind: KindOther}
+	s = stripDiagnosticType(s)
 	if r := bareReply(s); r != nil {
 		f.kind, f.reply, f.text = KindReply, r, r.Text()
 		return f
@@ -115,6 +120,26 @@ func readText(s string) *textFacts {
 	return f
 }
 
+// stripDiagnosticType takes off a DSN's "Diagnostic-Code: smtp; " (RFC
+// 3464 §2.3.6: diagnostic-type ";" text), so "smtp; 550 5.1.1 …" is read
+// as the reply it carries.
+func stripDiagnosticType(s string) string {
+	t := s
+	if len(t) >= 16 && strings.EqualFold(t[:16], "diagnostic-code:") {
+		t = strings.TrimSpace(t[16:])
+	}
+	if i := strings.IndexByte(t, ';'); i > 0 && i <= 10 {
+		switch strings.ToLower(t[:i]) {
+		case "smtp", "x-postfix", "x-unix", "x-local", "x-qmail", "x-exim":
+			return strings.TrimSpace(t[i+1:])
+		}
+	}
+	if t != s {
+		return t
+	}
+	return s
+}
+
 // facts derives the typed facts explanations branch on from the words
 // of the MTA's own reason (Postfix smtp_connect.c / smtp_trouble.c
 // wordings, which other MTAs share closely).
@@ -131,7 +156,42 @@ func (f *textFacts) facts() {
 		f.phase = probe.PhaseGreeting
 	}
 	f.lost = strings.Contains(low, "lost connection")
+	f.serverSide = serverSide(f, low)
 	f.noData = strings.Contains(low, "host found but no data record")
+}
+
+// serverSide recognises a receiving server's log line about a client.
+func serverSide(f *textFacts, low string) bool {
+	p := strings.ToLower(f.program)
+	switch {
+	case f.line != nil && f.line.Kind == LineReject:
+		return true
+	case strings.HasSuffix(p, "/smtpd") || strings.HasSuffix(p, "/postscreen") || strings.HasSuffix(p, "/cleanup") || strings.Contains(p, "/submission") || strings.Contains(p, "/smtps"):
+		return true
+	case strings.HasPrefix(p, "courieresmtpd") || strings.HasPrefix(p, "qmail-smtpd") || p == "rblsmtpd":
+		return true
+	}
+	has := func(m ...string) bool {
+		for _, x := range m {
+			if strings.Contains(low, x) {
+				return true
+			}
+		}
+		return false
+	}
+	switch f.kind {
+	case KindPostfix:
+		return has("noqueue: reject:", "milter-reject:", " from unknown[", "postscreen", "sasl login authentication failed", "sasl plain authentication failed")
+	case KindExim:
+		return strings.Contains(low, "h=") && has(" rejected ", "connection from", "smtp call from", "authenticator failed", "sender verify fail", "dropped", "no mail in smtp connection", "smtp protocol") && !has(" ** ", " == ", " => ", " -> ")
+	case KindSendmail:
+		return has("ruleset=", "auth failure", "rejecting commands from", "lost input channel", "did not issue mail")
+	case KindQmail:
+		return has("rblsmtpd", "qmail-smtpd")
+	case KindCourier:
+		return has("courieresmtpd")
+	}
+	return false
 }
 
 func (f *textFacts) fromPostfix(pl *PostfixLine) {
@@ -378,7 +438,7 @@ func qmailDSN(s string) string {
 	if j < 0 {
 		return ""
 	}
-	if validEnhanced(r[:j]) {
+	if probe.ValidEnhanced(r[:j]) {
 		return r[:j]
 	}
 	return ""
@@ -471,7 +531,7 @@ func kv(s, key string) (string, bool) {
 // "ruleset=check_rcpt, arg1=<a@b>, relay=…, reject=550 5.7.1 …"
 // (sendmail's logging in deliver.c / srvrsmtp.c).
 func (f *textFacts) sendmail(s string) {
-	if v, ok := kv(s, "dsn"); ok && validEnhanced(v) {
+	if v, ok := kv(s, "dsn"); ok && probe.ValidEnhanced(v) {
 		f.dsn = v
 	}
 	if v, ok := kv(s, "to"); ok {
@@ -678,8 +738,8 @@ func makeReply(code string, lines []string) *probe.Reply {
 	r := &probe.Reply{Code: c, Lines: out}
 	if len(out) > 0 && len(out[0]) > 4 {
 		f, _, _ := strings.Cut(out[0][4:], " ")
-		if validEnhanced(f) && f[0] == code[0] {
-			r.Enhanced = f
+		if st, ok := probe.ParseEnhancedCode(f); ok && f[0] == code[0] {
+			r.Enhanced, r.Status = f, st
 		}
 	}
 	return r
@@ -748,7 +808,7 @@ func embeddedReply(s string) *probe.Reply {
 		if i+4 < len(s) {
 			e, _, _ := strings.Cut(s[i+4:], " ")
 			e = strings.TrimRight(e, ",;:")
-			if validEnhanced(e) && e[0] == s[i] {
+			if probe.ValidEnhanced(e) && e[0] == s[i] {
 				score = 3
 			}
 		}
@@ -829,7 +889,7 @@ func embeddedEnhanced(s string) string {
 			e = e[:j]
 		}
 		e = strings.TrimRight(e, ".")
-		if validEnhanced(e) {
+		if probe.ValidEnhanced(e) {
 			return e
 		}
 	}

@@ -20,6 +20,8 @@ import (
 	"sync/atomic"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/mailprobe/mailprobe/probe"
 )
 
 // Party says who has to act on an outcome.
@@ -262,7 +264,7 @@ func (r *Rule) check() error {
 		r.classes |= 1 << c
 	}
 	for _, e := range r.Enhanced {
-		if !validEnhanced(e) {
+		if !probe.ValidEnhanced(e) {
 			return fmt.Errorf("enhanced code %q is not an RFC 3463 code (class.subject.detail)", e)
 		}
 	}
@@ -751,24 +753,4 @@ func cacheKey(code int, enhanced, text string) string {
 	b.WriteByte('|')
 	b.WriteString(text)
 	return b.String()
-}
-
-// validEnhanced checks RFC 3463 §2 syntax: class "." subject "." detail,
-// class 2, 4 or 5, subject 1–3 digits, detail 1–3 digits.
-func validEnhanced(s string) bool {
-	parts := strings.Split(s, ".")
-	if len(parts) != 3 || (parts[0] != "2" && parts[0] != "4" && parts[0] != "5") {
-		return false
-	}
-	for _, p := range parts[1:] {
-		if len(p) < 1 || len(p) > 3 {
-			return false
-		}
-		for i := 0; i < len(p); i++ {
-			if p[i] < '0' || p[i] > '9' {
-				return false
-			}
-		}
-	}
-	return true
 }

@@ -61,7 +61,7 @@ func TestPrecedence(t *testing.T) {
 		{"too many connections from", "421 4.7.0 mx.example.org Error: too many connections from 192.0.2.9", CategoryConnectionLimit, PartySender},
 		{"out of slots", "421 4.3.2 mx.example.org out of connection slots", CategoryConnectionLimit, PartyRecipient},
 		// qmail rcpthosts is relay-denied.
-		{"qmail rcpthosts", "553 sorry, that domain isn't in my list of allowed rcpthosts (#5.7.1)", CategoryRelayDenied, PartyRecipient},
+		{"qmail rcpthosts", "553 sorry, that domain isn't in my list of allowed rcpthosts (#5.7.1)", CategoryRelayDenied, PartySender},
 		// Greylisting words beat a generic 4xx.
 		{"greylisted", "451 4.7.1 Please try again later", CategoryGreylisted, PartySender},
 		// Unverified address beats the user-unknown words it quotes.

@@ -227,3 +227,23 @@ func TestBatchCLIInterrupted(t *testing.T) {
 	}
 	assert.Contains(t, errOut, fmt.Sprintf("interrupted: %d addresses not checked", notChecked))
 }
+
+// TestProbeCLIInterrupted: Ctrl-C while the server holds the RCPT reply.
+// The report is still printed — the recipient not checked, because the
+// run was interrupted — and the exit code is 130, so a script can tell an
+// interrupt from a verdict (before: 2, "deferred").
+func TestProbeCLIInterrupted(t *testing.T) {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	release := make(chan struct{})
+	b := &batchBackend{hook: func(string) {
+		cancel(probe.ErrInterrupted)
+		<-release
+	}}
+	addr := startBatchServer(t, b)
+	t.Cleanup(func() { close(release) })
+	code, out, errOut := runCLI(t, ctx, "", batchArgs(addr, "-o", "postfix", "user1@lab.test")...)
+	assert.Equal(t, ExitInterrupted, code, errOut)
+	assert.Contains(t, out, "to=<user1@lab.test>")
+	assert.Contains(t, out, "interrupted")
+}
