@@ -23,6 +23,7 @@ type Classifier struct {
 
 type classified struct {
 	category, permanence string
+	party, provider      string
 	explain              *Explain
 }
 
@@ -51,7 +52,7 @@ func (c *Classifier) Classify(o *Outcome, explain bool) {
 	} else {
 		v = c.lookup(o.Status+"\x01"+dsn+"\x00"+c.successKey(o.Status, normalizeReason(o.Reason, o.Recipient, o.Domain)), o, dsn)
 	}
-	o.Category, o.Permanence = v.category, v.permanence
+	o.Category, o.Permanence, o.Party, o.Provider = v.category, v.permanence, v.party, v.provider
 }
 
 // successKey: explanations of a 2xx reply depend on its code only ("250
@@ -156,5 +157,6 @@ func explainOutcome(mta MTA, status, dsn, reason string) classified {
 		return classified{category: string(report.CategoryOther), permanence: string(report.PermanenceUnknown)}
 	}
 	return classified{category: string(e.Category), permanence: string(e.Permanence),
+		party: string(e.Party), provider: e.Provider,
 		explain: &Explain{What: e.Explanation.What, Cause: e.Explanation.Cause, Next: e.Explanation.Next}}
 }

@@ -13,6 +13,8 @@ type Group struct {
 	Status     string    `json:"status"`
 	Category   string    `json:"category"`
 	Permanence string    `json:"permanence"`
+	Party      string    `json:"party,omitempty"`
+	Provider   string    `json:"provider,omitempty"`
 	Messages   int       `json:"messages"`
 	Recipients int       `json:"recipients"`
 	Attempts   int       `json:"attempts"`
@@ -65,7 +67,7 @@ func (a *Aggregator) Add(outs []*Outcome) {
 		k := groupKey{o.Domain, o.Status, o.Category}
 		g := a.groups[k]
 		if g == nil {
-			g = &Group{Domain: o.Domain, Status: o.Status, Category: o.Category, Permanence: o.Permanence,
+			g = &Group{Domain: o.Domain, Status: o.Status, Category: o.Category, Permanence: o.Permanence, Party: o.Party, Provider: o.Provider,
 				FirstSeen: o.FirstSeen, LastSeen: o.LastSeen}
 			a.groups[k] = g
 		}

@@ -323,3 +323,115 @@ func TestQueue(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, int64(1), bad.Unreadable["postqueue-json"])
 }
+
+// TestChunks: lines cross the reader's chunk boundaries intact, a line
+// longer than a chunk is counted unreadable, and a last line without a
+// line end is read.
+func TestChunks(t *testing.T) {
+	const line = "Sep 12 10:15:30 mailserver postfix/smtp[1234]: %s: to=<empfaenger@example.com>, relay=smtp.example.com[192.168.1.100]:25, delay=0.45, delays=0.1/0.02/0.2/0.13, dsn=2.0.0, status=sent (250 2.0.0 OK)"
+	var b strings.Builder
+	const n = 30000
+	for i := 0; i < n; i++ {
+		if i == n/2 {
+			b.WriteString(strings.Repeat("x", 2*chunk+17) + "\n")
+		}
+		b.WriteString(strings.Replace(line, "%s", "Q"+itoa(100000+i), 1))
+		if i < n-1 {
+			b.WriteString("\r\n")
+		}
+	}
+	sum, outs := readString(t, "chunks", b.String(), Options{})
+	assert.Equal(t, int64(n+1), sum.Lines)
+	assert.Equal(t, map[string]int64{"too-long": 1}, sum.Unreadable)
+	assert.Len(t, outs, n)
+	assert.Equal(t, n, sum.ByStatus["sent"])
+	assert.Equal(t, int64(len(b.String())), sum.Bytes)
+}
+
+// TestProviderCodes finds the providers' own codes in real replies
+// (texts and sources from testdata/explain/corpus.jsonl).
+func TestProviderCodes(t *testing.T) {
+	cases := []struct {
+		text, source string
+		want         []string
+	}{
+		{"421 4.7.0 [TSS04] Messages from 192.0.2.192 temporarily deferred due to unexpected volume or user complaints - 4.16.55.1; see https://postmaster.verizonmedia.com/error-codes",
+			"sisimai/set-of-emails:maildir/bsd/lhost-postfix-74.eml@18e585c22288b83c1f6943949cb86b2623b362ce", []string{"TSS04"}},
+		{"550 5.7.1 Unfortunately, messages from [10.0.2.5] weren't sent. Please contact your Internet service provider since part of their network is on our block list (S3150).",
+			"sisimai/go-sisimai:rhost/for-microsoft.go@ed142ded2c40de1233f82d8405a0acf0b76998c6", []string{"S3150"}},
+		{"host mx-grey.it.test[127.0.2.27] said: 450 4.2.0 <alice@grey.it.test>: Recipient address rejected: Greylisted, see http://postgrey.schweikert.ch/help/grey.it.test.html (in reply to RCPT TO command)",
+			"maillog/testdata/logs/own-delivery.log", nil},
+	}
+	for _, c := range cases {
+		assert.Equal(t, c.want, providerCodes(c.text), c.source)
+	}
+}
+
+// TestFrame: each framing, on real lines where there are real samples
+// (the fixtures name the sources); the tai64nlocal, epoch and French-month
+// lines are built here from the real qmail and syslog lines (the stamp
+// converted, the rest kept), since no real sample of them was found.
+func TestFrame(t *testing.T) {
+	utc := func(y int, mo time.Month, d, h, mi, s int) time.Time {
+		return time.Date(y, mo, d, h, mi, s, 0, time.UTC)
+	}
+	cases := []struct {
+		line             string
+		format           Format
+		host, program    string
+		at               time.Time
+		prefix, msgStart string
+	}{
+		{"Nov  4 20:53:58 vml000087 postfix/lmtp[4942]: 904BBC00088: to=<django@nausch.org>", FormatSyslog, "vml000087", "postfix/lmtp", utc(2026, 11, 4, 20, 53, 58), "", "904BBC00088:"},
+		{"Dec 02 03:25:25 sender postfix-maillog/pickup[29159]: EFA4298A446: uid=0 from=<tester@sender.maillog.test>", FormatSyslog, "sender", "postfix-maillog/pickup", utc(2026, 12, 2, 3, 25, 25), "", "EFA4298A446:"},
+		{"Okt 15 23:48:15 c3 postfix/lmtp[48460]: C88761F60D: to=<u@c3.testrun.org>", FormatSyslog, "c3", "postfix/lmtp", utc(2026, 10, 15, 23, 48, 15), "", "C88761F60D:"},
+		{"déc. 14 05:28:39 exmx1 sendmail[31574]: mBDIYhEa031574: to=<customer@example.com>", FormatSyslog, "exmx1", "sendmail", utc(2025, 12, 14, 5, 28, 39), "", "mBDIYhEa031574:"},
+		{"2021-01-26T17:47:29.762763+01:00 INFO    postfix/smtpd[134]: connect from localhost[127.0.0.1]", FormatRFC3339, "", "postfix/smtpd", time.Date(2021, 1, 26, 16, 47, 29, 762763000, time.UTC), "", "connect from"},
+		{"2023-09-08T17:20:30+0200 tarta r710_fan_controller.sh[20911]: Highest drive temperature: 43 Celcius.", FormatRFC3339, "tarta", "r710_fan_controller.sh", utc(2023, 9, 8, 15, 20, 30), "", "Highest"},
+		{"mail_1  | Jul 24 15:58:26 mail postfix/qmgr[1009]: 518F058BB5: from=<noreply@myrescoop.com>", FormatSyslog, "mail", "postfix/qmgr", utc(2026, 7, 24, 15, 58, 26), "mail_1", "518F058BB5:"},
+		{"HTO01FLQJSLO [09/Mar/2021:09:02:08 +0100] 2021-03-09 09:02:08+01:00 c4avsmail04 cm4all_milter: A6B12241F2: Script: /test/test.php", FormatHosting, "c4avsmail04", "cm4all_milter", utc(2021, 3, 9, 8, 2, 8), "", "A6B12241F2:"},
+		{"@400000003f87e0740c22b274 new msg 195408", FormatMultilog, "", "", time.Date(2003, 10, 11, 10, 50, 18, 203600500, time.UTC), "", "new msg"},
+		{"2003-10-11 10:50:18.203600500 new msg 195408", FormatTAI64NLocal, "", "", time.Date(2003, 10, 11, 10, 50, 18, 203600500, time.UTC), "", "new msg"},
+		{"1065869418.203600 new msg 195408", FormatEpoch, "", "", time.Date(2003, 10, 11, 10, 50, 18, 203600000, time.UTC), "", "new msg"},
+		{"2013-06-10 18:33:32 [10099] H=(yakult.com.tw) [202.132.70.178]:3755 F=menacedsj04@listserv.eurasia.org rejected RCPT dir@ml3.ru: relay not permitted", FormatExim, "", "exim", utc(2013, 6, 10, 18, 33, 32), "", "H=(yakult"},
+		{"1999-03-02 09:44:33 10HmaX-000000005vi-0000 => userx@domain.com R=all T=smtp", FormatExim, "", "exim", utc(1999, 3, 2, 9, 44, 33), "", "10HmaX-000000005vi-0000 =>"},
+	}
+	for _, c := range cases {
+		fr := &Framer{Location: time.UTC, Reference: ref}
+		got, ok := fr.Frame(c.line)
+		require.True(t, ok, c.line)
+		assert.Equal(t, c.format, got.Format, c.line)
+		assert.Equal(t, c.host, got.Host, c.line)
+		assert.Equal(t, c.program, got.Program, c.line)
+		assert.True(t, c.at.Equal(got.Time), "%s: %s", c.line, got.Time)
+		assert.Equal(t, c.prefix, got.Prefix, c.line)
+		assert.True(t, strings.HasPrefix(got.Msg, c.msgStart), "%s: msg %q", c.line, got.Msg)
+	}
+}
+
+// TestTextIsNeutralised: no byte of a log (which holds remote servers'
+// replies) reaches the terminal raw.
+func TestTextIsNeutralised(t *testing.T) {
+	log := "Mar  9 09:02:11 host postfix/smtp[5196]: A6B12241F2: to=<a\x1b[31m@evil.example>, relay=mx[192.0.2.1]:25, delay=1, delays=0/0/0/1, dsn=5.7.1, status=bounc\x1bed (host mx[192.0.2.1] said: 550 5.7.1 \x1b]0;owned\x07 \xff (in reply to RCPT TO command))\n" +
+		"\x1b[2J garbage line\n"
+	sum, _ := readString(t, "evil", log, Options{})
+	var b bytes.Buffer
+	require.NoError(t, Text(&b, sum, TextOptions{Verbose: true}))
+	out := b.String()
+	for _, c := range []string{"\x1b", "\x07", "\xff"} {
+		assert.NotContains(t, out, c)
+	}
+	assert.Contains(t, out, `\x1b`)
+}
+
+// TestRepeated: rsyslog's "message repeated N times: [ … ]" counts N
+// attempts. No real sample was found: the wrapper is rsyslog's
+// documented form around a real deferral line (postfix-public.log).
+func TestRepeated(t *testing.T) {
+	log := "Mar 23 11:23:31 886377d1c5cf postfix/smtp[143]: message repeated 3 times: [ BB48359B: to=<ehs@pobox.com>, relay=none, delay=151, delays=0.03/0.01/150/0, dsn=4.4.1, status=deferred (connect to pb-mx10.pobox.com[64.147.108.51]:25: Connection timed out)]"
+	_, outs := readString(t, "repeated", log, Options{})
+	require.Len(t, outs, 1)
+	assert.Equal(t, 3, outs[0].Attempts)
+	assert.Equal(t, "deferred", outs[0].Status)
+	assert.Equal(t, "4.4.1", outs[0].DSN)
+}

@@ -196,62 +196,37 @@ func Read(inputs []Input, opts Options) (*Summary, error) {
 			sum.Samples = append(sum.Samples, BadLine{File: in.Name, Line: n, Format: kind, Text: strings.Clone(line)})
 		}
 	}
-	var ev Event
-	var latest time.Time
+	// Two stages on two goroutines: this one frames and parses lines into
+	// batches of events; the caller's goroutine tracks them. Events point
+	// into their batch's buffer, which is reused only after the tracker
+	// has copied what it keeps.
+	batches := make(chan *batch, 2)
+	free := make(chan *batch, 4)
+	stop := make(chan struct{})
+	var readErr error
 	var cnt counters
-	for i := range inputs {
-		in := &inputs[i]
-		sum.Files = append(sum.Files, in.Name)
-		fr := &Framer{Location: opts.Location, Year: opts.Year, Reference: in.ModTime}
-		br, ok := in.R.(*bufio.Reader)
-		if !ok {
-			br = bufio.NewReaderSize(in.R, 256<<10)
-		}
-		var n int64
-		for {
-			b, err := br.ReadSlice('\n')
-			if errors.Is(err, bufio.ErrBufferFull) {
-				// a line longer than the buffer: count it and skip the rest
-				n++
-				sum.Lines++
-				sum.Bytes += int64(len(b))
-				bad(in, n, "too-long", string(b[:min(len(b), 200)]))
-				for errors.Is(err, bufio.ErrBufferFull) {
-					b, err = br.ReadSlice('\n')
-					sum.Bytes += int64(len(b))
-				}
-				if err != nil && err != io.EOF {
-					return sum, fmt.Errorf("%s: %w", in.Name, err)
-				}
-				if err == io.EOF {
-					break
-				}
-				continue
-			}
-			if len(b) > 0 {
-				n++
-				sum.Lines++
-				sum.Bytes += int64(len(b))
-				for len(b) > 0 && (b[len(b)-1] == '\n' || b[len(b)-1] == '\r') {
-					b = b[:len(b)-1]
-				}
-				if len(b) > 0 {
-					// the line is only read here; everything kept is copied
-					line := unsafe.String(&b[0], len(b))
-					readLine(fr, line, &ev, tr, sum, &latest, &opts, &cnt, func(kind string) { bad(in, n, kind, line) })
-				}
-			}
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				return sum, fmt.Errorf("%s: %w", in.Name, err)
+	go func() {
+		defer close(batches)
+		readErr = readInputs(inputs, &opts, sum, &cnt, bad, batches, free, stop)
+	}()
+	stopped := false
+	for b := range batches {
+		if !stopped {
+			for i := range b.evs {
+				tr.Add(&b.evs[i])
 			}
 			if sk.err != nil {
-				return sum, sk.err
+				stopped = true
+				close(stop)
 			}
 		}
-		fr.lastStamp, fr.lastN = "", 0
+		select {
+		case free <- b:
+		default:
+		}
+	}
+	if readErr != nil {
+		return sum, readErr
 	}
 	cnt.flushFormat(sum)
 	cnt.flushMTA(sum)
@@ -285,13 +260,13 @@ func (c *counters) flushMTA(sum *Summary) {
 	}
 }
 
-func readLine(fr *Framer, line string, ev *Event, tr *Tracker, sum *Summary, latest *time.Time, opts *Options, cnt *counters, bad func(string)) {
+func readLine(fr *Framer, line string, ev *Event, sum *Summary, latest *time.Time, opts *Options, cnt *counters, bad func(string)) bool {
 	f, ok := fr.Frame(line)
 	if !ok {
 		if strings.TrimSpace(line) != "" {
 			bad(string(FormatUnknown))
 		}
-		return
+		return false
 	}
 	if f.Format == cnt.lastFormat {
 		cnt.nFormat++
@@ -302,7 +277,7 @@ func readLine(fr *Framer, line string, ev *Event, tr *Tracker, sum *Summary, lat
 	mta, parse := dispatch(&f)
 	if parse == nil {
 		sum.Other++
-		return
+		return false
 	}
 	if mta == cnt.lastMTA {
 		cnt.nMTA++
@@ -310,14 +285,13 @@ func readLine(fr *Framer, line string, ev *Event, tr *Tracker, sum *Summary, lat
 		cnt.flushMTA(sum)
 		cnt.lastMTA, cnt.nMTA = mta, 1
 	}
-	*ev = Event{}
 	ok, unreadable := parse(&f, ev)
 	if unreadable {
 		bad(string(mta))
-		return
+		return false
 	}
 	if !ok || ev.Kind == EventNone {
-		return
+		return false
 	}
 	t := ev.Time
 	if sum.First.IsZero() || t.Before(sum.First) {
@@ -334,9 +308,121 @@ func readLine(fr *Framer, line string, ev *Event, tr *Tracker, sum *Summary, lat
 	}
 	if !opts.Filter.Since.IsZero() && t.Before(opts.Filter.Since) || !opts.Filter.Until.IsZero() && t.After(opts.Filter.Until) {
 		sum.OutsideWindow++
-		return
+		return false
 	}
-	tr.Add(ev)
+	return true
+}
+
+// batch is a buffer of whole lines and the events parsed from them.
+type batch struct {
+	buf []byte
+	evs []Event
+}
+
+// chunk is the size of a batch's buffer; a longer line is unreadable
+// (Postfix's own lines stay far below: line_length_limit is 2048 and a
+// reason is one reply).
+const chunk = 256 << 10
+
+// readInputs frames and parses every line of the inputs, in order, into
+// batches. It runs on its own goroutine and owns the reading half of sum.
+func readInputs(inputs []Input, opts *Options, sum *Summary, cnt *counters, bad func(*Input, int64, string, string),
+	out chan<- *batch, free <-chan *batch, stop <-chan struct{}) error {
+	var latest time.Time
+	var carry []byte
+	for i := range inputs {
+		in := &inputs[i]
+		sum.Files = append(sum.Files, in.Name)
+		fr := &Framer{Location: opts.Location, Year: opts.Year, Reference: in.ModTime}
+		var n int64
+		carry = carry[:0]
+		skipping := false // inside a line longer than a chunk
+		eof := false
+		for !eof {
+			var b *batch
+			select {
+			case b = <-free:
+			default:
+				b = &batch{buf: make([]byte, 0, chunk), evs: make([]Event, 0, 2048)}
+			}
+			b.buf = append(b.buf[:0], carry...)
+			b.evs = b.evs[:0]
+			// fill at least half the chunk, and on until a line ends in it
+			for len(b.buf) < cap(b.buf) {
+				from := len(b.buf)
+				k, err := in.R.Read(b.buf[len(b.buf):cap(b.buf)])
+				b.buf = b.buf[:len(b.buf)+k]
+				if err == io.EOF {
+					eof = true
+					break
+				}
+				if err != nil {
+					return fmt.Errorf("%s: %w", in.Name, err)
+				}
+				if k == 0 {
+					continue
+				}
+				if len(b.buf) > cap(b.buf)/2 && bytes.IndexByte(b.buf[from:], '\n') >= 0 {
+					break // enough for a batch
+				}
+			}
+			data := b.buf
+			end := bytes.LastIndexByte(data, '\n') + 1
+			if eof {
+				end = len(data)
+			}
+			if end == 0 {
+				// no line end in a whole chunk: a line too long to read
+				if !skipping {
+					n++
+					sum.Lines++
+					bad(in, n, "too-long", string(data[:min(len(data), 200)]))
+				}
+				sum.Bytes += int64(len(data))
+				skipping = true
+				carry = carry[:0]
+				continue
+			}
+			carry = append(carry[:0], data[end:]...)
+			lines := data[:end]
+			for len(lines) > 0 {
+				nl := bytes.IndexByte(lines, '\n')
+				var l []byte
+				if nl < 0 {
+					l, lines = lines, nil
+				} else {
+					l, lines = lines[:nl+1], lines[nl+1:]
+				}
+				sum.Bytes += int64(len(l))
+				if skipping {
+					skipping = false // the rest of the long line
+					continue
+				}
+				n++
+				sum.Lines++
+				for len(l) > 0 && (l[len(l)-1] == '\n' || l[len(l)-1] == '\r') {
+					l = l[:len(l)-1]
+				}
+				if len(l) == 0 {
+					continue
+				}
+				// the line lives in b.buf until the tracker is done with
+				// the batch; everything kept beyond that is copied
+				line := unsafe.String(&l[0], len(l))
+				b.evs = append(b.evs, Event{})
+				ev := &b.evs[len(b.evs)-1]
+				if !readLine(fr, line, ev, sum, &latest, opts, cnt, func(kind string) { bad(in, n, kind, line) }) {
+					b.evs = b.evs[:len(b.evs)-1]
+				}
+			}
+			select {
+			case out <- b:
+			case <-stop:
+				return nil
+			}
+		}
+	}
+	return nil
 }
 
 // OpenFiles opens log files ("-" is stdin; ".gz" is decompressed) and

@@ -12,27 +12,31 @@ import (
 // before any delivery line — with the last attempt's dsn, relay and
 // reason, and the classifier's category and explanation.
 type Outcome struct {
-	MTA         MTA       `json:"mta"`
-	Host        string    `json:"host,omitempty"`
-	QueueID     string    `json:"queue_id"`
-	Recipient   string    `json:"recipient"`
-	OrigTo      string    `json:"orig_to,omitempty"`
-	Domain      string    `json:"domain"`
-	Sender      string    `json:"sender"`
-	Status      string    `json:"status"`
-	DSN         string    `json:"dsn"`
-	Relay       string    `json:"relay"`
-	Attempts    int       `json:"attempts"`
-	FirstSeen   time.Time `json:"first_seen"`
-	LastSeen    time.Time `json:"last_seen"`
-	Reason      string    `json:"reason"`
-	Category    string    `json:"category"`
-	Permanence  string    `json:"permanence"`
-	Explanation *Explain  `json:"explanation"`
-	Codes       []string  `json:"codes,omitempty"`
-	MessageID   string    `json:"message_id,omitempty"`
-	Client      string    `json:"client,omitempty"`
-	Size        int64     `json:"size,omitempty"`
+	MTA        MTA       `json:"mta"`
+	Host       string    `json:"host,omitempty"`
+	QueueID    string    `json:"queue_id"`
+	Recipient  string    `json:"recipient"`
+	OrigTo     string    `json:"orig_to,omitempty"`
+	Domain     string    `json:"domain"`
+	Sender     string    `json:"sender"`
+	Status     string    `json:"status"`
+	DSN        string    `json:"dsn"`
+	Relay      string    `json:"relay"`
+	Attempts   int       `json:"attempts"`
+	FirstSeen  time.Time `json:"first_seen"`
+	LastSeen   time.Time `json:"last_seen"`
+	Reason     string    `json:"reason"`
+	Category   string    `json:"category"`
+	Permanence string    `json:"permanence"`
+	// Party is who has to act (sender, recipient, local) and Provider
+	// the provider whose wording matched, both from report's rules.
+	Party       string   `json:"party,omitempty"`
+	Provider    string   `json:"provider,omitempty"`
+	Explanation *Explain `json:"explanation"`
+	Codes       []string `json:"codes,omitempty"`
+	MessageID   string   `json:"message_id,omitempty"`
+	Client      string   `json:"client,omitempty"`
+	Size        int64    `json:"size,omitempty"`
 	// Open is true when the log has no final line for the message
 	// (Postfix "removed", Exim "Completed", qmail "end msg"): it was still
 	// queued when the log ends, or was evicted (Note says which).

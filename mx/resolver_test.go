@@ -545,3 +545,26 @@ func TestHugeMXAnswerSilentHosts(t *testing.T) {
 	assert.ErrorIs(t, route.Hosts[0].Err, cause)
 	assert.ErrorIs(t, route.Hosts[0].Err, ErrStopped)
 }
+
+// TestResolveWithoutSocket: the Resolver takes any Querier, so its logic
+// (preference order, ties by name, addresses A then AAAA, implicit MX,
+// null MX) is tested against the zone with no socket at all.
+func TestResolveWithoutSocket(t *testing.T) {
+	r := &Resolver{DNS: zoneQuerier{newFakeResolver(t, nil, "testdata/zone.txt")}}
+	rt := r.Resolve(context.Background(), "example.test")
+	require.Nil(t, rt.Err)
+	var names []string
+	for _, h := range rt.Hosts {
+		names = append(names, h.Name)
+	}
+	assert.Equal(t, []string{"primary.example.test", "mx-a.example.test", "mx-b.example.test"}, names)
+	assert.Equal(t, "192.0.2.9", rt.Hosts[0].Addresses[0].String(), "A first, sorted")
+
+	rt = r.Resolve(context.Background(), "implicit.test")
+	require.Nil(t, rt.Err)
+	assert.True(t, rt.Implicit)
+
+	rt = r.Resolve(context.Background(), "nullmx.test")
+	require.NotNil(t, rt.Err)
+	assert.ErrorIs(t, rt.Err, ErrNullMX)
+}

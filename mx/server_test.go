@@ -1,6 +1,7 @@
 package mx
 
 import (
+	"context"
 	"os"
 	"strings"
 	"sync"
@@ -53,9 +54,9 @@ type queryLog struct {
 	Name, Type, Net string
 }
 
-// startFakeResolver serves the zone files under testdata/ with the given
-// per-name misbehaviours until the test ends.
-func startFakeResolver(t testing.TB, rules map[string]misbehaviour, zoneFiles ...string) *fakeResolver {
+// newFakeResolver loads the zone files and the per-name misbehaviours,
+// without serving them.
+func newFakeResolver(t testing.TB, rules map[string]misbehaviour, zoneFiles ...string) *fakeResolver {
 	t.Helper()
 	f := &fakeResolver{zone: map[string]map[uint16][]dns.RR{}, rules: map[string]misbehaviour{}}
 	for k, v := range rules {
@@ -69,6 +70,14 @@ func startFakeResolver(t testing.TB, rules map[string]misbehaviour, zoneFiles ..
 	for _, file := range zoneFiles {
 		f.loadZone(t, file)
 	}
+	return f
+}
+
+// startFakeResolver serves the zone files under testdata/ with the given
+// per-name misbehaviours until the test ends.
+func startFakeResolver(t testing.TB, rules map[string]misbehaviour, zoneFiles ...string) *fakeResolver {
+	t.Helper()
+	f := newFakeResolver(t, rules, zoneFiles...)
 
 	srv, err := dnsserve.Listen("127.0.0.1", f)
 	require.NoError(t, err)
@@ -243,4 +252,18 @@ func errKind(e *Error) error {
 		return nil
 	}
 	return e.Kind
+}
+
+// zoneQuerier answers from a fakeResolver's zone in-process: an
+// mx.Querier with no socket, as the Resolver's tests need.
+type zoneQuerier struct{ f *fakeResolver }
+
+func (q zoneQuerier) Query(_ context.Context, name string, qtype uint16) (*dns.Msg, error) {
+	req := new(dns.Msg)
+	req.SetQuestion(dns.Fqdn(name), qtype)
+	m := new(dns.Msg)
+	m.SetReply(req)
+	m.RecursionAvailable = true
+	q.f.answer(m, dns.CanonicalName(name), qtype)
+	return m, nil
 }

@@ -2,6 +2,7 @@ package probe
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -35,7 +36,7 @@ func (w *worker) runChunk(ctx context.Context, pend []*batchItem) bool {
 			return false
 		case l.routeErr != nil:
 			for _, it := range pend {
-				if pe, ok := l.routeErr.(*Error); ok && pe.Kind == ErrNotChecked {
+				if pe := (*Error)(nil); errors.As(l.routeErr, &pe) && pe.Kind == ErrNotChecked {
 					b.decide(l, it, nil, RcptResult{Phase: PhaseDNS, Err: pe})
 					continue
 				}

@@ -69,6 +69,7 @@ type textFacts struct {
 // out of it. It never fails: text it cannot place is kind other.
 func readText(s string) *textFacts {
 	s = strings.TrimSpace(strings.ReplaceAll(s, "\r\n", "\n"))
+	s = pythonSMTPError(s)
 	f := &textFacts{kind: KindOther}
 	s = stripDiagnosticType(s)
 	if r := bareReply(s); r != nil {
@@ -930,4 +931,32 @@ func indexFold(s, sub string) int {
 		}
 	}
 	return -1
+}
+
+// pythonSMTPError rewrites the reply inside a Python smtplib exception as
+// applications log it — "(550, b'The mail may contain …')" or
+// "(554, 'pune2.logix.in\\nIP blacklisted …')" — as the reply it stands for
+// ("550 The mail may contain …"), so the code is read; the text before it
+// is kept. Anything else is returned unchanged.
+func pythonSMTPError(s string) string {
+	for i := strings.IndexByte(s, '('); i >= 0 && i+8 < len(s); {
+		c := s[i+1:]
+		if len(c) > 6 && (c[0] == '4' || c[0] == '5') && digit(c[1]) && digit(c[2]) && c[3] == ',' && c[4] == ' ' {
+			body := c[5:]
+			body = strings.TrimPrefix(body, "b")
+			if len(body) > 1 && (body[0] == '\'' || body[0] == '"') {
+				q := body[0]
+				if end := strings.LastIndexByte(body, q); end > 0 && strings.HasPrefix(body[end+1:], ")") {
+					text := strings.ReplaceAll(body[1:end], `\n`, " ")
+					return s[:i] + c[:3] + " " + strings.TrimSpace(text) + body[end+2:]
+				}
+			}
+		}
+		j := strings.IndexByte(s[i+1:], '(')
+		if j < 0 {
+			break
+		}
+		i += j + 1
+	}
+	return s
 }

@@ -163,7 +163,7 @@ func runMaillog(cmd *cobra.Command, g *globals, f *maillogFlags, args []string) 
 	case "jsonl":
 		opts.OnOutcome = maillog.JSONLWriter(g.stdout)
 	case "json":
-		opts.OnOutcome = func(o *maillog.Outcome) error { outcomes = append(outcomes, o); return nil }
+		opts.OnOutcome = func(o *maillog.Outcome) error { c := *o; outcomes = append(outcomes, &c); return nil }
 	}
 	source := "log"
 	if f.queue != "" {

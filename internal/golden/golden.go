@@ -1,0 +1,47 @@
+// Package golden is the one golden-file helper: Check compares output
+// with a file under testdata/golden and, run with -update, rewrites it.
+//
+// It registers the -update flag itself, so a test package that adopts it
+// drops its own `flag.Bool("update", …)` (two registrations panic).
+// Candidates: report/render_test.go golden, report/blacklist_test.go
+// blacklistGolden and maillog/maillog_test.go golden do the same by hand.
+package golden
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func init() {
+	if flag.Lookup("update") == nil {
+		flag.Bool("update", false, "rewrite the golden files under testdata/golden")
+	}
+}
+
+// Updating reports whether the test binary runs with -update.
+func Updating() bool {
+	f := flag.Lookup("update")
+	return f != nil && f.Value.String() == "true"
+}
+
+// Path is where the golden file name lives: testdata/golden/name.
+func Path(name string) string { return filepath.Join("testdata", "golden", name) }
+
+// Check compares got with testdata/golden/name, after rewriting the file
+// when -update is given.
+func Check(tb testing.TB, name string, got []byte) {
+	tb.Helper()
+	path := Path(name)
+	if Updating() {
+		require.NoError(tb, os.MkdirAll(filepath.Dir(path), 0o755))
+		require.NoError(tb, os.WriteFile(path, got, 0o644))
+	}
+	want, err := os.ReadFile(path)
+	require.NoError(tb, err, "run go test with -update to create %s", path)
+	assert.Equal(tb, string(want), string(got), "golden file %s", path)
+}

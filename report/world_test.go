@@ -1,0 +1,32 @@
+package report
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+// The text normalisations the held-out set called for (see
+// testdata/explain/heldout.jsonl): Python smtplib's exception form and a
+// gateway's repeated reply code.
+func TestPythonSMTPError(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"smtp failed: (550, b'The mail may contain inappropriate words or content.')", "smtp failed: 550 The mail may contain inappropriate words or content."},
+		{"(550, b'5.7.1 message content rejected')", "550 5.7.1 message content rejected"},
+		{"hostmx01.logix.in: (554, b'pune2.logix.in\\nIP blacklisted in http://www.senderbase.org')", "hostmx01.logix.in: 554 pune2.logix.in IP blacklisted in http://www.senderbase.org"},
+		{`(421, "4.7.0 Try again later")`, "421 4.7.0 Try again later"},
+		{"(in reply to RCPT TO command)", "(in reply to RCPT TO command)"},
+		{"delays=(550, b'unterminated", "delays=(550, b'unterminated"},
+		{"(250, b'ok')", "(250, b'ok')"},
+	} {
+		assert.Equal(t, tc.want, pythonSMTPError(tc.in), tc.in)
+	}
+}
+
+func TestRepeatedReplyCode(t *testing.T) {
+	r := bareReply("550-REJECTED - Server at [test.co.uk] (NOT JUNKEMAILFILTER) rejected message - 550 550 65.49.42.68 is not allowed to send mail from email.example.com")
+	if assert.NotNil(t, r) {
+		assert.Equal(t, 550, r.Code)
+		assert.Contains(t, r.Text(), "is not allowed to send mail")
+	}
+}
