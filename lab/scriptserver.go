@@ -57,6 +57,34 @@ func PipeScript(s *Script) (net.Conn, *ScriptServer, error) {
 	return client, ss, nil
 }
 
+// StartScripts serves the named shipped scripts in turn: the first
+// connection runs the first script, the second the second, and every
+// later connection the last. It stands for a server that behaves
+// differently when the client comes back, e.g. one that mishandles
+// pipelined commands but answers one command at a time correctly.
+func StartScripts(names ...string) (*ScriptServer, error) {
+	if len(names) == 0 {
+		return nil, fmt.Errorf("%w: no script", ErrScriptSyntax)
+	}
+	var scripts []*Script
+	for _, n := range names {
+		s, err := LoadScript(n)
+		if err != nil {
+			return nil, err
+		}
+		scripts = append(scripts, s)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("lab: script server: %w", err)
+	}
+	ss := &ScriptServer{script: scripts[0], ln: ln, rec: &recorder{}}
+	ss.run = newScriptRunner(scripts[0], "script:"+strings.Join(names, ","), ss.rec)
+	ss.run.then = scripts[1:]
+	ss.run.serve(ln)
+	return ss, nil
+}
+
 // StartScript loads the named shipped script and serves it.
 func StartScript(name string) (*ScriptServer, error) {
 	s, err := LoadScript(name)
@@ -91,6 +119,8 @@ func (s *ScriptServer) Close() error {
 // it for its greeting-time misbehaviour (421, 554, silence).
 type scriptRunner struct {
 	script *Script
+	then   []*Script // scripts for the second, third… connection (StartScripts)
+	served int       // connections started, under mu
 	name   string
 	rec    *recorder
 	conns  connSet
@@ -128,12 +158,20 @@ func (r *scriptRunner) serveConn(c net.Conn) {
 		_ = c.Close()
 		return
 	}
+	r.mu.Lock()
+	script := r.script
+	if n := r.served; n > 0 && len(r.then) > 0 {
+		script = r.then[min(n, len(r.then))-1]
+	}
+	r.served++
+	r.mu.Unlock()
 	r.wg.Add(1)
 	go func() {
 		defer r.wg.Done()
 		defer r.conns.remove(c)
 		defer c.Close()
 		sc := newScriptConn(c, r)
+		sc.steps = script.Steps
 		sc.run()
 	}()
 }
@@ -251,6 +289,7 @@ type scriptConn struct {
 	br     *bufio.Reader
 	pump   *pump
 	r      *scriptRunner
+	steps  []Step
 	tap    lineTap
 	client string
 	wg     sync.WaitGroup
@@ -274,7 +313,7 @@ func (sc *scriptConn) run() {
 	// after run returns; close it here first so the pumps end.
 	defer sc.wg.Wait()
 	defer sc.raw.Close()
-	steps := sc.r.script.Steps
+	steps := sc.steps
 	for i, st := range steps {
 		if i+1 < len(steps) && steps[i+1].Op == OpTLS {
 			// From the next step on, the raw bytes are TLS records.

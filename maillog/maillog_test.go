@@ -408,3 +408,18 @@ func TestFrame(t *testing.T) {
 		assert.True(t, strings.HasPrefix(got.Msg, c.msgStart), "%s: msg %q", c.line, got.Msg)
 	}
 }
+
+// TestTextIsNeutralised: no byte of a log (which holds remote servers'
+// replies) reaches the terminal raw.
+func TestTextIsNeutralised(t *testing.T) {
+	log := "Mar  9 09:02:11 host postfix/smtp[5196]: A6B12241F2: to=<a\x1b[31m@evil.example>, relay=mx[192.0.2.1]:25, delay=1, delays=0/0/0/1, dsn=5.7.1, status=bounc\x1bed (host mx[192.0.2.1] said: 550 5.7.1 \x1b]0;owned\x07 \xff (in reply to RCPT TO command))\n" +
+		"\x1b[2J garbage line\n"
+	sum, _ := readString(t, "evil", log, Options{})
+	var b bytes.Buffer
+	require.NoError(t, Text(&b, sum, TextOptions{Verbose: true}))
+	out := b.String()
+	for _, c := range []string{"\x1b", "\x07", "\xff"} {
+		assert.NotContains(t, out, c)
+	}
+	assert.Contains(t, out, `\x1b`)
+}

@@ -58,7 +58,7 @@ func Text(w io.Writer, s *Summary, opts TextOptions) error {
 		}
 		ew.printf("\n")
 	}
-	ew.printf("Recipients: %s\n", statusCounts(s.ByStatus))
+	ew.printf("Recipients: %s\n", safe(statusCounts(s.ByStatus)))
 	var notes []string
 	if s.Unfinished > 0 {
 		notes = append(notes, fmt.Sprintf("%d messages without a final line", s.Unfinished))
@@ -103,7 +103,7 @@ func Text(w io.Writer, s *Summary, opts TextOptions) error {
 		ew.printf("\n%s: %d recipients\n", safe(name), d.Recipients)
 		for _, g := range d.Groups {
 			ew.printf("  %s  %s (%s): %d recipients in %d messages, %d attempts\n",
-				g.Status, g.Category, g.Permanence, g.Recipients, g.Messages, g.Attempts)
+				safe(g.Status), safe(g.Category), g.Permanence, g.Recipients, g.Messages, g.Attempts)
 			if g.FirstSeen.Equal(g.LastSeen) {
 				ew.printf("    seen:    %s\n", g.FirstSeen.Format(stamp))
 			} else {

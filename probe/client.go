@@ -3,6 +3,7 @@ package probe
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -87,6 +88,7 @@ type conn struct {
 	tap      TranscriptFunc
 	closed   bool            // the server closed (421 or EOF); no QUIT owed
 	ctx      context.Context // cancelling it closes the socket (see open)
+	quitWait time.Duration   // time spent waiting for pipelined QUIT replies
 }
 
 func newConn(nc net.Conn, att *Attempt, timeout time.Duration, deadline time.Time, tap TranscriptFunc) *conn {
@@ -107,9 +109,16 @@ func (c *conn) note(dir, line string) {
 	}
 }
 
-// read reads one reply for phase and records it.
+// read reads one reply for phase and records it. QUIT's reply gets
+// QuitGrace at most: nothing depends on it (Postfix does not even wait
+// for it, smtp_skip_quit_response=yes), so a server that never answers
+// QUIT costs seconds, not the phase timeout.
 func (c *conn) read(phase Phase, cmdLine string, start time.Time) (*Reply, *Error) {
-	_ = c.nc.SetReadDeadline(c.phaseDeadline())
+	deadline := c.phaseDeadline()
+	if g := time.Now().Add(QuitGrace); phase == PhaseQUIT && g.Before(deadline) {
+		deadline = g
+	}
+	_ = c.nc.SetReadDeadline(deadline)
 	r, err := ReadReply(c.br)
 	if r != nil {
 		for _, l := range r.Lines {
@@ -154,9 +163,13 @@ func (c *conn) write(cmds []command) *Error {
 	return nil
 }
 
-// do sends one command and reads its reply.
+// do sends one command and reads its reply, after checking that no reply
+// is waiting that nothing asked for (desync.go).
 func (c *conn) do(cmd command) (*Reply, *Error) {
 	start := time.Now()
+	if e := c.unsolicited(cmd.verb); e != nil {
+		return nil, e
+	}
 	if err := c.write([]command{cmd}); err != nil {
 		c.att.Steps = append(c.att.Steps, Step{Phase: cmd.verb.phase(), Command: cmd.line(), Start: start, Err: err.Error()})
 		return nil, err
@@ -168,9 +181,16 @@ func (c *conn) do(cmd command) (*Reply, *Error) {
 // order (RFC 2920 §3.2). The writer runs beside the reader so that a long
 // group cannot deadlock against a server that stops reading until its
 // replies are consumed. Reading stops at the first error or 421; replies
-// holds what was read.
+// holds what was read. Before the group goes out, nothing may be waiting
+// (RFC 2920 §3.1: a group follows the replies to the last one). A QUIT at
+// the end of the group that gets no reply within QuitGrace is let go:
+// every reply that matters has been read. The time spent waiting for it
+// is kept in quitWait, so that delays= does not blame it on MAIL/RCPT.
 func (c *conn) pipeline(cmds []command) (replies []*Reply, err *Error) {
 	start := time.Now()
+	if e := c.unsolicited(cmds[0].verb); e != nil {
+		return nil, e
+	}
 	werr := make(chan *Error, 1)
 	// The writer works on a copy of c: a failed write marks the copy
 	// closed, not c, which the reader owns (a cancelled run closes the
@@ -178,7 +198,16 @@ func (c *conn) pipeline(cmds []command) (replies []*Reply, err *Error) {
 	wc := *c
 	go func() { werr <- wc.write(cmds) }()
 	for _, cmd := range cmds {
+		t0 := time.Now()
 		r, err := c.read(cmd.verb.phase(), cmd.line(), start)
+		if cmd.verb == verbQUIT {
+			c.quitWait += time.Since(t0)
+			if err != nil && errors.Is(err.Kind, ErrTimeout) {
+				// Unanswered QUIT: hang up, as after any QUIT.
+				<-werr
+				return replies, nil
+			}
+		}
 		if err != nil {
 			// Unblock a writer stuck on a full socket buffer.
 			_ = c.nc.SetWriteDeadline(time.Now())

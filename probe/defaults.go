@@ -17,6 +17,10 @@ const (
 	// DefaultDeadline bounds a whole single probe run (a batch has none
 	// unless one is given: it takes as long as its input).
 	DefaultDeadline = 2 * time.Minute
+	// QuitGrace bounds the wait for the reply to QUIT, pipelined or not:
+	// nothing depends on it, and Postfix does not wait for it at all
+	// (smtp_skip_quit_response = yes).
+	QuitGrace = 2 * time.Second
 	// DefaultMXDeadline bounds a whole `mailprobe mx` run: every domain's
 	// MX, CNAME and address lookups together. Six times the DNS timeout:
 	// a route needs at most a few rounds of queries (MX, CNAME hops, A and

@@ -93,8 +93,9 @@ func TestHostileServers(t *testing.T) {
 		}},
 		{script: "starttls-garbage", check: func(t *testing.T, res *probe.Result) {
 			atts := res.Domains[0].Attempts
-			require.Len(t, atts, 2, "a failed handshake is followed by a plaintext retry, as Postfix does")
-			assert.ErrorIs(t, atts[0].Err, probe.ErrTLS)
+			require.Len(t, atts, 2, "a failed STARTTLS is followed by a plaintext retry, as Postfix does")
+			// The garbage came with the 220: never fed to the handshake.
+			assert.ErrorIs(t, atts[0].Err, probe.ErrProtocol)
 			assert.True(t, atts[1].PlaintextRetry)
 		}},
 		{script: "answers-data", code: 250, phase: probe.PhaseRCPT},

@@ -98,12 +98,27 @@ func (p *prober) probeAll(ctx context.Context, g *group, targets []target) {
 func (p *prober) attempt(ctx context.Context, g *group, t target, rcpts []*pending, mode TLSMode) *Attempt {
 	att := p.newAttempt(g, t)
 	p.run(ctx, att, t, rcpts, mode)
-	if att.Err != nil && att.Err.Kind == ErrTLS && mode == TLSAuto && !p.cfg.TLSVerify {
+	if p.plaintextFallback(att, mode) {
 		// Postfix at the "may" level retries in clear after a failed
-		// handshake; so do we, as a separate, labelled attempt.
+		// STARTTLS (PLAINTEXT_FALLBACK_OK_AFTER_STARTTLS_FAILURE in
+		// smtp_proto.c); so do we, as a separate, labelled attempt.
 		retry := p.newAttempt(g, t)
 		retry.PlaintextRetry = true
 		p.run(ctx, retry, t, rcpts, TLSNever)
+		att = retry
+	}
+	if desyncRetry(ctx, att) {
+		// Replies out of step in a pipelined session: talk to the host
+		// once more, one command at a time, as Postfix does with a
+		// server that mishandles pipelining. A second desync stands.
+		retry := p.newAttempt(g, t)
+		retry.WithoutPipelining = true
+		retry.PlaintextRetry = att.PlaintextRetry
+		m := mode
+		if att.PlaintextRetry {
+			m = TLSNever
+		}
+		p.run(ctx, retry, t, rcpts, m)
 		att = retry
 	}
 	for _, r := range rcpts {
@@ -134,7 +149,16 @@ func (p *prober) converse(s *session, att *Attempt, rcpts []*pending) {
 		if err := s.verify(rcpts, true); err != nil {
 			att.Err = err
 		}
-		s.close(nil)
+		if d := s.finish(nil); d != nil && att.Err == nil {
+			// Found out of step only at QUIT: what was read before is
+			// not to be believed either.
+			att.Err = d
+			for _, r := range rcpts {
+				if r.done {
+					r.res = RcptResult{Recipient: r.addr.String(), Phase: d.Phase, Err: d}
+				}
+			}
+		}
 	}
 	for _, r := range rcpts {
 		if !r.done && r.res.Reply == nil && r.res.Err == nil && att.Err != nil {

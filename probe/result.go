@@ -156,6 +156,10 @@ type Attempt struct {
 	// PlaintextRetry is set on an attempt made again without STARTTLS
 	// after the TLS handshake failed (as Postfix does at its "may" level).
 	PlaintextRetry bool
+	// WithoutPipelining is set on an attempt made again one command at a
+	// time after the server's replies fell out of step with pipelined
+	// commands (ErrDesync).
+	WithoutPipelining bool
 
 	// Setup is connect + greeting + EHLO (+ TLS); Transaction is MAIL and
 	// RCPTs. These feed Postfix's delays=a/b/c/d fields.

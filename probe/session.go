@@ -2,6 +2,7 @@ package probe
 
 import (
 	"context"
+	"errors"
 	"net"
 	"strings"
 	"time"
@@ -86,6 +87,10 @@ func (p *prober) start(ctx context.Context, nc net.Conn, host string, att *Attem
 	if err != nil {
 		return fail(err)
 	}
+	if why := misfit(verbSTARTTLS, r); why != "" {
+		c.closed = true
+		return fail(desyncError(PhaseSTARTTLS, r, why))
+	}
 	if r.Code != 220 {
 		// RFC 3207 §4: 454 "TLS not available due to temporary reason".
 		// At the "may" level an MTA goes on in clear; asked for TLS, we
@@ -95,6 +100,13 @@ func (p *prober) start(ctx context.Context, nc net.Conn, host string, att *Attem
 		}
 		att.TLS = &TLSInfo{VerifyError: "STARTTLS refused: " + r.Text(), VerifyKind: VerifyOther}
 		return s.keep(stop)
+	}
+	if c.waiting() {
+		// Whatever came with the 220 is not the server's half of a
+		// handshake we have not begun: never hand it to crypto/tls.
+		c.closed = true
+		return fail(&Error{Kind: ErrProtocol, Phase: PhaseSTARTTLS, Reply: r, Err: ErrDataBeforeTLS,
+			Detail: "the server sent data after its 220 reply to STARTTLS, before the TLS handshake; it is not fed to the handshake"})
 	}
 	if err := p.handshake(c, serverNameFor(host)); err != nil {
 		return fail(err)
@@ -123,6 +135,10 @@ func (s *session) hello() *Error {
 	if err != nil {
 		return err
 	}
+	if why := misfit(v, r); why != "" {
+		s.c.closed = true
+		return desyncError(v.phase(), r, why)
+	}
 	if r.Class() == 2 {
 		s.ext = parseEHLO(r)
 		s.att.Extensions = s.ext
@@ -132,6 +148,10 @@ func (s *session) hello() *Error {
 		r, err = s.c.do(command{verb: verbHELO, arg: s.p.cfg.HELO})
 		if err != nil {
 			return err
+		}
+		if why := misfit(verbHELO, r); why != "" {
+			s.c.closed = true
+			return desyncError(PhaseHELO, r, why)
 		}
 		if r.Class() == 2 {
 			s.ext = map[string]string{}
@@ -155,8 +175,12 @@ func (s *session) offers(kw string) bool {
 // recipient costs one round trip after EHLO when PIPELINING is offered.
 // It returns the first error that ended the session.
 func (s *session) verify(rcpts []*pending, last bool) *Error {
-	start := time.Now()
-	defer func() { s.att.Transaction += time.Since(start) }()
+	start, quit0 := time.Now(), s.c.quitWait
+	defer func() {
+		// delays= blames MAIL and RCPT for their own time only: the wait
+		// for a pipelined QUIT's reply is nobody's transaction.
+		s.att.Transaction += time.Since(start) - (s.c.quitWait - quit0)
+	}()
 	todo := make([]*pending, 0, len(rcpts))
 	for _, r := range rcpts {
 		if s.p.fromUTF8 && !s.offers("SMTPUTF8") {
@@ -222,7 +246,7 @@ func (s *session) transaction(group []*pending, final bool) (retry []*pending, q
 	// QUIT rides along only where it saves a round trip and cannot cost
 	// anything: pipelined, and with a single recipient, which no "452
 	// too many recipients" can send back for another transaction.
-	pipelined := s.offers("PIPELINING")
+	pipelined := s.offers("PIPELINING") && !s.att.WithoutPipelining
 	final = final && pipelined && len(group) == 1
 	if final {
 		cmds = append(cmds, command{verb: verbQUIT})
@@ -234,6 +258,22 @@ func (s *session) transaction(group []*pending, final bool) (retry []*pending, q
 		replies, e = s.c.pipeline(cmds)
 	} else {
 		replies, e = s.lockstep(cmds)
+	}
+	// Replies out of step are never believed (desync.go): a reply that
+	// cannot be its command's, or one reply more than there were
+	// commands, means every reply may belong to another command.
+	if d := checkReplies(cmds, replies); d != nil {
+		e = d
+	} else if e == nil && len(replies) > 0 {
+		e = s.c.leftover(cmds[len(replies)-1].verb)
+	}
+	if e != nil && errors.Is(e, ErrDesync) {
+		s.c.closed = true // no QUIT into a dialogue out of step
+		for _, r := range group {
+			r.res = RcptResult{Recipient: r.addr.String(), Phase: e.Phase, Err: e}
+			r.done = true
+		}
+		return nil, final, e
 	}
 	if final && len(replies) == len(cmds) {
 		s.c.closed = true // QUIT answered
@@ -323,21 +363,36 @@ func tooManyRecipients(r *Reply) bool {
 
 // close ends the session politely (RSET already went with the last
 // transaction; QUIT unless the server has closed) and releases the socket.
-func (s *session) close(stop func() bool) {
+func (s *session) close(stop func() bool) { _ = s.finish(stop) }
+
+// finish is close that also reports a dialogue found out of step at QUIT:
+// a reply waiting before QUIT went out, or a QUIT answered with anything
+// but 221 (the RSET's 250, one reply behind), means the replies read
+// before were shifted too, and the caller must not believe them.
+func (s *session) finish(stop func() bool) *Error {
 	if stop == nil {
 		stop = s.stop
 	}
+	var desync *Error
 	if !s.c.closed {
 		// RFC 5321 §4.1.1.10: the client sends QUIT and waits for the
-		// reply; a short wait, since nothing depends on it.
-		s.c.timeout = min(s.c.timeout, 2*time.Second)
-		_, _ = s.c.do(command{verb: verbQUIT})
+		// reply; QuitGrace at most (read), since nothing depends on it.
+		r, err := s.c.do(command{verb: verbQUIT})
+		switch {
+		case err != nil && errors.Is(err, ErrDesync):
+			desync = err
+		case err == nil:
+			if why := misfit(verbQUIT, r); why != "" {
+				desync = desyncError(PhaseQUIT, r, why)
+			}
+		}
 		s.c.closed = true
 	}
 	if stop != nil {
 		stop()
 	}
 	_ = s.c.nc.Close()
+	return desync
 }
 
 // RunConn runs one probe dialogue on nc, a connection already open to

@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -163,3 +164,38 @@ func offersSTARTTLS(ext map[string]string) bool {
 // serverNameFor is the name a certificate must carry: the MX host name
 // with any trailing dot removed.
 func serverNameFor(host string) string { return strings.TrimSuffix(host, ".") }
+
+// ErrDataBeforeTLS: the server sent bytes together with (or right
+// after) its 220 reply to STARTTLS. RFC 3207 §4 has the client start the
+// handshake on the 220; anything already there is either a server out of
+// step or text injected by someone in the path, to be read as if it came
+// over TLS afterwards. It is never fed to the handshake.
+var ErrDataBeforeTLS = fmt.Errorf("%w: the server sent data after its 220 reply to STARTTLS, before the TLS handshake", ErrProtocol)
+
+// plaintextFallback reports whether a failed attempt at the "may" level is
+// retried in clear, as Postfix does (PLAINTEXT_FALLBACK_OK_AFTER_STARTTLS_
+// FAILURE, smtp_proto.c): whatever went wrong after the server accepted
+// STARTTLS — a handshake that failed (a fatal alert, plaintext where the
+// ServerHello belongs, a peer that hung up), one that stalled until the
+// timeout, or data that came with the 220 — the next attempt talks
+// without TLS and is labelled so. Not at encrypt or above (TLSAlways,
+// --tls-verify), not for SMTPS (there is no clear text on that port),
+// and not when the probe itself was stopped (its deadline, Ctrl-C).
+func (p *prober) plaintextFallback(att *Attempt, mode TLSMode) bool {
+	if att.Err == nil || mode != TLSAuto || p.cfg.TLSVerify || p.cfg.Protocol == ProtocolSMTPS {
+		return false
+	}
+	e := att.Err
+	for _, stop := range []error{ErrDeadline, ErrInterrupted} {
+		if errors.Is(e.Kind, stop) {
+			return false
+		}
+	}
+	switch {
+	case e.Phase == PhaseTLS:
+		return errors.Is(e.Kind, ErrTLS) || errors.Is(e.Kind, ErrTimeout) || errors.Is(e.Kind, ErrLost) || errors.Is(e.Kind, ErrProtocol)
+	case e.Phase == PhaseSTARTTLS:
+		return errors.Is(e, ErrDataBeforeTLS)
+	}
+	return false
+}

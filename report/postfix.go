@@ -302,6 +302,21 @@ func describeError(a *probe.Attempt, p peer, e *probe.Error) described {
 		// smtp_proto.c smtp_helo(), dsn 5.6.7.
 		return described{reason: fmt.Sprintf("message requires SMTPUTF8, but no server was found that supports SMTPUTF8. The last attempted server was %s", p.namaddr()),
 			dsn: "5.6.7", session: true, cat: CategoryProtocolError}
+	case errors.Is(e, probe.ErrDataBeforeTLS):
+		// Postfix would hand those bytes to the handshake, which then
+		// fails: "Cannot start TLS: handshake failure", 4.7.5. mailprobe
+		// never feeds them to it, and says what came.
+		return described{reason: fmt.Sprintf("Cannot start TLS: host %s sent data after its 220 reply to STARTTLS, before the TLS handshake", p.namaddr()),
+			dsn: "4.7.5", session: true, cat: CategoryProtocolError}
+	case errors.Is(e, probe.ErrDesync):
+		// Postfix has no such check: it pairs the n-th reply with the
+		// n-th command and would log a shifted reply as the recipient's
+		// (smtp_proto.c). mailprobe believes no reply after a shift, so
+		// no verdict is built from one: a temporary protocol error (4.5.0,
+		// deferred — whether the recipient exists is unknown), with the
+		// signal that showed it. The displaced reply is not classified.
+		return described{reason: fmt.Sprintf("Protocol error: host %s while %s: %s", p.namaddr(), phaseWhere(e.Phase), e.Detail),
+			dsn: "4.5.0", session: true, cat: CategoryProtocolError}
 	case errors.Is(e.Kind, probe.ErrProtocol):
 		// smtp_chat.c: a reply Postfix cannot parse gets dsn 5.5.0; with
 		// PIPELINING it warns "non-SMTP response from %s: %s".
