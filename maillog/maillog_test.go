@@ -423,3 +423,15 @@ func TestTextIsNeutralised(t *testing.T) {
 	}
 	assert.Contains(t, out, `\x1b`)
 }
+
+// TestRepeated: rsyslog's "message repeated N times: [ … ]" counts N
+// attempts. No real sample was found: the wrapper is rsyslog's
+// documented form around a real deferral line (postfix-public.log).
+func TestRepeated(t *testing.T) {
+	log := "Mar 23 11:23:31 886377d1c5cf postfix/smtp[143]: message repeated 3 times: [ BB48359B: to=<ehs@pobox.com>, relay=none, delay=151, delays=0.03/0.01/150/0, dsn=4.4.1, status=deferred (connect to pb-mx10.pobox.com[64.147.108.51]:25: Connection timed out)]"
+	_, outs := readString(t, "repeated", log, Options{})
+	require.Len(t, outs, 1)
+	assert.Equal(t, 3, outs[0].Attempts)
+	assert.Equal(t, "deferred", outs[0].Status)
+	assert.Equal(t, "4.4.1", outs[0].DSN)
+}
