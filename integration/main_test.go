@@ -22,6 +22,8 @@ import (
 
 	"github.com/miekg/dns"
 	"github.com/stretchr/testify/require"
+
+	"github.com/mailprobe/mailprobe/internal/schematest"
 )
 
 var update = flag.Bool("update", false,
@@ -243,6 +245,8 @@ func runMailprobe(t *testing.T, args ...string) mailprobeResult {
 	}
 	require.NoErrorf(t, json.Unmarshal(stdout.Bytes(), &res.Doc),
 		"mailprobe %s: JSON report\nstdout: %s\nstderr: %s", strings.Join(args, " "), stdout.String(), stderr.String())
+	// Every document a real-server test produces conforms to the schema (#10 item 11).
+	schematest.Validate(t, stdout.Bytes())
 	return res
 }
 

@@ -15,6 +15,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/mailprobe/mailprobe/internal/schematest"
 )
 
 // runRaw runs the built binary with args (plus --resolver, the test
@@ -31,6 +33,10 @@ func runRaw(t *testing.T, args ...string) (string, string, int) {
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
+	if slices.Contains(args, "-o") && (slices.Contains(args, "json") || slices.Contains(args, "jsonl")) && stdout.Len() > 0 {
+		// Every document a real-server test produces conforms to the schema (#10 item 11).
+		schematest.Validate(t, stdout.Bytes())
+	}
 	code := 0
 	var exit *exec.ExitError
 	switch {

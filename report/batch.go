@@ -61,23 +61,28 @@ func BatchJudge(it probe.BatchItem, res *probe.Result) BatchEntry {
 // problem of invalid and skipped lines. status adds "invalid" and
 // "skipped" to the single-probe values.
 type BatchLineDoc struct {
+	Schema string `json:"schema"`
 	RecipientDoc
 	Problem string `json:"problem,omitempty"`
 }
+
+// SchemaBatchLine names each line of `--output jsonl`.
+const SchemaBatchLine = "mailprobe.batch-line/v1"
 
 // BatchDoc builds the JSON object of one entry.
 func BatchDoc(e BatchEntry) BatchLineDoc {
 	if e.Verdict != nil {
 		d := recipientDoc(*e.Verdict)
 		d.InputLine = e.Line
-		return BatchLineDoc{RecipientDoc: d}
+		return BatchLineDoc{Schema: SchemaBatchLine, RecipientDoc: d}
 	}
 	d := RecipientDoc{Address: e.Input, InputLine: e.Line, Status: e.Status, Relay: "none",
 		Category: CategoryOther, Permanence: PermanenceUnknown, Party: PartyLocal, PassedOver: []PassedDoc{}}
 	if e.Status == BatchStatusInvalid {
 		d.DSN, d.Permanence = BatchInvalidDSN, PermanencePermanent
+		// No Postfix line: nothing was probed. (-o postfix still prints
+		// the "bad address syntax" bounce Postfix would log.)
 		d.Reason = "bad address syntax: " + e.Problem
-		d.Line = batchPostfixInvalid(e)
 		d.Explanation = Explanation{
 			What:  "Line " + fmt.Sprint(e.Line) + " is not an address that can be asked for.",
 			Cause: e.Problem,
@@ -86,8 +91,14 @@ func BatchDoc(e BatchEntry) BatchLineDoc {
 		}
 	} else {
 		d.Reason = e.Problem
+		d.Explanation = Explanation{
+			What:  "Line " + fmt.Sprint(e.Line) + " was skipped: " + e.Problem + ".",
+			Cause: "The line is a lookup-table entry that names no single mailbox, so there is nothing to ask a server.",
+			Next:  "Nothing to do for this line; check the addresses it stands for one by one if needed.",
+			Party: PartyLocal,
+		}
 	}
-	return BatchLineDoc{RecipientDoc: d, Problem: e.Problem}
+	return BatchLineDoc{Schema: SchemaBatchLine, RecipientDoc: d, Problem: e.Problem}
 }
 
 // BatchJSONL writes one entry as one JSON line. Angle brackets stay as

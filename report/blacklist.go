@@ -10,6 +10,13 @@ import (
 	"github.com/mailprobe/mailprobe/blacklist"
 )
 
+// Schema names of the blacklist documents (see schema/mailprobe.schema.json).
+const (
+	SchemaBlacklist       = "mailprobe.blacklist/v1"
+	SchemaBlacklistHealth = "mailprobe.blacklist-health/v1"
+	SchemaExplain         = "mailprobe.explain/v1"
+)
+
 // BlacklistOptions controls how DNSBL results are rendered.
 type BlacklistOptions struct {
 	// Color adds ANSI colours to text output. The command sets it only
@@ -77,7 +84,8 @@ func BlacklistSummarize(rs []blacklist.Result) BlacklistSummary {
 //	  "summary": {"targets":1, "checks":8, "listed":1, "clean":6, "unknown":1, "verdict":"listed"}
 //	}
 type blacklistJSON struct {
-	Warnings []string           `json:"warnings,omitempty"`
+	Schema   string             `json:"schema"`
+	Warnings []string           `json:"warnings"`
 	Results  []blacklist.Result `json:"results"`
 	Summary  BlacklistSummary   `json:"summary"`
 }
@@ -86,7 +94,7 @@ type blacklistJSON struct {
 // schema). codes and meanings are always arrays, never null, so consumers
 // can iterate without checks.
 func BlacklistJSON(w io.Writer, rs []blacklist.Result, opts BlacklistOptions) error {
-	doc := blacklistJSON{Warnings: opts.Warnings, Results: normalizeBlacklist(rs), Summary: BlacklistSummarize(rs)}
+	doc := blacklistJSON{Schema: SchemaBlacklist, Warnings: nonNil(opts.Warnings), Results: normalizeBlacklist(rs), Summary: BlacklistSummarize(rs)}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(doc)
@@ -259,10 +267,11 @@ func BlacklistHealthText(w io.Writer, hs []blacklist.Health, opts BlacklistOptio
 // "unusable": N}.
 func BlacklistHealthJSON(w io.Writer, hs []blacklist.Health, opts BlacklistOptions) error {
 	doc := struct {
-		Warnings []string           `json:"warnings,omitempty"`
+		Schema   string             `json:"schema"`
+		Warnings []string           `json:"warnings"`
 		Lists    []blacklist.Health `json:"lists"`
 		Unusable int                `json:"unusable"`
-	}{Warnings: opts.Warnings, Lists: make([]blacklist.Health, len(hs))}
+	}{Schema: SchemaBlacklistHealth, Warnings: nonNil(opts.Warnings), Lists: make([]blacklist.Health, len(hs))}
 	for i, h := range hs {
 		n := normalizeBlacklist([]blacklist.Result{h.Positive, h.Negative})
 		h.Positive, h.Negative = n[0], n[1]

@@ -2,6 +2,7 @@ package report
 
 import (
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/mailprobe/mailprobe/blacklist"
@@ -42,14 +43,55 @@ const SchemaProbe = "mailprobe.probe/v1"
 // Postfix's four fields with a probe's meaning); line is the Postfix
 // status line; error fields are "" when there was none.
 type ProbeDoc struct {
-	Schema     string             `json:"schema"`
-	Started    time.Time          `json:"started"`
-	DurationMS float64            `json:"duration_ms"`
-	Recipients []RecipientDoc     `json:"recipients"`
-	MX         []MXDoc            `json:"mx"`
-	Hosts      []HostDoc          `json:"hosts"`
-	DNSBL      []blacklist.Result `json:"dnsbl"`
-	Config     ConfigDoc          `json:"config"`
+	Schema     string         `json:"schema"`
+	Started    time.Time      `json:"started"`
+	DurationMS float64        `json:"duration_ms"`
+	Summary    ProbeSummary   `json:"summary"`
+	Warnings   []string       `json:"warnings"`
+	Recipients []RecipientDoc `json:"recipients"`
+	MX         []MXDoc        `json:"mx"`
+	Hosts      []HostDoc      `json:"hosts"`
+	// DNSBL is [] when the lists were not asked; DNSBLChecked says which.
+	DNSBL        []blacklist.Result `json:"dnsbl"`
+	DNSBLChecked bool               `json:"dnsbl_checked"`
+	// DNSBLNamed are the zones a refusal named ("blocked using ZONE"),
+	// ServerSaw the client addresses a refusal named; both were asked.
+	DNSBLNamed []string  `json:"dnsbl_named"`
+	ServerSaw  []string  `json:"server_saw"`
+	Config     ConfigDoc `json:"config"`
+}
+
+// ProbeSummary is the run's overall verdict and its counts: verdict is
+// the worst status of the recipients (undeliverable, then deferred /
+// not-checked, then deliverable) — the same ranking as the exit code.
+type ProbeSummary struct {
+	Verdict       Status `json:"verdict"`
+	Recipients    int    `json:"recipients"`
+	Deliverable   int    `json:"deliverable"`
+	Undeliverable int    `json:"undeliverable"`
+	Deferred      int    `json:"deferred"`
+	NotChecked    int    `json:"not_checked"`
+}
+
+func summarize(vs []Verdict) ProbeSummary {
+	s := ProbeSummary{Verdict: StatusDeliverable, Recipients: len(vs)}
+	worst := RankOK
+	for _, v := range vs {
+		switch v.Status {
+		case StatusDeliverable:
+			s.Deliverable++
+		case StatusUndeliverable:
+			s.Undeliverable++
+		case StatusNotChecked:
+			s.NotChecked++
+		default:
+			s.Deferred++
+		}
+		if r := RankStatus(v.Status); r > worst || r == worst && v.Status == StatusNotChecked {
+			worst, s.Verdict = r, v.Status
+		}
+	}
+	return s
 }
 
 // RecipientDoc is one recipient's verdict.
@@ -73,6 +115,9 @@ type RecipientDoc struct {
 	Delays      [4]float64  `json:"delays"`
 	CatchAll    *bool       `json:"catch_all"`
 	PassedOver  []PassedDoc `json:"passed_over"`
+	// TLS says which TLS the deciding attempt had (TLSSummary); "" when
+	// no session got that far.
+	TLS string `json:"tls"`
 }
 
 // ReplyDoc is a server reply.
@@ -161,6 +206,8 @@ type ConfigDoc struct {
 	Server       string `json:"server"`
 	Port         int    `json:"port"`
 	STARTTLS     string `json:"starttls"`
+	TLSLevel     string `json:"tls_level"`
+	AllMX        bool   `json:"all_mx"`
 	Source       string `json:"source"`
 	PublicIP     string `json:"public_ip"`
 	LocalPrivate bool   `json:"local_private"`
@@ -172,16 +219,31 @@ func secs(d time.Duration) float64 { return float64(d.Microseconds()) / 1e6 }
 
 // BuildDoc assembles the JSON document for a probe result.
 func BuildDoc(res *probe.Result) ProbeDoc {
-	doc := ProbeDoc{Schema: SchemaProbe, Recipients: []RecipientDoc{}, MX: []MXDoc{}, Hosts: []HostDoc{}}
+	doc := ProbeDoc{Schema: SchemaProbe, Recipients: []RecipientDoc{}, MX: []MXDoc{}, Hosts: []HostDoc{},
+		Warnings: []string{}, DNSBL: []blacklist.Result{}, DNSBLNamed: []string{}, ServerSaw: []string{},
+		Summary: ProbeSummary{Verdict: StatusDeliverable}}
 	if res == nil {
 		return doc
 	}
-	doc.Started, doc.DurationMS, doc.DNSBL = res.Started, ms(res.Duration), res.DNSBL
+	doc.Started, doc.DurationMS = res.Started, ms(res.Duration)
+	doc.Warnings, doc.DNSBLNamed, doc.ServerSaw = nonNil(res.Warnings), nonNil(res.DNSBLNamed), nonNil(res.ServerSaw)
+	if res.DNSBL != nil {
+		doc.DNSBL, doc.DNSBLChecked = normalizeBlacklist(res.DNSBL), true
+	}
 	c := res.Config
 	doc.Config = ConfigDoc{Protocol: string(c.Protocol), HELO: c.HELO, From: c.From, Server: c.Server, Port: c.Port,
-		STARTTLS: string(c.STARTTLS), Source: c.Source, PublicIP: res.PublicIP, LocalPrivate: res.LocalPrivate}
-	for _, v := range JudgeAll(res) {
-		doc.Recipients = append(doc.Recipients, recipientDoc(v))
+		STARTTLS: string(c.STARTTLS), TLSLevel: levelName(c), AllMX: c.AllMX, Source: c.Source, PublicIP: res.PublicIP, LocalPrivate: res.LocalPrivate}
+	vs := JudgeAll(res)
+	for i, v := range vs {
+		r := recipientDoc(v)
+		if i < len(res.Recipients) {
+			r.TLS = TLSSummary(res.Recipients[i].Attempt, c)
+		}
+		doc.Recipients = append(doc.Recipients, r)
+	}
+	doc.Summary = summarize(vs)
+	if c.AllMX {
+		doc.Summary.Verdict = summarize(JudgeEachHost(res)).Verdict
 	}
 	for _, d := range res.Domains {
 		if d.Route != nil {
@@ -195,7 +257,13 @@ func BuildDoc(res *probe.Result) ProbeDoc {
 }
 
 func recipientDoc(v Verdict) RecipientDoc {
-	r := RecipientDoc{Address: v.Recipient, InputLine: v.InputLine, Domain: v.Domain, Line: v.Line(), Status: v.Status,
+	// domain is the recipient's, also with --server (whose verdicts carry
+	// the server as their Domain).
+	domain := v.Domain
+	if at := strings.LastIndexByte(v.Recipient, '@'); at >= 0 {
+		domain = v.Recipient[at+1:]
+	}
+	r := RecipientDoc{Address: v.Recipient, InputLine: v.InputLine, Domain: domain, Line: v.Line(), Status: v.Status,
 		DSN: v.DSN, Reason: v.Reason, Relay: v.Relay, Command: v.Command, Phase: string(v.Phase),
 		Category: v.Category, Permanence: v.Permanence, Party: v.Explanation.Party, Explanation: v.Explanation,
 		Delay: secs(v.Delay), CatchAll: v.CatchAll, PassedOver: []PassedDoc{}}
@@ -203,7 +271,7 @@ func recipientDoc(v Verdict) RecipientDoc {
 		r.Delays[i] = secs(d)
 	}
 	if v.Reply != nil {
-		r.Reply = &ReplyDoc{Code: v.Reply.Code, Enhanced: v.Reply.Enhanced, Text: v.Reply.Text(), Lines: v.Reply.Lines}
+		r.Reply = &ReplyDoc{Code: v.Reply.Code, Enhanced: v.Reply.Enhanced, Text: v.Reply.Text(), Lines: nonNil(v.Reply.Lines)}
 	}
 	for _, p := range v.PassedOver {
 		r.PassedOver = append(r.PassedOver, PassedDoc(p))

@@ -94,13 +94,24 @@ Exit code 0 for success, 1 for a permanent failure, 2 for a temporary or unknown
 	}
 }
 
+// explainDoc is one explained text as JSON: the schema name first, then
+// report.Explained's fields.
+type explainDoc struct {
+	Schema string `json:"schema"`
+	report.Explained
+}
+
 // writeExplained renders in the --output format (formats.go lists them).
 func writeExplained(g *globals, all []report.Explained, perLine bool) error {
+	docs := make([]explainDoc, len(all))
+	for i, e := range all {
+		docs[i] = explainDoc{Schema: report.SchemaExplain, Explained: e}
+	}
 	switch g.output {
 	case "jsonl":
 		enc := json.NewEncoder(g.stdout)
-		for _, e := range all {
-			if err := enc.Encode(e); err != nil {
+		for _, d := range docs {
+			if err := enc.Encode(d); err != nil {
 				return err
 			}
 		}
@@ -109,9 +120,9 @@ func writeExplained(g *globals, all []report.Explained, perLine bool) error {
 		enc := json.NewEncoder(g.stdout)
 		enc.SetIndent("", "  ")
 		if perLine {
-			return enc.Encode(all)
+			return enc.Encode(docs)
 		}
-		return enc.Encode(all[0])
+		return enc.Encode(docs[0])
 	}
 	for i, e := range all {
 		if i > 0 {
