@@ -51,3 +51,22 @@ func FuzzExim(f *testing.F)     { fuzzParser(f, parseExim, "exim", FormatExim) }
 func FuzzSendmail(f *testing.F) { fuzzParser(f, parseSendmail, "sendmail", FormatSyslog) }
 func FuzzDovecot(f *testing.F)  { fuzzParser(f, parseDovecot, "dovecot", FormatSyslog) }
 func FuzzCm4all(f *testing.F)   { fuzzParser(f, parseCm4all, "cm4all_milter", FormatHosting) }
+
+// FuzzRead runs whole logs through framing, parsing, tracking and
+// grouping with a tiny open-message bound, seeded with the fixtures.
+func FuzzRead(f *testing.F) {
+	for _, name := range []string{"postfix-seeds.log", "exim-4.97.log", "qmail-multilog.log", "postfix-public.log", "hosting.log"} {
+		f.Add(fixture(f, name))
+	}
+	f.Fuzz(func(t *testing.T, log string) {
+		sum, err := Read([]Input{{Name: "fuzz", R: strings.NewReader(log), ModTime: time.Unix(0, 0)}},
+			Options{Location: time.UTC, Tracker: TrackerOptions{MaxOpen: 3}, Filter: Filter{Statuses: []string{"all"}},
+				Classifier: stubClassifier(), OnOutcome: func(*Outcome) error { return nil }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sum.Bytes != int64(len(log)) {
+			t.Fatalf("read %d of %d bytes", sum.Bytes, len(log))
+		}
+	})
+}

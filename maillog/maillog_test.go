@@ -43,7 +43,10 @@ func fixture(t testing.TB, name string) string {
 func stubClassifier() *Classifier {
 	c := NewClassifier()
 	c.explain = func(_ MTA, status, dsn, reason string) classified {
-		perm := map[byte]string{'2': "success", '4': "temporary", '5': "permanent"}[dsn[0]]
+		perm := "unknown"
+		if dsn != "" {
+			perm = map[byte]string{'2': "success", '4': "temporary", '5': "permanent"}[dsn[0]]
+		}
 		return classified{category: "by-report", permanence: perm, explain: &Explain{What: reason}}
 	}
 	return c

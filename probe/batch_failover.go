@@ -38,14 +38,15 @@ func (w *worker) openSession(ctx context.Context, pend []*batchItem) openResult 
 			break
 		}
 		t := l.targets[i]
-		att := &Attempt{Host: t.host, Address: t.address, Port: t.port, Network: t.network}
+		noPipe := l.noPipelining.Load()
+		att := &Attempt{Host: t.host, Address: t.address, Port: t.port, Network: t.network, WithoutPipelining: noPipe}
 		if t.network == "unix" {
 			att.Address, att.Port = "", 0
 		}
 		s := b.p.open(ctx, t, att, b.p.cfg.STARTTLS)
-		if s == nil && att.Err != nil && att.Err.Kind == ErrTLS && b.p.cfg.STARTTLS == TLSAuto && !b.p.cfg.TLSVerify {
+		if s == nil && b.p.plaintextFallback(att, b.p.cfg.STARTTLS) {
 			// As Run does: Postfix's "may" level retries in clear.
-			att = &Attempt{Host: att.Host, Address: att.Address, Port: att.Port, Network: att.Network, PlaintextRetry: true}
+			att = &Attempt{Host: att.Host, Address: att.Address, Port: att.Port, Network: att.Network, PlaintextRetry: true, WithoutPipelining: noPipe}
 			s = b.p.open(ctx, t, att, TLSNever)
 		}
 		if s != nil {

@@ -29,6 +29,12 @@ type lane struct {
 	slow atomic.Bool
 	// measured is set once a transaction here was answered.
 	measured atomic.Bool
+	// run421 counts the sessions in a row here that a 421 ended with
+	// nobody decided (DefaultMax421).
+	run421 atomic.Int32
+	// noPipelining is set once a session here fell out of step while
+	// pipelining (ErrDesync): later sessions send one command at a time.
+	noPipelining atomic.Bool
 
 	routeOnce sync.Once
 	dom       *DomainResult

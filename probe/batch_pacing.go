@@ -37,7 +37,7 @@ func (w *worker) window() int {
 }
 
 // pause backs off before the next session or transaction: Backoff
-// doubled per consecutive failure, up to 32 times. Only a real push-back
+// doubled per consecutive failure, capped at MaxBackoffFactor × Backoff. Only a real push-back
 // (pushback: a 421 or a 4.7.x answer) counts in the stats the summary
 // reports as "backed off N times when the server pushed back"; a refused
 // or dropped connection waits the same way but is no push-back, and a
@@ -46,7 +46,7 @@ func (w *worker) pause(ctx context.Context, times int, pushback bool) {
 	if ctx.Err() != nil {
 		return
 	}
-	d := w.b.opts.Backoff << min(times-1, 5)
+	d := min(w.b.opts.Backoff<<min(times-1, 5), MaxBackoffFactor*w.b.opts.Backoff)
 	if pushback {
 		w.b.stats.backoffs.Add(1)
 		w.b.stats.backoffNS.Add(int64(d))

@@ -176,9 +176,31 @@ func (w *worker) transaction(ctx context.Context, pend []*batchItem, n int) []*b
 	rest := append(retry, pend[n:]...)
 
 	closed := err != nil
+	if err != nil && errors.Is(err, ErrDesync) && !w.att.WithoutPipelining {
+		// As Run does: the next sessions here go one command at a time,
+		// and nothing this one read is believed (verify decided no one).
+		l.noPipelining.Store(true)
+	}
+	if decided > 0 {
+		l.run421.Store(0)
+	}
 	if err != nil && err.Reply != nil && err.Reply.Code == 421 {
 		b.stats.closed421.Add(1)
 		pushback = true
+		if decided == 0 && int(l.run421.Add(1)) >= DefaultMax421 {
+			// The server answers 421 whatever it is asked: its remaining
+			// addresses get that 421 (deferred) now, instead of waiting
+			// session after session. This bounds a batch against such a
+			// server: DefaultMax421 sessions and the back-off between them.
+			w.closeSession()
+			l.mu.Lock()
+			if l.dead == nil {
+				l.dead = failed
+				b.stats.suspended421.Add(1)
+			}
+			l.mu.Unlock()
+			return rest
+		}
 	}
 	switch {
 	case closed:

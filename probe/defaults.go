@@ -56,7 +56,18 @@ const (
 	// deciding anyone before a recipient is given the error.
 	DefaultMaxReconnects = 3
 	// DefaultBackoff is the first pause after a push-back (421, 4.7.x).
+	// It doubles while the push-back lasts, up to MaxBackoffFactor times.
 	DefaultBackoff = time.Second
+	// MaxBackoffFactor caps one pause at 8 × the first (8 s by default).
+	MaxBackoffFactor = 8
+	// DefaultMax421 is how many sessions in a row may end with a 421 at a
+	// destination, nobody decided, before its remaining addresses get that
+	// 421 as their result instead of waiting. Postfix suspends a
+	// destination after one failed session
+	// (default_destination_concurrency_failed_cohort_limit = 1, "delivery
+	// temporarily suspended"); a probe allows three, so that one
+	// connection-count 421 does not decide a whole batch.
+	DefaultMax421 = 3
 	// SlowRcpt is the average RCPT answer time from which a batch
 	// destination counts as slow: a front Postfix with
 	// reject_unverified_recipient answers a new address only after its

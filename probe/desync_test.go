@@ -183,3 +183,30 @@ func TestQuitNeverAnswered(t *testing.T) {
 	require.Len(t, d, 4)
 	assert.Equal(t, "0", d[3], "the fourth delays= field is MAIL and RCPT only")
 }
+
+// TestBatchDesync: in a batch, a session whose replies fall out of step
+// decides nobody; the next session at that destination goes one command
+// at a time and gets the truth.
+func TestBatchDesync(t *testing.T) {
+	srv, err := lab.StartScripts("desync-extra-reply", "plain-unknown")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = srv.Close() })
+	cfg := hostileConfig(t, srv)
+	cfg.Deadline = 0
+	b, err := probe.NewBatch(cfg, probe.BatchOptions{Concurrency: 1, Backoff: time.Millisecond})
+	require.NoError(t, err)
+	var items []probe.BatchItem
+	err = b.Run(context.Background(), probe.NewRcptReader(strings.NewReader("alice@lab.test\n")), func(it probe.BatchItem) error {
+		items = append(items, it)
+		return nil
+	})
+	require.NoError(t, err)
+	require.Len(t, items, 1)
+	o := items[0].Outcome
+	require.NotNil(t, o.Reply, "err: %v", o.Err)
+	assert.Equal(t, 550, o.Reply.Code, "decided on the one-command-at-a-time session")
+	require.NotNil(t, o.Attempt)
+	assert.True(t, o.Attempt.WithoutPipelining)
+	assert.Equal(t, 2, b.Stats().Sessions)
+	assert.False(t, srv.SawVerb("DATA"))
+}

@@ -173,7 +173,10 @@ func writeAttempt(ew *errWriter, a *probe.Attempt, p painter) {
 	}
 	retry := ""
 	if a.PlaintextRetry {
-		retry = " (plain-text retry after a failed TLS handshake)"
+		retry = " (plain-text retry after a failed STARTTLS)"
+	}
+	if a.WithoutPipelining {
+		retry += " (retry one command at a time: the pipelined replies were out of step)"
 	}
 	ew.printf("  %s%s  setup %s, transaction %s: %s\n", name, retry, humanDuration(a.Setup), humanDuration(a.Transaction), result)
 	if a.Local != "" {

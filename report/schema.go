@@ -27,7 +27,7 @@ const SchemaProbe = "mailprobe.probe/v1"
 //	  "mx": [{domain, implicit, cnames[], error, warnings[],
 //	          hosts[{preference, name, ip_literal, addresses[], error}]}],
 //	  "hosts": [{domain, host, address, port, network, local, skipped, error,
-//	             greeting, plaintext_retry, setup_ms, transaction_ms,
+//	             greeting, plaintext_retry, without_pipelining, setup_ms, transaction_ms,
 //	             phases[{phase, command, code, reply, ms, error}],
 //	             tls{version, cipher, server_name, subject, issuer, dns_names[],
 //	                 not_before, not_after, verified, verify_error}|null,
@@ -157,21 +157,24 @@ type MXHostDoc struct {
 
 // HostDoc is one attempt: one address of one host.
 type HostDoc struct {
-	Domain         string     `json:"domain"`
-	Host           string     `json:"host"`
-	Address        string     `json:"address"`
-	Port           int        `json:"port"`
-	Network        string     `json:"network"`
-	Local          string     `json:"local"`
-	Skipped        string     `json:"skipped"`
-	Error          string     `json:"error"`
-	Greeting       string     `json:"greeting"`
-	PlaintextRetry bool       `json:"plaintext_retry"`
-	SetupMS        float64    `json:"setup_ms"`
-	TransactionMS  float64    `json:"transaction_ms"`
-	Phases         []PhaseDoc `json:"phases"`
-	TLS            *TLSDoc    `json:"tls"`
-	Extensions     []string   `json:"extensions"`
+	Domain         string `json:"domain"`
+	Host           string `json:"host"`
+	Address        string `json:"address"`
+	Port           int    `json:"port"`
+	Network        string `json:"network"`
+	Local          string `json:"local"`
+	Skipped        string `json:"skipped"`
+	Error          string `json:"error"`
+	Greeting       string `json:"greeting"`
+	PlaintextRetry bool   `json:"plaintext_retry"`
+	// WithoutPipelining: this attempt went one command at a time after
+	// the replies of a pipelined one fell out of step.
+	WithoutPipelining bool       `json:"without_pipelining"`
+	SetupMS           float64    `json:"setup_ms"`
+	TransactionMS     float64    `json:"transaction_ms"`
+	Phases            []PhaseDoc `json:"phases"`
+	TLS               *TLSDoc    `json:"tls"`
+	Extensions        []string   `json:"extensions"`
 }
 
 // PhaseDoc is one step of the dialogue.
@@ -299,7 +302,7 @@ func mxDoc(rt *mx.Route) MXDoc {
 
 func hostDoc(domain string, a *probe.Attempt) HostDoc {
 	h := HostDoc{Domain: domain, Host: a.Host, Address: a.Address, Port: a.Port, Network: a.Network, Local: a.Local,
-		Skipped: a.Skipped, PlaintextRetry: a.PlaintextRetry, SetupMS: ms(a.Setup), TransactionMS: ms(a.Transaction),
+		Skipped: a.Skipped, PlaintextRetry: a.PlaintextRetry, WithoutPipelining: a.WithoutPipelining, SetupMS: ms(a.Setup), TransactionMS: ms(a.Transaction),
 		Phases: []PhaseDoc{}, Extensions: []string{}}
 	if a.Err != nil {
 		h.Error = a.Err.Error()

@@ -32,10 +32,16 @@ die() { log "$*"; exit 1; }
 lock_servers() {
     [ -z "${MAILPROBE_SERVERS_LOCKED:-}" ] || return 0
     command -v flock >/dev/null || die "flock not found (util-linux)"
-    exec 9>"$STATE.lock"
-    flock -w 300 9 || die "$STATE.lock: another servers-up/servers-down still runs after 5 minutes"
+    exec 9>"$STATE.flock"
+    flock -w 300 9 || die "$STATE.flock: another servers-up/servers-down still runs after 5 minutes"
     export MAILPROBE_SERVERS_LOCKED=1
 }
+
+# daemon CMD…: run CMD without the lock's descriptor. A daemon that kept fd 9 would hold
+# the lock for as long as it runs, and every later caller would wait in vain. (For a command
+# put in the background with &, write 9>&- on the command itself: the subshell & makes for a
+# function would hold the descriptor while it waits.)
+daemon() { "$@" 9>&-; }
 
 require_root() {
     [ "$(id -u)" -eq 0 ] || die "must run as root (binds port 25/53, starts Postfix and Dovecot)"
