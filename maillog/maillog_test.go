@@ -438,3 +438,22 @@ func TestRepeated(t *testing.T) {
 	assert.Equal(t, "deferred", outs[0].Status)
 	assert.Equal(t, "4.4.1", outs[0].DSN)
 }
+
+// TestMilterReject: a milter's NOQUEUE rejection, the message as quoted in
+// https://github.com/whyscream/postfix-grok-patterns/pull/200 (no syslog
+// prefix there, so the parser reads the message alone).
+func TestMilterReject(t *testing.T) {
+	fr := &Frame{Time: ref, Format: FormatSyslog, Host: "h", Program: "postfix/smtpd",
+		Msg: "NOQUEUE: milter-reject: RCPT from mailrelay.example.com[256.256.256.256]: 451 4.7.1 Greylisting in action, please come back later; from=<support@example.com> to=<example@example.org> proto=ESMTP helo=<mailrelay.example.com>"}
+	var ev Event
+	ok, bad := parsePostfix(fr, &ev)
+	require.True(t, ok)
+	require.False(t, bad)
+	assert.Equal(t, EventReject, ev.Kind)
+	assert.Equal(t, "rejected", ev.Status)
+	assert.Equal(t, "example@example.org", ev.Recipient)
+	assert.Equal(t, "support@example.com", ev.Sender)
+	assert.Equal(t, "4.7.1", ev.DSN)
+	assert.Equal(t, "mailrelay.example.com[256.256.256.256]", ev.Client)
+	assert.Equal(t, "451 4.7.1 Greylisting in action, please come back later", ev.Reason)
+}
