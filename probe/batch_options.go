@@ -67,7 +67,7 @@ func (opts BatchOptions) withDefaults(protocol Protocol) (BatchOptions, error) {
 	}
 	if opts.MaxSessionErrors == 0 {
 		opts.MaxSessionErrors = DefaultMaxSessionErrors
-		if protocol == ProtocolLMTP {
+		if protocol.spec().backend {
 			opts.MaxSessionErrors = -1
 		}
 	}

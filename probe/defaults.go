@@ -84,14 +84,3 @@ const (
 	PortLMTP  = 24
 	PortSMTPS = 465
 )
-
-// DefaultPort is the port of a protocol.
-func DefaultPort(p Protocol) int {
-	switch p {
-	case ProtocolLMTP:
-		return PortLMTP
-	case ProtocolSMTPS:
-		return PortSMTPS
-	}
-	return PortSMTP
-}

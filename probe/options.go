@@ -120,10 +120,8 @@ func NewConfig(o Options) (Config, error) {
 		MaxAddresses: DefaultMaxAddresses, MaxSessions: DefaultMaxSessions, RcptWindow: DefaultRcptWindow,
 		Resolver: o.Resolver, DNSTimeout: o.DNSTimeout, Lists: o.Lists,
 	}
-	switch cfg.Protocol {
-	case ProtocolSMTP, ProtocolLMTP, ProtocolSMTPS:
-	default:
-		return cfg, configErr("--protocol", nil, "--protocol %q: want smtp, lmtp or smtps", o.Protocol)
+	if !cfg.Protocol.Valid() {
+		return cfg, configErr("--protocol", nil, "--protocol %q: want %s", o.Protocol, protocolNames())
 	}
 	lvl, err := ParseTLSLevel(o.STARTTLS)
 	if err != nil {

@@ -52,15 +52,6 @@ func (p Phase) Command() string {
 	return ""
 }
 
-// Protocol is the dialect spoken to the server.
-type Protocol string
-
-const (
-	ProtocolSMTP  Protocol = "smtp"  // EHLO (HELO fallback), optional STARTTLS
-	ProtocolLMTP  Protocol = "lmtp"  // RFC 2033: LHLO, no STARTTLS fallback to HELO
-	ProtocolSMTPS Protocol = "smtps" // RFC 8314 implicit TLS
-)
-
 // Result is everything one probe run saw, judged by nothing: package report
 // turns it into statuses and explanations.
 type Result struct {

@@ -58,7 +58,7 @@ func (p *prober) start(ctx context.Context, nc net.Conn, host string, att *Attem
 		return nil
 	}
 
-	if p.cfg.Protocol == ProtocolSMTPS {
+	if p.cfg.Protocol.spec().implicitTLS {
 		if err := p.handshake(c, serverNameFor(host)); err != nil {
 			return fail(err)
 		}
@@ -74,7 +74,7 @@ func (p *prober) start(ctx context.Context, nc net.Conn, host string, att *Attem
 	if e := s.hello(); e != nil {
 		return fail(e)
 	}
-	if p.cfg.Protocol == ProtocolSMTPS || tlsMode == TLSNever {
+	if p.cfg.Protocol.spec().implicitTLS || tlsMode == TLSNever {
 		return s.keep(stop)
 	}
 	if !offersSTARTTLS(s.ext) {
@@ -127,10 +127,8 @@ func (s *session) keep(stop func() bool) *session {
 // server does not know EHLO (RFC 5321 §4.1.4 allows it; Postfix does it on
 // a 5xx).
 func (s *session) hello() *Error {
-	v := verbEHLO
-	if s.p.cfg.Protocol == ProtocolLMTP {
-		v = verbLHLO
-	}
+	spec := s.p.cfg.Protocol.spec()
+	v := spec.hello
 	r, err := s.c.do(command{verb: v, arg: s.p.cfg.HELO})
 	if err != nil {
 		return err
@@ -144,7 +142,7 @@ func (s *session) hello() *Error {
 		s.att.Extensions = s.ext
 		return nil
 	}
-	if v == verbEHLO && r.Class() == 5 && !s.c.closed {
+	if spec.heloFallback && r.Class() == 5 && !s.c.closed {
 		r, err = s.c.do(command{verb: verbHELO, arg: s.p.cfg.HELO})
 		if err != nil {
 			return err

@@ -119,6 +119,26 @@ func (a *automaton) scan(s string, hit func(id int32)) {
 	}
 }
 
+// scanInto appends the ids of the literals found in s to hits, up to
+// its capacity; overflow reports that more were found. No callback: the
+// classifier's hot loop.
+func (a *automaton) scanInto(s string, hits []int32) (_ []int32, overflow bool) {
+	n := int32(a.nclass)
+	st := int32(0)
+	next, classes, out := a.next, &a.classes, a.out
+	for i := 0; i < len(s); i++ {
+		st = next[st*n+int32(classes[s[i]])]
+		if o := out[st]; len(o) > 0 {
+			if len(hits)+len(o) > cap(hits) {
+				overflow = true
+				continue
+			}
+			hits = append(hits, o...)
+		}
+	}
+	return hits, overflow
+}
+
 func lower(b byte) byte {
 	if 'A' <= b && b <= 'Z' {
 		return b + 'a' - 'A'

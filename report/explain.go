@@ -54,6 +54,21 @@ func (c explainCtx) localTLS(v *Verdict) bool {
 	return c.desc.tlsLocal || v.Party == PartyLocal
 }
 
+// render writes a category's explanation: its function, or the first
+// of its texts whose condition holds.
+func (info categoryInfo) render(v *Verdict, c explainCtx, w words) Explanation {
+	if info.explain != nil {
+		return info.explain(v, c, w)
+	}
+	for _, t := range info.texts {
+		if t.when == nil || t.when(v, c) {
+			r := strings.NewReplacer("{who}", w.who, "{said}", w.said, "{reason}", v.Reason, "{rcpt}", rcptName(v), "{retry}", w.retry)
+			return Explanation{What: r.Replace(t.what), Cause: r.Replace(t.cause), Next: r.Replace(t.next)}
+		}
+	}
+	return categoryTable[CategoryOther].explain(v, c, w)
+}
+
 // words are the phrases every explanation shares.
 type words struct {
 	who, said, retry string
@@ -86,7 +101,7 @@ func explain(v *Verdict, c explainCtx) Explanation {
 		if !ok {
 			info = categoryTable[CategoryOther]
 		}
-		e = info.explain(v, c, w)
+		e = info.render(v, c, w)
 		if se, ok := senderRefused(v, c, w); ok {
 			e = se
 			v.Party = PartyLocal
@@ -100,14 +115,6 @@ func explain(v *Verdict, c explainCtx) Explanation {
 		e.Next = v.Rule.Next
 	}
 	return e
-}
-
-func explainDelivered(v *Verdict, c explainCtx, w words) Explanation {
-	return Explanation{
-		What:  "The message was delivered: the receiving server accepted it after DATA" + w.said + ".",
-		Cause: "Nothing went wrong on this hop.",
-		Next:  "Nothing to do here. If the recipient did not get it, look at the receiving side (spam folder, filters, later hops).",
-	}
 }
 
 func explainDeliverable(v *Verdict, c explainCtx, w words) Explanation {
@@ -166,22 +173,6 @@ func explainMailboxFull(v *Verdict, c explainCtx, w words) Explanation {
 	return e
 }
 
-func explainMailboxDisabled(v *Verdict, c explainCtx, w words) Explanation {
-	return Explanation{
-		What:  "The mailbox " + rcptName(v) + " exists but is disabled or inactive" + w.said + ".",
-		Cause: "The account was deactivated: the person left, the account was unused for a long time, or it was suspended.",
-		Next:  "Use another address for this person. Retrying will not help.",
-	}
-}
-
-func explainRelayDenied(v *Verdict, c explainCtx, w words) Explanation {
-	return Explanation{
-		What:  w.who + " refused to relay: it does not consider itself a destination for this domain and will not forward mail for you" + w.said + ".",
-		Cause: "You are talking to the wrong server (stale MX records, or --server pointing elsewhere), the server does not yet list the domain as one of its own (relay_domains, virtual domains, qmail's rcpthosts), or it relays only for authenticated users.",
-		Next:  "Check that the domain's MX records point at this server and that the server lists the domain; to submit mail through it, use port 587 with authentication.",
-	}
-}
-
 func explainBlocklisted(v *Verdict, c explainCtx, w words) Explanation {
 	e := Explanation{
 		What:  w.who + " refused mail from your sending IP address because it is on a blocklist" + w.said + ".",
@@ -192,107 +183,6 @@ func explainBlocklisted(v *Verdict, c explainCtx, w words) Explanation {
 		e.Next += " Postfix treats a 5xx greeting as temporary (smtp_skip_5xx_greeting = yes) and keeps retrying, so mail stays queued until the block is lifted or the queue lifetime ends."
 	}
 	return e
-}
-
-func explainReputation(v *Verdict, c explainCtx, w words) Explanation {
-	return Explanation{
-		What:  w.who + " does not trust mail from your IP address or domain (low reputation)" + w.said + ".",
-		Cause: "Spam complaints, a sudden volume increase, a new IP with no history, or missing authentication (SPF, DKIM, DMARC, reverse DNS).",
-		Next:  "Check volume and complaint rates, set up SPF, DKIM, DMARC and reverse DNS, use the provider's postmaster tools (Google Postmaster Tools, Microsoft SNDS) and delisting forms, and warm up new IPs slowly.",
-	}
-}
-
-func explainGreylisted(v *Verdict, c explainCtx, w words) Explanation {
-	return Explanation{
-		What:  w.who + " greylisted the attempt: it refuses the first try from an unknown sender, IP and recipient" + w.said + ".",
-		Cause: "Greylisting, an anti-spam measure: real MTAs retry, much spam software does not.",
-		Next:  "Nothing to do: an MTA retries after a few minutes and is then accepted. Probe again in 5–15 minutes to see the server's real answer.",
-	}
-}
-
-func explainRateLimited(v *Verdict, c explainCtx, w words) Explanation {
-	return Explanation{
-		What:  w.who + " is limiting how fast you may send" + w.said + ".",
-		Cause: "Too many messages or recipients in a short time from your IP or domain, or the recipient is receiving too much mail.",
-		Next:  "Slow down (Postfix: smtp_destination_rate_delay, smtp_destination_recipient_limit). " + w.retry,
-	}
-}
-
-func explainConnectionLimit(v *Verdict, c explainCtx, w words) Explanation {
-	if v.Party == PartySender {
-		return Explanation{
-			What:  w.who + " refused the session because your IP has too many connections open to it" + w.said + ".",
-			Cause: "Your MTA (or other hosts behind the same address) opened more parallel connections than the server allows per client (Postfix smtpd_client_connection_count_limit, Exim smtp_accept_max_per_host).",
-			Next:  "Lower your concurrency towards this destination (Postfix smtp_destination_concurrency_limit); the MTA retries later.",
-		}
-	}
-	return Explanation{
-		What:  w.who + " refused the session because it has too many connections open (out of connection slots)" + w.said + ".",
-		Cause: "A temporary overload of the receiving server, or too many parallel connections from your IP.",
-		Next:  "Nothing is wrong with the address: the MTA retries later. If it persists, lower your concurrency towards this destination (smtp_destination_concurrency_limit).",
-	}
-}
-
-func explainPolicy(v *Verdict, c explainCtx, w words) Explanation {
-	return Explanation{
-		What:  w.who + " rejected the mail under its sender policy (SPF, DKIM, DMARC, or a rule about your envelope sender)" + w.said + ".",
-		Cause: "The sending IP is not allowed by the sender domain's SPF record, or the mail is not DKIM-signed in alignment with the From: domain and that domain's DMARC policy says reject, or the server refuses this sender address. At RCPT this concerns the envelope sender (--from) and your IP.",
-		Next:  "Publish an SPF record that includes this host, sign with DKIM, align the From: domain, and probe with the sender you really use (--from).",
-	}
-}
-
-func explainReverseDNS(v *Verdict, c explainCtx, w words) Explanation {
-	return Explanation{
-		What:  w.who + " rejected you because your sending host's DNS identity does not check out (no reverse DNS / PTR record, or a HELO name that does not resolve)" + w.said + ".",
-		Cause: "The sending IP has no PTR record, or the PTR name does not resolve back to the IP, or the EHLO name is not a resolvable fully-qualified name.",
-		Next:  "Ask your ISP or hosting provider to set a PTR record for the sending IP to a name that resolves back to it, and use that name as EHLO (--helo, Postfix smtp_helo_name).",
-	}
-}
-
-func explainTLSRequired(v *Verdict, c explainCtx, w words) Explanation {
-	if c.localTLS(v) {
-		return Explanation{
-			What:  "Your own TLS policy required TLS here (Postfix smtp_tls_security_level = encrypt/verify, or --starttls always) and it could not be used: " + v.Reason + ".",
-			Cause: "The server does not offer STARTTLS, refused it, or its certificate does not verify for the MX name.",
-			Next:  "Check the server's TLS set-up (certificate chain, name, expiry), or relax your policy for this destination (smtp_tls_policy_maps). Probe with --starttls auto to see how an MTA at the default opportunistic level fares.",
-		}
-	}
-	return Explanation{
-		What:  w.who + " requires TLS before it accepts mail (\"Must issue a STARTTLS command first\")" + w.said + ".",
-		Cause: "The server enforces encryption, and this session did not use STARTTLS (--starttls never, or STARTTLS failed).",
-		Next:  "Probe with --starttls auto or always; Postfix needs smtp_tls_security_level = may (or stronger) to reach this server.",
-	}
-}
-
-func explainAuthRequired(v *Verdict, c explainCtx, w words) Explanation {
-	if v.Party == PartyLocal {
-		return Explanation{
-			What:  "Authentication to your relay failed: " + v.Reason + ".",
-			Cause: "The credentials your MTA uses for its relayhost (smtp_sasl_password_maps) are wrong, expired or not accepted for this mechanism.",
-			Next:  "Check the relay credentials and the mechanisms the relay offers (smtp_sasl_mechanism_filter); the MTA keeps the mail queued meanwhile.",
-		}
-	}
-	return Explanation{
-		What:  w.who + " requires authentication (SMTP AUTH) before it takes mail" + w.said + ".",
-		Cause: "This is a submission or relay server, not an MX that accepts mail for the domain from anyone — or the sender domain is one the server only accepts from logged-in users.",
-		Next:  "Probe the domain's MX hosts instead of this server; to send through it, use port 587 with credentials (mailprobe does not authenticate).",
-	}
-}
-
-func explainMessageSize(v *Verdict, c explainCtx, w words) Explanation {
-	return Explanation{
-		What:  w.who + " refused the message as too large" + w.said + ".",
-		Cause: "The message exceeds the server's size limit (advertised with the EHLO SIZE keyword).",
-		Next:  "Send a smaller message (a link instead of the attachment). A probe sends no message, so at RCPT this reflects the SIZE= the sender announced.",
-	}
-}
-
-func explainContentSpam(v *Verdict, c explainCtx, w words) Explanation {
-	return Explanation{
-		What:  w.who + " rejected the mail as spam or dangerous content" + w.said + ".",
-		Cause: "A content filter scored the message as spam, virus or phishing. Before DATA (as in a probe) such a verdict rests on the sender, IP or earlier mail from them.",
-		Next:  "Check the message content and links, the sending IP's blocklist status and authentication (SPF, DKIM, DMARC); ask the receiving postmaster if you think it is a false positive.",
-	}
 }
 
 func explainNullMX(v *Verdict, c explainCtx, w words) Explanation {

@@ -395,7 +395,7 @@ func compileRules(rules []*Rule) *ruleSet {
 
 // maxHits bounds the literal hits remembered per text; a text with more
 // (a whole bounce) falls back to checking every branch of a candidate.
-const maxHits = 64
+const maxHits = 128
 
 // match returns the first rule, in precedence order, that the text
 // satisfies; class is the reply class (0 when unknown), noReply whether
@@ -413,21 +413,16 @@ func (rs *ruleSet) match(text string, class int, enhanced string, noReply bool) 
 		scanText = strings.ToLower(text)
 	}
 	var hitBuf [maxHits]int32
-	hits := hitBuf[:0]
-	overflow := false
-	rs.ac.scan(scanText, func(id int32) {
-		i := rs.litRule[id]
-		if rs.litBranch[id] >= 0 {
-			seenRe[i/64] |= 1 << (i % 64)
-		} else {
-			seenMatch[i/64] |= 1 << (i % 64)
+	hits, overflow := rs.ac.scanInto(scanText, hitBuf[:0])
+	if overflow {
+		// More literals than remembered: mark every rule whose
+		// literals occur, from a second, uncapped pass.
+		rs.ac.scan(scanText, func(id int32) { rs.mark(id, seenMatch, seenRe) })
+	} else {
+		for _, id := range hits {
+			rs.mark(id, seenMatch, seenRe)
 		}
-		if len(hits) < maxHits {
-			hits = append(hits, id)
-		} else {
-			overflow = true
-		}
-	})
+	}
 	lowered := ""
 	low := func() string {
 		if lowered == "" {
@@ -466,6 +461,15 @@ func (rs *ruleSet) match(text string, class int, enhanced string, noReply bool) 
 	return nil
 }
 
+func (rs *ruleSet) mark(id int32, seenMatch, seenRe []uint64) {
+	i := rs.litRule[id]
+	if rs.litBranch[id] >= 0 {
+		seenRe[i/64] |= 1 << (i % 64)
+	} else {
+		seenMatch[i/64] |= 1 << (i % 64)
+	}
+}
+
 // matchHolds confirms a rule's match literals: a hit on a whole literal
 // is enough, a hit on a prefix is checked on the text.
 func (rs *ruleSet) matchHolds(rule int32, hits []int32, overflow bool, low func() string) bool {
@@ -500,10 +504,15 @@ func (rs *ruleSet) regexHolds(rule int32, r *Rule, hits []int32, overflow bool, 
 			}
 			continue
 		}
+		if j < 64 && tried&(1<<j) != 0 {
+			continue
+		}
+		// Only the literal's prefix was seen: the whole literal must be
+		// there before the regex is worth running.
+		if rs.litFull[id] != "" && !strings.Contains(low(), rs.litFull[id]) {
+			continue
+		}
 		if j < 64 {
-			if tried&(1<<j) != 0 {
-				continue
-			}
 			tried |= 1 << j
 		}
 		if b.regexp().MatchString(low()) {

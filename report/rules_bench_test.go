@@ -69,9 +69,13 @@ func BenchmarkClassifyProviderReplies(b *testing.B) {
 	replies := providerReplies(b)
 	rs := active()
 	b.Run("uncached", func(b *testing.B) {
-		per := make([]time.Duration, len(replies))
+		// Per reply, the best of the rounds' means: on a shared machine
+		// preemption only ever adds time, so the minimum is the reply's
+		// cost; the median over the replies is the figure.
+		best := make([]time.Duration, len(replies))
 		const reps = 20
-		b.ResetTimer()
+		var total time.Duration
+		n := 0
 		for b.Loop() {
 			for i, r := range replies {
 				t := r.Text()
@@ -79,13 +83,18 @@ func BenchmarkClassifyProviderReplies(b *testing.B) {
 				for k := 0; k < reps; k++ {
 					_ = classify(rs, r.Code, r.Enhanced, t)
 				}
-				per[i] += time.Since(start) / reps
+				d := time.Since(start)
+				total += d
+				n += reps
+				if per := d / reps; best[i] == 0 || per < best[i] {
+					best[i] = per
+				}
 			}
 		}
 		b.StopTimer()
-		slices.Sort(per)
-		med := per[len(per)/2] / time.Duration(b.N)
-		b.ReportMetric(float64(med.Nanoseconds())/1000, "µs-median/classify")
+		slices.Sort(best)
+		b.ReportMetric(float64(best[len(best)/2].Nanoseconds())/1000, "µs-median/classify")
+		b.ReportMetric(float64(total.Nanoseconds())/float64(n)/1000, "µs-mean/classify")
 		b.ReportMetric(float64(len(replies)), "replies")
 	})
 	b.Run("cached", func(b *testing.B) {
