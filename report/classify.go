@@ -166,6 +166,10 @@ func enhancedCategory(enh string) (Category, bool) {
 	return "", false
 }
 
+// maxCachedText bounds the texts the cache keeps, so its memory stays
+// below classCacheSize × 2 × maxCachedText.
+const maxCachedText = 2048
+
 // Classification is what the classifier decided about one text.
 type Classification struct {
 	Category   Category   `json:"category"`
@@ -194,6 +198,10 @@ func ClassifyText(code int, enhanced, text string) Classification {
 		return classify(nil, code, enhanced, text)
 	}
 	rs := active()
+	if len(text) > maxCachedText {
+		// A whole bounce or an odd giant line: not worth keeping.
+		return classify(rs, code, enhanced, text)
+	}
 	key := cacheKey(code, enhanced, text)
 	if c, ok := rs.cache.get(key); ok {
 		return c

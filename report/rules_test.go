@@ -135,12 +135,26 @@ func TestUseRules(t *testing.T) {
 	assert.Contains(t, err.Error(), "duplicate id")
 }
 
-// TestCategoryTable: every category has its entry (party, explanation).
+// TestCategoryTable: every category in report.Categories has its entry
+// — a party and an explanation (texts or a function) that says what,
+// why and what next, for a verdict from a probe and for a read text.
 func TestCategoryTable(t *testing.T) {
 	for _, c := range Categories {
 		info, ok := categoryTable[c]
 		require.True(t, ok, "category %s has no entry in categoryTable", c)
 		assert.Contains(t, Parties, info.party, c)
+		assert.True(t, info.explain != nil || len(info.texts) > 0, "category %s has no explanation", c)
+		for _, ctx := range []explainCtx{{}, {text: &textFacts{kind: KindOther}}} {
+			for _, perm := range []Permanence{PermanencePermanent, PermanenceTemporary} {
+				v := &Verdict{Category: c, Permanence: perm, Reason: "some reason", Relay: "none"}
+				e := explain(v, ctx)
+				assert.NotEmpty(t, e.What, c)
+				assert.NotEmpty(t, e.Cause, c)
+				assert.NotEmpty(t, e.Next, c)
+				assert.NotContains(t, e.What+e.Cause+e.Next, "{", "%s: a placeholder left in %q", c, e.What)
+				assert.Contains(t, Parties, e.Party, c)
+			}
+		}
 	}
 	assert.Len(t, categoryTable, len(Categories))
 }
