@@ -251,3 +251,34 @@ func TestNoRawPeerText(t *testing.T) {
 	}
 	assert.False(t, srv.SawVerb("DATA"))
 }
+
+// TestNeutralisedEveryScript: for every scripted server whose text is
+// hostile — escape sequences, invalid UTF-8, bidi controls, zero-width
+// characters, all of them at once — no string of the result, no line of
+// any output format and no JSON value holds an unsafe character.
+func TestNeutralisedEveryScript(t *testing.T) {
+	for _, script := range []string{"ansi-escape", "invalid-utf8", "bidi-reply", "zero-width", "hostile-text", "binary", "telnet-login"} {
+		t.Run(script, func(t *testing.T) {
+			srv, err := lab.StartScript(script)
+			require.NoError(t, err)
+			t.Cleanup(func() { _ = srv.Close() })
+			res, err := probe.Run(context.Background(), hostileConfig(t, srv), targets(t, "alice@lab.test"))
+			require.NoError(t, err)
+			require.NotEmpty(t, res.Domains[0].Attempts[0].Steps, "the server was talked to")
+			walkStrings(reflect.ValueOf(res), "Result", map[uintptr]bool{}, func(path, s string) {
+				if !peertext.Clean(s) {
+					t.Errorf("%s holds unsafe text: %q", path, s)
+				}
+			})
+			for name, render := range map[string]func(*bytes.Buffer) error{
+				"text":    func(b *bytes.Buffer) error { return report.Text(b, res, report.TextOptions{}) },
+				"postfix": func(b *bytes.Buffer) error { return report.Postfix(b, res) },
+				"json":    func(b *bytes.Buffer) error { return report.JSON(b, res) },
+			} {
+				var out bytes.Buffer
+				require.NoError(t, render(&out), name)
+				assertClean(t, name, out.String())
+			}
+		})
+	}
+}
