@@ -22,6 +22,8 @@ const (
 	maillogState  = "/tmp/mailprobe-maillog-it"
 	maillogSource = "127.0.3.25" // its smtp_bind_address, in the maillog range 127.0.3.0/24
 	maillogSender = "tester@sender.maillog.test"
+	// its content filter: a second smtpd that queues each message again
+	maillogFilter = "127.0.3.25[127.0.3.25]:10026"
 )
 
 // startMaillogPostfix starts the sending Postfix of testdata/maillog with
@@ -94,6 +96,8 @@ func runMaillog(t *testing.T, args ...string) string {
 // maillogOutcome is the part of a `mailprobe maillog -o jsonl` line the test reads.
 type maillogOutcome struct {
 	QueueID     string    `json:"queue_id"`
+	NextQueueID string    `json:"next_queue_id"`
+	PrevQueueID string    `json:"prev_queue_id"`
 	Recipient   string    `json:"recipient"`
 	Domain      string    `json:"domain"`
 	Status      string    `json:"status"`
@@ -113,22 +117,31 @@ type maillogOutcome struct {
 	} `json:"explanation"`
 }
 
-func decodeOutcomes(t *testing.T, jsonl string) map[string]maillogOutcome {
+// decodeOutcomes returns the outcomes by recipient. With the test
+// Postfix's content filter every message is logged twice: handed to the
+// filter (next_queue_id) and re-queued under a new id (prev_queue_id);
+// the map holds the re-queued one, parents the hand-overs.
+func decodeOutcomes(t *testing.T, jsonl string) (out, parents map[string]maillogOutcome) {
 	t.Helper()
-	out := map[string]maillogOutcome{}
+	out, parents = map[string]maillogOutcome{}, map[string]maillogOutcome{}
 	sc := bufio.NewScanner(strings.NewReader(jsonl))
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
 		var o maillogOutcome
 		require.NoError(t, json.Unmarshal(sc.Bytes(), &o), sc.Text())
-		if o.Recipient != "" {
+		switch {
+		case o.Recipient == "":
+		case o.NextQueueID != "" && o.Relay == maillogFilter:
+			parents[o.Recipient] = o
+		default:
 			out[o.Recipient] = o
 		}
 	}
-	return out
+	return out, parents
 }
 
-// TestMaillogRealPostfix: a real Postfix delivers real messages — to
+// TestMaillogRealPostfix: a real Postfix delivers real messages through a
+// content filter (re-queued under a new id, as amavis does) — to
 // Dovecot users through Postfix #1, to an unknown user, to the greylisting
 // and mailbox-full listeners, to a domain whose MX hosts are dead, to a
 // domain that does not exist — and mailprobe maillog reads its log and its
@@ -162,11 +175,18 @@ func TestMaillogRealPostfix(t *testing.T) {
 	}, 60*time.Second, 200*time.Millisecond, "Postfix did not try every recipient; see %s", logFile)
 
 	// the log
-	got := decodeOutcomes(t, runMaillog(t, "-o", "jsonl", "--status", "all", "--sender", maillogSender, logFile))
+	got, handed := decodeOutcomes(t, runMaillog(t, "-o", "jsonl", "--status", "all", "--sender", maillogSender, logFile))
 	for rcpt, w := range want {
 		o, ok := got[rcpt]
 		if !assert.True(t, ok, "no outcome for %s", rcpt) {
 			continue
+		}
+		// followed through the content filter: the hand-over and the
+		// re-queued message name each other
+		if p, ok := handed[rcpt]; assert.True(t, ok, "no content-filter hand-over for %s", rcpt) {
+			assert.Equal(t, "sent", p.Status, rcpt)
+			assert.Equal(t, o.QueueID, p.NextQueueID, rcpt)
+			assert.Equal(t, p.QueueID, o.PrevQueueID, rcpt)
 		}
 		assert.Equal(t, w.status, o.Status, rcpt)
 		assert.Equal(t, w.dsn, o.DSN, rcpt)
@@ -185,12 +205,13 @@ func TestMaillogRealPostfix(t *testing.T) {
 
 	// the text summary groups by domain and category
 	text := runMaillog(t, "--sender", maillogSender, logFile)
-	assert.Contains(t, text, "Recipients: 2 sent, 3 deferred, 2 bounced")
+	assert.Contains(t, text, "Recipients: 9 sent, 3 deferred, 2 bounced") // 7 hand-overs to the filter
+	assert.Contains(t, text, "Note: 7 messages came back from a content filter under a new queue id")
 	assert.Contains(t, text, "grey.it.test: 1 recipients\n  deferred  greylisted (temporary): 1 recipients in 1 messages, 1 attempts")
 	assert.Contains(t, text, "it.test: 1 recipients\n  bounced  user-unknown (permanent)")
 
 	// the queue: what is stuck now
-	queue := decodeOutcomes(t, runMaillog(t, "--queue", "--postfix-config", conf, "-o", "jsonl"))
+	queue, _ := decodeOutcomes(t, runMaillog(t, "--queue", "--postfix-config", conf, "-o", "jsonl"))
 	for rcpt, w := range want {
 		q, inQueue := queue[rcpt]
 		assert.Equal(t, w.status == "deferred", inQueue, "%s in the queue", rcpt)

@@ -42,8 +42,10 @@ type Outcome struct {
 	// queued when the log ends, or was evicted (Note says which).
 	Open bool   `json:"open"`
 	Note string `json:"note,omitempty"`
-	// NextQueueID is the id a content filter re-queued the message under;
-	// PrevQueueID the id it had before.
+	// NextQueueID is the queue id the next hop reported ("250 2.0.0 Ok:
+	// queued as …") when that hop is on this host — a content filter such
+	// as amavis, or a relay on loopback — so the message can be followed;
+	// PrevQueueID is the id a re-queued message had before.
 	NextQueueID string `json:"next_queue_id,omitempty"`
 	PrevQueueID string `json:"prev_queue_id,omitempty"`
 	// AgeSeconds is a queued message's age (--queue only).
@@ -362,7 +364,15 @@ func (t *Tracker) Add(ev *Event) {
 			if len(t.hops) > t.opts.MaxOpen {
 				clear(t.hops)
 			}
-			t.hops[msgKey{m.key.host, m.key.inst, r.next}] = m.key.id
+			ck := msgKey{m.key.host, m.key.inst, r.next}
+			if c := t.msgs[ck]; c != nil && c != m && c.prev == "" {
+				// the re-queued copy was logged before the filter's
+				// "queued as" reply reached this line
+				c.prev = m.key.id
+				t.HandedOn++
+			} else {
+				t.hops[ck] = m.key.id
+			}
 		}
 		if ev.MTA == MTADovecot {
 			t.finish(m, ev.Time)
