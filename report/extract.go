@@ -802,8 +802,9 @@ func embeddedReply(s string) *probe.Reply {
 			score = 2
 		}
 		// "rejected command 'DATA' with code 550 (0.0.0) '…'" (Barracuda's
-		// NDR), "returned code 550".
-		if strings.HasSuffix(s[:i], " code ") {
+		// NDR), "returned code 550", "DOT said 550 Mail content denied"
+		// (Tencent's rendering of a remote reply).
+		if strings.HasSuffix(s[:i], " code ") || strings.HasSuffix(s[:i], " said ") {
 			score = 2
 		}
 		if i+4 < len(s) {
