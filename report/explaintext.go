@@ -143,6 +143,11 @@ func explainFacts(f *textFacts) Explained {
 	if f.serverSide && !recipientSide(v.Category) && (v.Rule == nil || strings.HasSuffix(v.Rule.File, "generic.yaml") && v.Rule.Party != PartyLocal) {
 		v.Party = PartySender
 	}
+	// A connection to this host's own services (loopback, a unix socket,
+	// the LMTP hand-off to the local mailbox server) is your own set-up.
+	if (v.Category == CategoryConnectionRefused || v.Category == CategoryConnectionTimeout) && ownService(f) {
+		v.Party = PartyLocal
+	}
 	// A DNS failure in answer to MAIL FROM concerns the sender's domain.
 	if v.Category == CategoryDNSFailure && strings.HasPrefix(f.command, "MAIL") {
 		v.Party = PartySender
@@ -159,4 +164,19 @@ func explainFacts(f *textFacts) Explained {
 		out.Rule, out.Provider = v.Rule.ID, v.Rule.Provider
 	}
 	return out
+}
+
+// ownService: the text is about a connection to this host's own
+// services: a loopback address, a unix socket, Postfix's lmtp(8).
+func ownService(f *textFacts) bool {
+	if strings.HasSuffix(strings.ToLower(f.program), "/lmtp") {
+		return true
+	}
+	low := strings.ToLower(f.text)
+	for _, m := range []string{"connect to 127.", "[127.", "connect to localhost", "[::1]", "connect to private/", "connect to public/", "connect to /"} {
+		if strings.Contains(low, m) {
+			return true
+		}
+	}
+	return false
 }
