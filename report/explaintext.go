@@ -4,6 +4,7 @@ import (
 	"errors"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // Explained is the result of explaining one reply or one log line.
@@ -177,7 +178,6 @@ func explainFacts(f *textFacts) Explained {
 	return out
 }
 
-<<<<<<< HEAD
 // ownService: the text is about a connection to this host's own
 // services: a loopback address, a unix socket, Postfix's lmtp(8).
 func ownService(f *textFacts) bool {
@@ -191,10 +191,14 @@ func ownService(f *textFacts) bool {
 		}
 	}
 	return false
-=======
+}
+
 // foldCode is a continuation code inside a joined reply: " 450-4.2.1 ",
 // " 550 5.7.1 ".
-var foldCode = regexp.MustCompile(`\s[245]\d\d[- ]([245]\.\d{1,3}\.\d{1,3}\s+)?`)
+// Compiled on first use: nothing in report compiles at program start.
+var foldCode = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`\s[245]\d\d[- ]([245]\.\d{1,3}\.\d{1,3}\s+)?`)
+})
 
 // unfold removes the continuation codes after the first line's: the
 // text a joined multi-line reply says, without the codes that split it.
@@ -202,6 +206,5 @@ func unfold(s string) string {
 	if len(s) < 4 {
 		return s
 	}
-	return s[:4] + foldCode.ReplaceAllString(s[4:], " ")
->>>>>>> main
+	return s[:4] + foldCode().ReplaceAllString(s[4:], " ")
 }
