@@ -2,6 +2,7 @@ package report
 
 import (
 	"errors"
+	"regexp"
 	"strings"
 )
 
@@ -66,6 +67,16 @@ func classifyFacts(f *textFacts) Classification {
 			renh = enh
 		}
 		cl := ClassifyText(f.reply.Code, renh, f.reply.Text())
+		if cl.Rule == nil {
+			// A multi-line reply the bouncing MTA joined keeps the
+			// continuation codes inside sentences ("is receiving
+			// 450-4.2.1 mail at a rate"): match once more without them.
+			if t := unfold(f.reply.Text()); t != f.reply.Text() {
+				if c2 := ClassifyText(f.reply.Code, renh, t); c2.Rule != nil {
+					cl = c2
+				}
+			}
+		}
 		if cl.Rule == nil && f.text != "" && f.text != f.reply.Text() && cl.Category != CategoryDeliverable {
 			if c2 := ClassifyText(f.reply.Code, renh, f.text); c2.Rule != nil {
 				cl = c2
@@ -159,4 +170,17 @@ func explainFacts(f *textFacts) Explained {
 		out.Rule, out.Provider = v.Rule.ID, v.Rule.Provider
 	}
 	return out
+}
+
+// foldCode is a continuation code inside a joined reply: " 450-4.2.1 ",
+// " 550 5.7.1 ".
+var foldCode = regexp.MustCompile(`\s[245]\d\d[- ]([245]\.\d{1,3}\.\d{1,3}\s+)?`)
+
+// unfold removes the continuation codes after the first line's: the
+// text a joined multi-line reply says, without the codes that split it.
+func unfold(s string) string {
+	if len(s) < 4 {
+		return s
+	}
+	return s[:4] + foldCode.ReplaceAllString(s[4:], " ")
 }
