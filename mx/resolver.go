@@ -190,15 +190,58 @@ func (r *Resolver) Resolve(ctx context.Context, domain string) *Route {
 	if dups > 0 {
 		route.Warnings = append(route.Warnings, fmt.Sprintf("%d duplicate MX record(s) name a host already listed; each host is used once, at its lowest preference", dups))
 	}
-	if n := r.maxHosts(); len(route.Hosts) > n {
-		route.Warnings = append(route.Warnings, fmt.Sprintf("the domain lists %d MX hosts; only the first %d by preference were looked up (an MTA tries at most a few: Postfix smtp_mx_address_limit is 5 addresses)", len(route.Hosts), n))
-		route.Hosts = slices.Clip(route.Hosts[:n])
+	// Hosts are looked up MaxHosts at a time, in preference order. Only
+	// when none of a chunk has an address does the next chunk follow:
+	// Postfix looks up every MX host, so a usable host far down the list
+	// still counts, but a list of thousands costs one chunk in the usual
+	// case, and the caller's deadline bounds the rest.
+	all := route.Hosts
+	n := r.maxHosts()
+	route.Hosts = nil
+	var hostWarnings []string
+	for first := true; len(all) > len(route.Hosts) && (first || ctx.Err() == nil); first = false {
+		chunk := all[len(route.Hosts):min(len(all), len(route.Hosts)+n)]
+		hostWarnings = append(hostWarnings, r.lookupHosts(ctx, sem, chunk)...)
+		route.Hosts = all[:len(route.Hosts)+len(chunk)]
+		if slices.ContainsFunc(chunk, func(h MXHost) bool { return h.Err == nil && len(h.Addresses) > 0 }) {
+			break
+		}
 	}
+	if len(route.Hosts) < len(all) {
+		route.Warnings = append(route.Warnings, fmt.Sprintf("the domain lists %d MX hosts; only the first %d by preference were looked up (an MTA tries at most a few: Postfix smtp_mx_address_limit is 5 addresses)", len(all), len(route.Hosts)))
+	}
+	route.Hosts = slices.Clip(route.Hosts)
+	route.Warnings = append(route.Warnings, hostWarnings...)
 
-	warnings := make([][]string, len(route.Hosts))
+	usable, temporary, stopped := false, false, false
+	for _, h := range route.Hosts {
+		if h.Err == nil && len(h.Addresses) > 0 {
+			usable = true
+		}
+		if h.Err != nil && h.Err.Temporary {
+			temporary = true
+		}
+		stopped = stopped || h.Err != nil && errors.Is(h.Err, ErrStopped)
+	}
+	switch {
+	case !usable && stopped:
+		// Not an answer: the lookups were stopped before they finished.
+		route.Err = &Error{Kind: ErrStopped, Name: name, Type: "MX", Temporary: true, Err: context.Cause(ctx)}
+	case !usable:
+		// Each host's own Err says why it failed; the route error only
+		// says that nothing is left, temporary if any host might recover.
+		route.Err = &Error{Kind: ErrNoAddress, Name: name, Type: "MX", Temporary: temporary}
+	}
+	return route
+}
+
+// lookupHosts finds the addresses of hosts (in place), concurrently
+// within sem, and returns their warnings in host order.
+func (r *Resolver) lookupHosts(ctx context.Context, sem chan struct{}, hosts []MXHost) []string {
+	warnings := make([][]string, len(hosts))
 	var wg sync.WaitGroup
-	for i := range route.Hosts {
-		h := &route.Hosts[i]
+	for i := range hosts {
+		h := &hosts[i]
 		if isIPLiteral(h.Name) {
 			// Postfix's smtp_addr_one() "interprets a numerical name as
 			// an address" and dials it, so we do too, with a warning:
@@ -222,28 +265,11 @@ func (r *Resolver) Resolve(ctx context.Context, domain string) *Route {
 		}()
 	}
 	wg.Wait()
-
-	usable, temporary, stopped := false, false, false
-	for i, h := range route.Hosts {
-		route.Warnings = append(route.Warnings, warnings[i]...)
-		if h.Err == nil && len(h.Addresses) > 0 {
-			usable = true
-		}
-		if h.Err != nil && h.Err.Temporary {
-			temporary = true
-		}
-		stopped = stopped || h.Err != nil && errors.Is(h.Err, ErrStopped)
+	var out []string
+	for _, w := range warnings {
+		out = append(out, w...)
 	}
-	switch {
-	case !usable && stopped:
-		// Not an answer: the lookups were stopped before they finished.
-		route.Err = &Error{Kind: ErrStopped, Name: name, Type: "MX", Temporary: true, Err: context.Cause(ctx)}
-	case !usable:
-		// Each host's own Err says why it failed; the route error only
-		// says that nothing is left, temporary if any host might recover.
-		route.Err = &Error{Kind: ErrNoAddress, Name: name, Type: "MX", Temporary: temporary}
-	}
-	return route
+	return out
 }
 
 // implicit fills route for a domain without MX records: RFC 5321 §5.1

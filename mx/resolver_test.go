@@ -568,3 +568,30 @@ func TestResolveWithoutSocket(t *testing.T) {
 	require.NotNil(t, rt.Err)
 	assert.ErrorIs(t, rt.Err, ErrNullMX)
 }
+
+// TestManyMXFirstChunkUnusable: when none of the first DefaultMaxHosts
+// hosts has an address, the next ones are looked up (Postfix looks up
+// every MX host), so a usable host further down still gives a route.
+func TestManyMXFirstChunkUnusable(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("$ORIGIN test.\n$TTL 300\n")
+	for i := range 200 {
+		fmt.Fprintf(&b, "far.test. MX %d h%03d.far.test.\n", i, i)
+		if i >= DefaultMaxHosts+3 {
+			fmt.Fprintf(&b, "h%03d.far.test. A 192.0.2.%d\n", i, 1+i%250)
+		} else {
+			fmt.Fprintf(&b, "h%03d.far.test. TXT \"no address\"\n", i)
+		}
+	}
+	srv := startFakeResolver(t, nil, writeZone(t, b.String()))
+	r := &Resolver{DNS: srv.client(), Family: FamilyIPv4}
+	route := r.Resolve(context.Background(), "far.test")
+	if route.Err != nil {
+		t.Fatal(route.Err.Error())
+	}
+	require.Len(t, route.Hosts, 2*DefaultMaxHosts, "two chunks looked up")
+	assert.ErrorIs(t, route.Hosts[0].Err, ErrNoHostAddress)
+	assert.Equal(t, []string{"192.0.2.68"}, viewHosts(route.Hosts[DefaultMaxHosts+3:])[0].Addrs)
+	assert.Contains(t, route.Warnings[0], "the domain lists 200 MX hosts; only the first 128")
+	assert.Empty(t, srv.queries("h199.far.test", "A"), "the third chunk is never asked")
+}

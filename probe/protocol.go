@@ -1,6 +1,9 @@
 package probe
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // Protocol is the dialect spoken to the server.
 type Protocol string
@@ -24,37 +27,35 @@ type protocolSpec struct {
 	backend bool
 }
 
-// protocols is the table of the protocols a probe speaks, in the order
-// messages list them.
-var protocols = []struct {
+// protocolRow is one protocol of the table.
+type protocolRow struct {
 	name Protocol
 	spec protocolSpec
-}{
+}
+
+// protocols is the table of the protocols a probe speaks, in the order
+// messages list them.
+var protocols = []protocolRow{
 	{ProtocolSMTP, protocolSpec{port: PortSMTP, hello: verbEHLO, heloFallback: true}},
 	{ProtocolLMTP, protocolSpec{port: PortLMTP, hello: verbLHLO, backend: true}},
 	{ProtocolSMTPS, protocolSpec{port: PortSMTPS, hello: verbEHLO, heloFallback: true, implicitTLS: true}},
 }
 
+func (p Protocol) row() int {
+	return slices.IndexFunc(protocols, func(r protocolRow) bool { return r.name == p })
+}
+
 // spec returns p's row; an unknown protocol (never past NewConfig) gets
 // SMTP's.
 func (p Protocol) spec() protocolSpec {
-	for _, r := range protocols {
-		if r.name == p {
-			return r.spec
-		}
+	if i := p.row(); i >= 0 {
+		return protocols[i].spec
 	}
 	return protocols[0].spec
 }
 
 // Valid reports whether p is a protocol the probe speaks.
-func (p Protocol) Valid() bool {
-	for _, r := range protocols {
-		if r.name == p {
-			return true
-		}
-	}
-	return false
-}
+func (p Protocol) Valid() bool { return p.row() >= 0 }
 
 // protocolNames lists the protocols for messages: "smtp, lmtp or smtps".
 func protocolNames() string {

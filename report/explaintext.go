@@ -2,7 +2,9 @@ package report
 
 import (
 	"errors"
+	"regexp"
 	"strings"
+	"sync"
 )
 
 // Explained is the result of explaining one reply or one log line.
@@ -66,6 +68,16 @@ func classifyFacts(f *textFacts) Classification {
 			renh = enh
 		}
 		cl := ClassifyText(f.reply.Code, renh, f.reply.Text())
+		if cl.Rule == nil {
+			// A multi-line reply the bouncing MTA joined keeps the
+			// continuation codes inside sentences ("is receiving
+			// 450-4.2.1 mail at a rate"): match once more without them.
+			if t := unfold(f.reply.Text()); t != f.reply.Text() {
+				if c2 := ClassifyText(f.reply.Code, renh, t); c2.Rule != nil {
+					cl = c2
+				}
+			}
+		}
 		if cl.Rule == nil && f.text != "" && f.text != f.reply.Text() && cl.Category != CategoryDeliverable {
 			if c2 := ClassifyText(f.reply.Code, renh, f.text); c2.Rule != nil {
 				cl = c2
@@ -143,6 +155,11 @@ func explainFacts(f *textFacts) Explained {
 	if f.serverSide && !recipientSide(v.Category) && (v.Rule == nil || strings.HasSuffix(v.Rule.File, "generic.yaml") && v.Rule.Party != PartyLocal) {
 		v.Party = PartySender
 	}
+	// A connection to this host's own services (loopback, a unix socket,
+	// the LMTP hand-off to the local mailbox server) is your own set-up.
+	if (v.Category == CategoryConnectionRefused || v.Category == CategoryConnectionTimeout) && ownService(f) {
+		v.Party = PartyLocal
+	}
 	// A DNS failure in answer to MAIL FROM concerns the sender's domain.
 	if v.Category == CategoryDNSFailure && strings.HasPrefix(f.command, "MAIL") {
 		v.Party = PartySender
@@ -159,4 +176,35 @@ func explainFacts(f *textFacts) Explained {
 		out.Rule, out.Provider = v.Rule.ID, v.Rule.Provider
 	}
 	return out
+}
+
+// ownService: the text is about a connection to this host's own
+// services: a loopback address, a unix socket, Postfix's lmtp(8).
+func ownService(f *textFacts) bool {
+	if strings.HasSuffix(strings.ToLower(f.program), "/lmtp") {
+		return true
+	}
+	low := strings.ToLower(f.text)
+	for _, m := range []string{"connect to 127.", "[127.", "connect to localhost", "[::1]", "connect to private/", "connect to public/", "connect to /"} {
+		if strings.Contains(low, m) {
+			return true
+		}
+	}
+	return false
+}
+
+// foldCode is a continuation code inside a joined reply: " 450-4.2.1 ",
+// " 550 5.7.1 ".
+// Compiled on first use: nothing in report compiles at program start.
+var foldCode = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`\s[245]\d\d[- ]([245]\.\d{1,3}\.\d{1,3}\s+)?`)
+})
+
+// unfold removes the continuation codes after the first line's: the
+// text a joined multi-line reply says, without the codes that split it.
+func unfold(s string) string {
+	if len(s) < 4 {
+		return s
+	}
+	return s[:4] + foldCode().ReplaceAllString(s[4:], " ")
 }

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/mailprobe/mailprobe/probe"
@@ -262,7 +263,13 @@ func syslogTag(s string) (prog, rest string) {
 	return "", s
 }
 
-var programPrefixes = []string{"postfix", "qmail", "exim", "sendmail", "sm-mta", "sm-msp-queue", "courier", "smtpd", "opensmtpd", "dovecot", "lmtp", "lda", "deliver", "rblsmtpd", "postscreen", "submission"}
+// Program names: families by prefix (postfix/smtp, qmail-send, exim4,
+// sm-mta, courieresmtpd, dovecot), the rest exactly ("deliver" is
+// Dovecot's LDA, "delivery" is not a program).
+var (
+	programPrefixes = []string{"postfix", "qmail", "exim", "sendmail", "sm-", "courier", "dovecot"}
+	programNames    = []string{"smtpd", "opensmtpd", "lmtp", "lda", "deliver", "rblsmtpd", "postscreen", "submission"}
+)
 
 func knownProgram(name string) bool {
 	n := strings.ToLower(name)
@@ -273,6 +280,9 @@ func knownProgram(name string) bool {
 		if strings.HasPrefix(n, p) {
 			return true
 		}
+	}
+	if slices.Contains(programNames, n) {
+		return true
 	}
 	// A Postfix multi-instance tag: "postfix-out/smtp".
 	return strings.Contains(n, "/smtp") || strings.Contains(n, "/lmtp")
@@ -312,11 +322,13 @@ func kindOf(prog, s string) TextKind {
 	switch {
 	case has("remote server returned", "resolver.adr.", "resolver.rst.", "storedrv.", "diagnostic information for administrators", "generating server:") || isMicrosoftHash(s):
 		return KindMicrosoftNDR
+	case has(": delivery via "):
+		return KindPostfix
 	case has("technical details of permanent failure", "technical details of temporary failure", "google tried to deliver", "the response from the remote server was", "the error that the other server returned was", "dns type '", "the recipient server did not accept our requests to connect", "delivery to the following recipient failed", "message not delivered"):
 		return KindGmailDSN
 	case qmailDelivery(s) != "" || has("remote_host_said", "remote host said:", "sorry,_i", "sorry, i couldn't find any host", "_(#", "qmail-send", "rblsmtpd", "does not like recipient", "i'm not going to try again"):
 		return KindQmail
-	case has("smtp error from remote mail server", "rejected rcpt", "rejected mail", "rejected connection", "retry timeout exceeded", " ** ", " == ", "all relevant mx records point to non-existent hosts", "retry time not reached", "unrouteable address") || strings.HasPrefix(s, "** ") || strings.HasPrefix(s, "== "):
+	case has("smtp error from remote mail server", "rejected rcpt", "rejected mail", "rejected connection", "retry timeout exceeded", " ** ", " == ", " defer (", "all relevant mx records point to non-existent hosts", "retry time not reached", "unrouteable address") || strings.HasPrefix(s, "** ") || strings.HasPrefix(s, "== "):
 		return KindExim
 	case has("ruleset=", "stat=", "reject=", "mailer=", "<<< ", ">>> ", "----- transcript of session follows -----", "... while talking to"):
 		if has("result=\"", "evpid=", "delivery: ok for", "delivery: tempfail for", "delivery: permfail for") {
@@ -669,6 +681,11 @@ func (f *textFacts) gmail(s string) {
 // note lines: smtpd's "warning: …: SASL LOGIN authentication failed",
 // smtp's "SSL_connect error to …", postscreen's events.
 func (f *textFacts) postfixOther(s string) {
+	// A success DSN's "<a@b>: delivery via host[addr]:port: 250 …"
+	// (Postfix's bounce service, for NOTIFY=SUCCESS).
+	if strings.Contains(s, ": delivery via ") {
+		f.status = "sent"
+	}
 	rest := s
 	if i := strings.Index(rest, ": "); i > 0 && i <= 20 && isQueueID(rest[:i]) {
 		rest = rest[i+2:]
@@ -696,7 +713,7 @@ func isQueueID(s string) bool {
 // starting with the same code ("550-5.7.1 …" continuation lines, with or
 // without the final "550 …" line), or Postfix's joined form.
 func bareReply(s string) *probe.Reply {
-	if !replyStart(s, 0) {
+	if !replyStart(s, 0) && !offRangeReplyStart(s) {
 		return nil
 	}
 	code := s[:3]
@@ -756,8 +773,10 @@ func replyStart(s string, i int) bool {
 	if i+3 > len(s) {
 		return false
 	}
-	// RFC 5321 §4.2: the second digit is 0–5.
-	if s[i] != '2' && s[i] != '4' && s[i] != '5' || s[i+1] < '0' || s[i+1] > '5' || !digit(s[i+2]) {
+	// RFC 5321 §4.2 allows 0–5 as the second digit; servers do send
+	// 571 (Exchange), so for 4yz and 5yz any digit goes, while a 2yz
+	// must keep to the RFC (prose numbers look like 2xx more often).
+	if s[i] != '2' && s[i] != '4' && s[i] != '5' || !digit(s[i+1]) || !digit(s[i+2]) || s[i] == '2' && s[i+1] > '5' {
 		return false
 	}
 	// A line break right after the code: Postfix wraps a bounce's text at
@@ -960,4 +979,18 @@ func pythonSMTPError(s string) string {
 		i += j + 1
 	}
 	return s
+}
+
+// offRangeReplyStart: a text that begins with a 4xx/5xx code whose
+// second digit is above 5 ("571 5.7.1 Message refused, DMARC verification
+// Failed.", "591 … your host [1.2.3.4] is blacklisted …") followed by an
+// enhanced code of the same class or by words. RFC 5321 §4.2 allows only
+// 0–5 there, but Exchange and some filters send such codes; at the very
+// start of a pasted text nothing else is meant, so its class still says
+// whether the failure is permanent. Inside prose replyStart stays strict.
+func offRangeReplyStart(s string) bool {
+	if len(s) < 5 || (s[0] != '4' && s[0] != '5') || s[1] < '6' || s[1] > '9' || !digit(s[2]) || s[3] != ' ' {
+		return false
+	}
+	return s[4] == s[0] || ('a' <= s[4]|0x20 && s[4]|0x20 <= 'z')
 }

@@ -27,7 +27,8 @@ that are IP addresses or have no address. A domain with no MX but an address is
 its own implicit MX (RFC 5321 §5.1).
 
 --deadline bounds the whole run; lookups it cuts short say so. An answer
-with more than 64 MX hosts is cut to the first 64 by preference, with a warning,
+with more than 64 MX hosts has them looked up 64 at a time by preference, the next
+64 only when none of the last had an address, with a warning,
 and a host listed twice is looked up once.
 
 Exit code 0 when every domain has a usable route, 1 when one cannot receive mail
