@@ -713,7 +713,7 @@ func isQueueID(s string) bool {
 // starting with the same code ("550-5.7.1 …" continuation lines, with or
 // without the final "550 …" line), or Postfix's joined form.
 func bareReply(s string) *probe.Reply {
-	if !replyStart(s, 0) {
+	if !replyStart(s, 0) && !offRangeReplyStart(s) {
 		return nil
 	}
 	code := s[:3]
@@ -979,4 +979,18 @@ func pythonSMTPError(s string) string {
 		i += j + 1
 	}
 	return s
+}
+
+// offRangeReplyStart: a text that begins with a 4xx/5xx code whose
+// second digit is above 5 ("571 5.7.1 Message refused, DMARC verification
+// Failed.", "591 … your host [1.2.3.4] is blacklisted …") followed by an
+// enhanced code of the same class or by words. RFC 5321 §4.2 allows only
+// 0–5 there, but Exchange and some filters send such codes; at the very
+// start of a pasted text nothing else is meant, so its class still says
+// whether the failure is permanent. Inside prose replyStart stays strict.
+func offRangeReplyStart(s string) bool {
+	if len(s) < 5 || (s[0] != '4' && s[0] != '5') || s[1] < '6' || s[1] > '9' || !digit(s[2]) || s[3] != ' ' {
+		return false
+	}
+	return s[4] == s[0] || ('a' <= s[4]|0x20 && s[4]|0x20 <= 'z')
 }

@@ -4,7 +4,7 @@
 package report
 
 // builtinTableHash is builtinHash() of the files this table was made from.
-const builtinTableHash = "84a7b4332c3e6b90"
+const builtinTableHash = "25b3e74b28fae7b1"
 
 // builtinTable builds the table on first use: as a package variable it
 // would be built at program start, by every process, classifying or not.
@@ -175,7 +175,7 @@ func builtinTable() []*Rule {
 		{ID: "postfix-local-tls-policy", Category: "tls-required", Party: "local", Match: []string{"tls is required, but", "server certificate not verified", "server certificate not trusted", "requiretls failure"}, NoReply: true, File: "report/rules/generic.yaml", Line: 94},
 		{ID: "postfix-tls-handshake", Category: "protocol-error", Party: "recipient", Match: []string{"cannot start tls", "ssl_connect error", "tls handshake failed"}, NoReply: true, File: "report/rules/generic.yaml", Line: 102},
 		{ID: "postfix-protocol-reason", Category: "protocol-error", Party: "recipient", Match: []string{"protocol error", "malformed reply", "non-smtp response", "message requires smtputf8"}, NoReply: true, File: "report/rules/generic.yaml", Line: 110},
-		{ID: "postfix-mail-loop", Category: "other", Party: "local", Match: []string{"loops back to myself"}, NoReply: true, File: "report/rules/generic.yaml", Line: 118},
+		{ID: "postfix-mail-loop", Category: "other", Party: "local", Match: []string{"loops back to myself", "mailer loop"}, NoReply: true, File: "report/rules/generic.yaml", Line: 118},
 		{ID: "postfix-no-relayhost", Category: "other", Party: "local", Match: []string{"unable to find primary relay"}, NoReply: true, File: "report/rules/generic.yaml", Line: 126},
 		{ID: "postfix-sasl-failed", Category: "auth-required", Party: "local", Match: []string{"sasl authentication failed"}, File: "report/rules/generic.yaml", Line: 134},
 		{ID: "smtpd-session-protocol", Category: "protocol-error", Party: "sender", Regex: "too many errors after|pregreet \\d+ after|hangup after|command (count|time|length) limit|command pipelining from|bare newline from|non-smtp command from|pre-greeting traffic|synchronization error|too many (nonmail|unrecognized|syntax or protocol errors)|smtp protocol error|lost connection after (starttls|auth|ehlo)|used when not advertised|improper command pipelining", branches: []*branch{{lit: "too many errors after"}, {re: "pregreet \\d+ after", lits: []string{"pregreet "}}, {lit: "hangup after"}, {re: "command (count|time|length) limit", lits: []string{"command "}}, {lit: "command pipelining from"}, {lit: "bare newline from"}, {lit: "non-smtp command from"}, {lit: "pre-greeting traffic"}, {lit: "synchronization error"}, {re: "too many (nonmail|unrecognized|syntax or protocol errors)", lits: []string{"too many "}}, {lit: "smtp protocol error"}, {re: "lost connection after (starttls|auth|ehlo)", lits: []string{"lost connection after "}}, {lit: "used when not advertised"}, {lit: "improper command pipelining"}}, File: "report/rules/generic.yaml", Line: 148},

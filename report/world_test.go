@@ -30,3 +30,21 @@ func TestRepeatedReplyCode(t *testing.T) {
 		assert.Contains(t, r.Text(), "is not allowed to send mail")
 	}
 }
+
+func TestOffRangeReplyStart(t *testing.T) {
+	for in, want := range map[string]bool{
+		"571 5.7.1 Message refused, DMARC verification Failed.":    true,
+		"591 sofia@example.com your host [1.2.3.4] is blacklisted": true,
+		"571 Delivery not authorized, message refused":             true,
+		"550 5.1.1 User unknown":                                   false, // in range: replyStart's
+		"599":                                                      false,
+		"571 1234 items":                                           false,
+		"671 Not a class":                                          false,
+	} {
+		assert.Equal(t, want, offRangeReplyStart(in), in)
+	}
+	r := bareReply("591 sofia@example.com your host [1.2.3.4] is blacklisted by dnsbl.sorbs.net.")
+	if assert.NotNil(t, r) {
+		assert.Equal(t, 591, r.Code)
+	}
+}
