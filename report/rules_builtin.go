@@ -4,7 +4,7 @@
 package report
 
 // builtinTableHash is builtinHash() of the files this table was made from.
-const builtinTableHash = "25b3e74b28fae7b1"
+const builtinTableHash = "fdee9100b0c7b7dd"
 
 // builtinTable builds the table on first use: as a package variable it
 // would be built at program start, by every process, classifying or not.
@@ -164,6 +164,7 @@ func builtinTable() []*Rule {
 		{ID: "world-bad-sender-syntax", Category: "policy-spf-dmarc-dkim", Party: "sender", Priority: -10, Enhanced: []string{"5.1.7", "4.1.7"}, File: "report/rules/world.yaml", Line: 284},
 		{ID: "world-local-user-lookup", Category: "server-error", Party: "local", Match: []string{"user lookup error"}, File: "report/rules/world.yaml", Line: 294},
 		{ID: "world-mimecast-greylisting", Category: "greylisted", Party: "sender", Provider: "Mimecast", Classes: []int{4}, classes: 16, Match: []string{"internal resource temporarily unavailable"}, Next: "Mimecast: retry (a well-behaved MTA does); if it persists, the recipient's Mimecast admin can allow your IP (https://community.mimecast.com/docs/DOC-1369#451)", File: "report/rules/world.yaml", Line: 305},
+		{ID: "world-mx-in-bogon-space", Category: "dns-failure", Party: "sender", Priority: 10, Regex: "address uses mx in .{0,12}address space", branches: []*branch{{re: "address uses mx in .{0,12}address space", lits: []string{"address uses mx in "}}}, File: "report/rules/world.yaml", Line: 322},
 		{ID: "client-auth-failed", Category: "auth-required", Party: "sender", Regex: "sasl( [a-z0-9-]+)? authentication fail|sasl authentication failure|authenticator failed|auth failure \\(|incorrect authentication data|535[ -][^;]*authentication failed|authentication not allowed|invalid credentials|code d.authentification invalide", branches: []*branch{{re: "sasl( [a-z0-9-]+)? authentication fail", lits: []string{" authentication fail"}}, {lit: "sasl authentication failure"}, {lit: "authenticator failed"}, {lit: "auth failure ("}, {lit: "incorrect authentication data"}, {re: "535[ -][^;]*authentication failed", lits: []string{"authentication failed"}}, {lit: "authentication not allowed"}, {lit: "invalid credentials"}, {re: "code d.authentification invalide", lits: []string{"authentification invalide"}}}, File: "report/rules/generic.yaml", Line: 18},
 		{ID: "postfix-null-mx", Category: "null-mx", Party: "recipient", Match: []string{"does not accept mail (nullmx)"}, NoReply: true, File: "report/rules/generic.yaml", Line: 33},
 		{ID: "postfix-dns-not-found", Category: "dns-failure", Party: "recipient", Match: []string{"host or domain name not found", "name service error", "unable to look up host", "malformed name server reply", "malformed or unexpected name server reply"}, NoReply: true, File: "report/rules/generic.yaml", Line: 41},
