@@ -1,11 +1,14 @@
 package report
 
 import (
+	"bytes"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/mailprobe/mailprobe/blacklist"
+	"github.com/mailprobe/mailprobe/mx"
 	"github.com/mailprobe/mailprobe/probe"
 )
 
@@ -96,4 +99,20 @@ func TestBlockLike(t *testing.T) {
 			assert.Equal(t, tt.want, BlockLike(tt.phase, mustReply(t, tt.reply)))
 		})
 	}
+}
+
+// TestMXHostWithoutAddressIsNotAMissingDomain: #10 item 5. A domain
+// whose MX host has no address exists; the explanation names the host
+// and does not send the admin back to `mailprobe mx`.
+func TestMXHostWithoutAddressIsNotAMissingDomain(t *testing.T) {
+	rt := &mx.Route{Domain: "noaddr.lab.test",
+		Hosts: []mx.MXHost{{Preference: 10, Name: "mx1.noaddr.lab.test",
+			Err: &mx.Error{Kind: mx.ErrNXDomain, Name: "mx1.noaddr.lab.test", Type: "AAAA", Rcode: "NXDOMAIN"}}},
+		Err: &mx.Error{Kind: mx.ErrNoAddress, Name: "noaddr.lab.test", Type: "MX"}}
+	var b bytes.Buffer
+	require.NoError(t, MXText(&b, []*mx.Route{rt}, TextOptions{}))
+	out := b.String()
+	assert.Contains(t, out, "The domain noaddr.lab.test exists and has MX records, but its MX host mx1.noaddr.lab.test does not exist")
+	assert.NotContains(t, out, "does not exist in DNS")
+	assert.NotContains(t, out, "`mailprobe mx")
 }
