@@ -264,6 +264,8 @@ func (s *session) transaction(group []*pending, final bool) (retry []*pending, q
 		e = d
 	} else if e == nil && len(replies) > 0 {
 		e = s.c.leftover(cmds[len(replies)-1].verb)
+	} else if d := shortGroup(pipelined, cmds, replies, e); d != nil {
+		e = d
 	}
 	if e != nil && errors.Is(e, ErrDesync) {
 		s.c.closed = true // no QUIT into a dialogue out of step
