@@ -146,6 +146,7 @@ func TestNoDesyncOnHonestServers(t *testing.T) {
 		{"plain-accept", 250},
 		{"plain-unknown", 550},
 		{"starttls-valid", 250},
+		{"junk-after-quit", 250},
 	}
 	for _, tt := range tests {
 		t.Run(tt.script, func(t *testing.T) {

@@ -262,8 +262,10 @@ func (s *session) transaction(group []*pending, final bool) (retry []*pending, q
 	// commands, means every reply may belong to another command.
 	if d := checkReplies(cmds, replies); d != nil {
 		e = d
-	} else if e == nil && len(replies) > 0 {
-		e = s.c.leftover(cmds[len(replies)-1].verb)
+	} else if last := len(replies) - 1; e == nil && last >= 0 && cmds[last].verb != verbQUIT {
+		// After QUIT's 221 the dialogue is over: whatever follows (a
+		// blank line, a banner) can shift nothing.
+		e = s.c.leftover(cmds[last].verb)
 	} else if d := shortGroup(pipelined, cmds, replies, e); d != nil {
 		e = d
 	}

@@ -74,3 +74,35 @@ func TestStartTLSFallback(t *testing.T) {
 		})
 	}
 }
+
+// TestStartTLSFallbackByLevel: by Postfix's level names, only "may" falls
+// back to plaintext after a failed handshake; "none" never starts TLS;
+// encrypt, verify and secure fail the host.
+func TestStartTLSFallbackByLevel(t *testing.T) {
+	for _, tt := range []struct {
+		level    string
+		attempts int
+		status   string
+	}{
+		{"none", 1, "deliverable"}, // STARTTLS never asked: the first session is plaintext
+		{"may", 2, "deliverable"},
+		{"encrypt", 1, "deferred"},
+		{"verify", 1, "deferred"},
+		{"secure", 1, "deferred"},
+	} {
+		t.Run(tt.level, func(t *testing.T) {
+			lvl, err := probe.ParseTLSLevel(tt.level)
+			require.NoError(t, err)
+			// Under "none" the first connection must not be the TLS one.
+			scripts := []string{"starttls-alert", "plain-accept"}
+			if tt.level == "none" {
+				scripts = []string{"plain-accept"}
+			}
+			res, _ := runScripts(t, func(c *probe.Config) {
+				c.STARTTLS, c.TLSVerify, c.TLSSecure, c.TLSLevel = lvl.Mode, lvl.Verify, lvl.Nexthop, lvl.Name
+			}, scripts...)
+			require.Len(t, res.Domains[0].Attempts, tt.attempts, "attempts: %v", attemptErrs(res.Domains[0].Attempts))
+			assert.Equal(t, tt.status, string(report.Judge(res.Recipients[0], res).Status))
+		})
+	}
+}

@@ -1,11 +1,14 @@
 package report
 
 import (
+	"bytes"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/mailprobe/mailprobe/blacklist"
+	"github.com/mailprobe/mailprobe/mx"
 	"github.com/mailprobe/mailprobe/probe"
 )
 
@@ -96,4 +99,38 @@ func TestBlockLike(t *testing.T) {
 			assert.Equal(t, tt.want, BlockLike(tt.phase, mustReply(t, tt.reply)))
 		})
 	}
+}
+
+// TestMXHostWithoutAddressIsNotAMissingDomain: #10 item 5. A domain
+// whose MX host has no address exists; the explanation names the host
+// and does not send the admin back to `mailprobe mx`.
+func TestMXHostWithoutAddressIsNotAMissingDomain(t *testing.T) {
+	rt := &mx.Route{Domain: "noaddr.lab.test",
+		Hosts: []mx.MXHost{{Preference: 10, Name: "mx1.noaddr.lab.test",
+			Err: &mx.Error{Kind: mx.ErrNXDomain, Name: "mx1.noaddr.lab.test", Type: "AAAA", Rcode: "NXDOMAIN"}}},
+		Err: &mx.Error{Kind: mx.ErrNoAddress, Name: "noaddr.lab.test", Type: "MX"}}
+	var b bytes.Buffer
+	require.NoError(t, MXText(&b, []*mx.Route{rt}, TextOptions{}))
+	out := b.String()
+	assert.Contains(t, out, "The domain noaddr.lab.test exists and has MX records, but its MX host mx1.noaddr.lab.test does not exist")
+	assert.NotContains(t, out, "does not exist in DNS")
+	assert.NotContains(t, out, "`mailprobe mx")
+}
+
+// TestLooksLMTP: #10 item 6. SMTP spoken to an LMTP server — a greeting
+// that says LMTP on any port, or port 24 refusing EHLO with 500 — is
+// reported as "use --protocol lmtp"; a plain SMTP refusal is not.
+func TestLooksLMTP(t *testing.T) {
+	build := func(t *testing.T, port int, greeting string) Verdict {
+		a := tcpAttempt("backend.example.org", "192.0.2.24", port)
+		a.Greeting = mustReply(t, greeting)
+		ehlo := mustReply(t, "500 5.5.1 Unknown command")
+		a.Steps = []probe.Step{{Phase: probe.PhaseGreeting, Reply: a.Greeting}, {Phase: probe.PhaseEHLO, Command: "EHLO probe.example.net", Reply: ehlo}}
+		a.Err = &probe.Error{Kind: probe.ErrRejected, Phase: probe.PhaseHELO, Reply: ehlo}
+		o, res := fixture("a@example.org", a, probe.PhaseHELO, ehlo, nil)
+		return Judge(o, res)
+	}
+	assert.Contains(t, build(t, 2424, "220 backend.example.org Cyrus LMTP v3.6 server ready").Explanation.Next, "use --protocol lmtp")
+	assert.Contains(t, build(t, 24, "220 vm Dovecot (Debian) ready.").Explanation.Next, "use --protocol lmtp")
+	assert.NotContains(t, build(t, 25, "220 mx.example.org ESMTP").Explanation.Next, "--protocol lmtp")
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // Explained is the result of explaining one reply or one log line.
@@ -154,6 +155,11 @@ func explainFacts(f *textFacts) Explained {
 	if f.serverSide && !recipientSide(v.Category) && (v.Rule == nil || strings.HasSuffix(v.Rule.File, "generic.yaml") && v.Rule.Party != PartyLocal) {
 		v.Party = PartySender
 	}
+	// A connection to this host's own services (loopback, a unix socket,
+	// the LMTP hand-off to the local mailbox server) is your own set-up.
+	if (v.Category == CategoryConnectionRefused || v.Category == CategoryConnectionTimeout) && ownService(f) {
+		v.Party = PartyLocal
+	}
 	// A DNS failure in answer to MAIL FROM concerns the sender's domain.
 	if v.Category == CategoryDNSFailure && strings.HasPrefix(f.command, "MAIL") {
 		v.Party = PartySender
@@ -172,9 +178,27 @@ func explainFacts(f *textFacts) Explained {
 	return out
 }
 
+// ownService: the text is about a connection to this host's own
+// services: a loopback address, a unix socket, Postfix's lmtp(8).
+func ownService(f *textFacts) bool {
+	if strings.HasSuffix(strings.ToLower(f.program), "/lmtp") {
+		return true
+	}
+	low := strings.ToLower(f.text)
+	for _, m := range []string{"connect to 127.", "[127.", "connect to localhost", "[::1]", "connect to private/", "connect to public/", "connect to /"} {
+		if strings.Contains(low, m) {
+			return true
+		}
+	}
+	return false
+}
+
 // foldCode is a continuation code inside a joined reply: " 450-4.2.1 ",
 // " 550 5.7.1 ".
-var foldCode = regexp.MustCompile(`\s[245]\d\d[- ]([245]\.\d{1,3}\.\d{1,3}\s+)?`)
+// Compiled on first use: nothing in report compiles at program start.
+var foldCode = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`\s[245]\d\d[- ]([245]\.\d{1,3}\.\d{1,3}\s+)?`)
+})
 
 // unfold removes the continuation codes after the first line's: the
 // text a joined multi-line reply says, without the codes that split it.
@@ -182,5 +206,5 @@ func unfold(s string) string {
 	if len(s) < 4 {
 		return s
 	}
-	return s[:4] + foldCode.ReplaceAllString(s[4:], " ")
+	return s[:4] + foldCode().ReplaceAllString(s[4:], " ")
 }

@@ -2,8 +2,13 @@ package report
 
 import (
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -192,4 +197,39 @@ func TestNothingCompiledAtProgramStart(t *testing.T) {
 	cmd.Env = append(os.Environ(), "REPORT_FRESH_PROCESS=1")
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, "%s", out)
+}
+
+// TestNoPackageLevelRegexp: no package-level variable of report is
+// initialised by compiling a regexp (regexp.MustCompile/Compile at
+// program start); wrap it in sync.OnceValue instead.
+func TestNoPackageLevelRegexp(t *testing.T) {
+	fset := token.NewFileSet()
+	files, err := filepath.Glob("*.go")
+	require.NoError(t, err)
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, name, nil, 0)
+		require.NoError(t, err)
+		for _, d := range f.Decls {
+			g, ok := d.(*ast.GenDecl)
+			if !ok || g.Tok != token.VAR {
+				continue
+			}
+			for _, spec := range g.Specs {
+				for _, v := range spec.(*ast.ValueSpec).Values {
+					call, ok := v.(*ast.CallExpr)
+					if !ok {
+						continue
+					}
+					if sel, ok := call.Fun.(*ast.SelectorExpr); ok {
+						if id, ok := sel.X.(*ast.Ident); ok && id.Name == "regexp" {
+							t.Errorf("%s: package-level regexp.%s runs at program start", fset.Position(call.Pos()), sel.Sel.Name)
+						}
+					}
+				}
+			}
+		}
+	}
 }

@@ -30,11 +30,11 @@ func newBlacklistCmd(g *globals) *cobra.Command {
 		Short:   "Check IP addresses, host names and domains against DNS blocklists",
 		Long: `blacklist asks DNS blocklists (RFC 5782) about each TARGET: an IPv4 or IPv6
 address, or a name. A name is checked on the domain lists, and its A/AAAA
-addresses on the IP lists. For every list it says listed, clean or unknown,
+addresses and those of its MX hosts on the IP lists. For every list it says listed, clean or unknown,
 with the returned codes, what they mean, and the list's TXT reason.
 
-Error answers are never "listed": Spamhaus 127.255.255.252/254/255, DBL
-127.0.1.255, URIBL/SURBL 127.0.0.1, answers outside 127.0.0.0/8 (a resolver
+Error answers are never "listed": 127.255.255.0/24 on any list (Spamhaus's error
+range, unless --lists declares such a code), DBL 127.0.1.255, URIBL/SURBL 127.0.0.1, answers outside 127.0.0.0/8 (a resolver
 rewriting NXDOMAIN), SERVFAIL, REFUSED and timeouts are "unknown" with the
 reason. Many lists refuse queries sent through public resolvers (8.8.8.8,
 1.1.1.1, 9.9.9.9…); use your own recursive resolver with --resolver.
