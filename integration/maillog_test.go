@@ -163,11 +163,13 @@ func TestMaillogRealPostfix(t *testing.T) {
 	for rcpt := range want {
 		submit(t, conf, rcpt)
 	}
-	// every recipient gets its first delivery attempt within seconds
+	// every recipient gets its first delivery attempt within seconds:
+	// two status lines each, the hand-over to the content filter and the
+	// re-queued message's own attempt
 	require.Eventually(t, func() bool {
 		b, _ := os.ReadFile(logFile)
 		for rcpt := range want {
-			if !bytes.Contains(b, []byte("to=<"+rcpt+">, relay=")) {
+			if bytes.Count(b, []byte("to=<"+rcpt+">, relay=")) < 2 {
 				return false
 			}
 		}
@@ -211,7 +213,18 @@ func TestMaillogRealPostfix(t *testing.T) {
 	assert.Contains(t, text, "it.test: 1 recipients\n  bounced  user-unknown (permanent)")
 
 	// the queue: what is stuck now
-	queue, _ := decodeOutcomes(t, runMaillog(t, "--queue", "--postfix-config", conf, "-o", "jsonl"))
+	// qmgr moves a deferred message from the active to the deferred queue
+	// just after the delivery agent logs: wait for that
+	var queue map[string]maillogOutcome
+	require.Eventually(t, func() bool {
+		queue, _ = decodeOutcomes(t, runMaillog(t, "--queue", "--postfix-config", conf, "-o", "jsonl"))
+		for rcpt, w := range want {
+			if w.status == "deferred" && queue[rcpt].Status != "deferred" {
+				return false
+			}
+		}
+		return true
+	}, 30*time.Second, 200*time.Millisecond, "the deferred messages did not reach the deferred queue")
 	for rcpt, w := range want {
 		q, inQueue := queue[rcpt]
 		assert.Equal(t, w.status == "deferred", inQueue, "%s in the queue", rcpt)

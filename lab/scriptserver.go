@@ -74,6 +74,22 @@ func StartScripts(names ...string) (*ScriptServer, error) {
 		}
 		scripts = append(scripts, s)
 	}
+	return NewScriptServers(scripts...)
+}
+
+// NewScriptServers serves parsed scripts in turn, as StartScripts does
+// for shipped ones.
+func NewScriptServers(scripts ...*Script) (*ScriptServer, error) {
+	if len(scripts) == 0 {
+		return nil, fmt.Errorf("%w: no script", ErrScriptSyntax)
+	}
+	names := make([]string, len(scripts))
+	for i, s := range scripts {
+		if s == nil || len(s.Steps) == 0 {
+			return nil, fmt.Errorf("%w: empty script", ErrScriptSyntax)
+		}
+		names[i] = s.Name
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("lab: script server: %w", err)

@@ -88,7 +88,7 @@ type conn struct {
 	tap      TranscriptFunc
 	closed   bool            // the server closed (421 or EOF); no QUIT owed
 	ctx      context.Context // cancelling it closes the socket (see open)
-	quitWait time.Duration   // time spent waiting for pipelined QUIT replies
+	quitWait time.Duration   // time spent waiting for QUIT and RSET replies (not MAIL/RCPT time)
 }
 
 func newConn(nc net.Conn, att *Attempt, timeout time.Duration, deadline time.Time, tap TranscriptFunc) *conn {
@@ -112,11 +112,18 @@ func (c *conn) note(dir, line string) {
 // read reads one reply for phase and records it. QUIT's reply gets
 // QuitGrace at most: nothing depends on it (Postfix does not even wait
 // for it, smtp_skip_quit_response=yes), so a server that never answers
-// QUIT costs seconds, not the phase timeout.
+// QUIT costs seconds, not the phase timeout. So does RSET's: it is read
+// once every RCPT of the transaction has been answered, and the time is
+// nobody's MAIL/RCPT time (quitWait).
 func (c *conn) read(phase Phase, cmdLine string, start time.Time) (*Reply, *Error) {
 	deadline := c.phaseDeadline()
-	if g := time.Now().Add(QuitGrace); phase == PhaseQUIT && g.Before(deadline) {
+	t0 := time.Now()
+	tail := phase == PhaseQUIT || phase == PhaseRSET
+	if g := t0.Add(QuitGrace); tail && g.Before(deadline) {
 		deadline = g
+	}
+	if tail {
+		defer func() { c.quitWait += time.Since(t0) }()
 	}
 	_ = c.nc.SetReadDeadline(deadline)
 	r, err := ReadReply(c.br)
@@ -198,10 +205,8 @@ func (c *conn) pipeline(cmds []command) (replies []*Reply, err *Error) {
 	wc := *c
 	go func() { werr <- wc.write(cmds) }()
 	for _, cmd := range cmds {
-		t0 := time.Now()
 		r, err := c.read(cmd.verb.phase(), cmd.line(), start)
 		if cmd.verb == verbQUIT {
-			c.quitWait += time.Since(t0)
 			if err != nil && errors.Is(err.Kind, ErrTimeout) {
 				// Unanswered QUIT: hang up, as after any QUIT.
 				<-werr

@@ -19,7 +19,9 @@ const (
 	DefaultDeadline = 2 * time.Minute
 	// QuitGrace bounds the wait for the reply to QUIT, pipelined or not:
 	// nothing depends on it, and Postfix does not wait for it at all
-	// (smtp_skip_quit_response = yes).
+	// (smtp_skip_quit_response = yes). The RSET that ends a transaction
+	// gets the same bound: every RCPT has been answered by then, and a
+	// server that answers RSET at all answers it at once.
 	QuitGrace = 2 * time.Second
 	// DefaultMXDeadline bounds a whole `mailprobe mx` run: every domain's
 	// MX, CNAME and address lookups together. Six times the DNS timeout:

@@ -223,3 +223,34 @@ func desyncRetry(ctx context.Context, att *Attempt) bool {
 	_, offered := att.Extensions["PIPELINING"]
 	return offered
 }
+
+// shortGroup reports a pipelined group whose replies stopped, by a
+// timeout or a hang-up, after some but not all of its commands were
+// answered. RFC 2920 §3.2 gives every command of a group one reply, in
+// order; when one is missing — a server that skipped the reply to one
+// RCPT — every later reply belongs to the command before it, and the
+// last command, the RSET, is the one left without an answer: a rejected
+// recipient would read as accepted with the RSET's 250. So a group cut
+// short is out of step, and the host is tried again one command at a
+// time, where each reply is read before the next command goes out. A
+// group that stopped at a 421 (the server closing, RFC 5321 §3.8) or
+// before any reply is not: nothing was shifted. Lock-step runs never are.
+func shortGroup(pipelined bool, cmds []command, replies []*Reply, e *Error) *Error {
+	if !pipelined || e == nil || len(replies) == 0 || len(replies) >= len(cmds) {
+		return nil
+	}
+	if !errors.Is(e.Kind, ErrTimeout) && !errors.Is(e.Kind, ErrLost) {
+		return nil
+	}
+	missing := cmds[len(replies)]
+	if missing.verb == verbQUIT {
+		return nil // an unanswered QUIT is let go (conn.pipeline)
+	}
+	how := "stopped answering"
+	if errors.Is(e.Kind, ErrLost) {
+		how = "closed the connection"
+	}
+	return desyncError(missing.verb.phase(), nil, fmt.Sprintf(
+		"the server %s after %d replies to a pipelined group of %d commands, before the reply to %s: with one reply missing, each reply may be the one to the command before it (RFC 2920 §3.2)",
+		how, len(replies), len(cmds), missing.verb.name()))
+}

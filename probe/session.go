@@ -266,6 +266,8 @@ func (s *session) transaction(group []*pending, final bool) (retry []*pending, q
 		// After QUIT's 221 the dialogue is over: whatever follows (a
 		// blank line, a banner) can shift nothing.
 		e = s.c.leftover(cmds[last].verb)
+	} else if d := shortGroup(pipelined, cmds, replies, e); d != nil {
+		e = d
 	}
 	if e != nil && errors.Is(e, ErrDesync) {
 		s.c.closed = true // no QUIT into a dialogue out of step

@@ -116,3 +116,21 @@ func TestMXHostWithoutAddressIsNotAMissingDomain(t *testing.T) {
 	assert.NotContains(t, out, "does not exist in DNS")
 	assert.NotContains(t, out, "`mailprobe mx")
 }
+
+// TestLooksLMTP: #10 item 6. SMTP spoken to an LMTP server — a greeting
+// that says LMTP on any port, or port 24 refusing EHLO with 500 — is
+// reported as "use --protocol lmtp"; a plain SMTP refusal is not.
+func TestLooksLMTP(t *testing.T) {
+	build := func(t *testing.T, port int, greeting string) Verdict {
+		a := tcpAttempt("backend.example.org", "192.0.2.24", port)
+		a.Greeting = mustReply(t, greeting)
+		ehlo := mustReply(t, "500 5.5.1 Unknown command")
+		a.Steps = []probe.Step{{Phase: probe.PhaseGreeting, Reply: a.Greeting}, {Phase: probe.PhaseEHLO, Command: "EHLO probe.example.net", Reply: ehlo}}
+		a.Err = &probe.Error{Kind: probe.ErrRejected, Phase: probe.PhaseHELO, Reply: ehlo}
+		o, res := fixture("a@example.org", a, probe.PhaseHELO, ehlo, nil)
+		return Judge(o, res)
+	}
+	assert.Contains(t, build(t, 2424, "220 backend.example.org Cyrus LMTP v3.6 server ready").Explanation.Next, "use --protocol lmtp")
+	assert.Contains(t, build(t, 24, "220 vm Dovecot (Debian) ready.").Explanation.Next, "use --protocol lmtp")
+	assert.NotContains(t, build(t, 25, "220 mx.example.org ESMTP").Explanation.Next, "--protocol lmtp")
+}

@@ -835,11 +835,20 @@ func embeddedReply(s string) *probe.Reply {
 		}
 		// A bare "250 " after a space is likely a number in prose
 		// ("port 250 …"); only accept it with an enhanced code.
-		if score > bestScore {
+		//
+		// In a session transcript (MDaemon's "--- Session Transcript ---",
+		// hMailServer's, a pasted telnet session) the greeting and the
+		// 250s come before the refusal: a 4xx/5xx line outranks a 2xx/3xx
+		// one of at least line-start standing, and only a 4xx/5xx with an
+		// enhanced code ends the search early.
+		failure := s[i] == '4' || s[i] == '5'
+		if score >= 2 && failure && best >= 0 && s[best] != '4' && s[best] != '5' {
 			best, bestScore = i, score
-			if score == 3 {
-				break
-			}
+		} else if score > bestScore {
+			best, bestScore = i, score
+		}
+		if best == i && score == 3 && failure {
+			break
 		}
 	}
 	if best < 0 || bestScore < 2 {

@@ -48,3 +48,15 @@ func TestOffRangeReplyStart(t *testing.T) {
 		assert.Equal(t, 591, r.Code)
 	}
 }
+
+// A session transcript: the refusal, not the greeting, is the reply.
+func TestTranscriptPrefersFailure(t *testing.T) {
+	r := embeddedReply("--- Session Transcript ---\nWaiting for protocol initiation...\n220 turbosport.com ESMTP MDaemon 3.5.2 ready\nRCPT To:<b@turbosport.com>\n552 Message for <b@turbosport.com> would exceed mailbox quota\nQUIT")
+	if assert.NotNil(t, r) {
+		assert.Equal(t, 552, r.Code)
+	}
+	r = embeddedReply("Remote host said: 250 2.1.5 Ok")
+	if assert.NotNil(t, r) {
+		assert.Equal(t, 250, r.Code)
+	}
+}

@@ -64,7 +64,7 @@ today's answer beside the log's.`,
 	fl := cmd.Flags()
 	fl.IntVar(&f.year, "year", 0, "year of syslog (RFC 3164) stamps, which carry none (default: from each file's modification time)")
 	fl.StringSliceVar(&f.domains, "domain", nil, "only these recipient domains")
-	fl.StringSliceVar(&f.statuses, "status", nil, "statuses to group and print: sent, deferred, bounced, expired, rejected, held, discarded, open, all (default: all but sent)")
+	fl.StringSliceVar(&f.statuses, "status", nil, "statuses to group and print: sent, deferred, bounced, expired, rejected, held, discarded, open, all (default: all but sent; all for -o jsonl)")
 	fl.StringSliceVar(&f.senders, "sender", nil, "only these envelope senders (ADDR, @DOMAIN, or <> for the null sender)")
 	fl.StringVar(&f.since, "since", "", "ignore lines before this time (RFC 3339, 2006-01-02, '2006-01-02 15:04', or a duration ago such as 24h)")
 	fl.StringVar(&f.until, "until", "", "ignore lines after this time (same forms): the outcome as of then")
@@ -145,6 +145,10 @@ func runMaillog(cmd *cobra.Command, g *globals, f *maillogFlags, args []string) 
 		return usagef("--year %d: want a year", f.year)
 	}
 	opts.Filter.Statuses, opts.Filter.Domains, opts.Filter.Senders = f.statuses, f.domains, f.senders
+	if len(f.statuses) == 0 && g.output == "jsonl" {
+		// a stream is one object per (message, recipient): every status
+		opts.Filter.Statuses = []string{"all"}
+	}
 	if f.queue != "" && len(args) > 0 {
 		return usagef("--queue reads the queue, not log files: give one or the other")
 	}

@@ -210,7 +210,9 @@ func (s *Server) serve(c net.Conn, conn int) {
 			}
 			if s.HardErrors > 0 && refused >= s.HardErrors {
 				// Postfix smtpd.c: the next command after the hard
-				// limit gets 421 and the session ends.
+				// limit gets 421 and the session ends. (The refusal
+				// goes out first: a client in lock-step waits for it.)
+				_ = w.Flush()
 				if _, err := br.ReadString('\n'); err == nil {
 					s.errors421.Add(1)
 					say("421 4.7.0 mx.test Error: too many errors")
