@@ -143,7 +143,20 @@ func (c *Client) exchange(ctx context.Context, m *dns.Msg, server, network strin
 		return nil, classify(err)
 	}
 	// One answer per TCP exchange: a bad one is final.
-	return Validate(q, resp)
+	valid, err := Validate(q, resp)
+	if err == nil && resp.Truncated {
+		// TC says "this message was truncated due to length greater than
+		// that permitted on the transmission channel" (RFC 1035 §4.1.1);
+		// TCP permits 65535 bytes, so a TCP answer with TC says it is
+		// incomplete. Its records are not the whole answer — part of an
+		// MX set, or an empty answer that would read as "no address" —
+		// and are not believed. (Postfix's dns_query, given TC, asks
+		// again with a larger buffer and at 64 KiB uses what it got; we
+		// report the answer as malformed, a temporary failure, instead of
+		// deciding from part of it.)
+		return nil, fmt.Errorf("%w: TC (truncated) set on an answer over TCP: the message says it is incomplete", ErrBadAnswer)
+	}
+	return valid, err
 }
 
 // exchangeUDP sends q over UDP and waits for the answer carrying its ID.

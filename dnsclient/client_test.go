@@ -206,6 +206,34 @@ func TestQueryTruncatedRetriesTCP(t *testing.T) {
 	assert.Equal(t, "192.0.2.3", resp.Answer[0].(*dns.A).A.String())
 }
 
+// TestQueryTruncatedOverTCP: a TCP answer that says it was truncated is
+// incomplete by its own word: neither its records (part of an MX set) nor
+// its emptiness (which would read as "no such record") are believed.
+func TestQueryTruncatedOverTCP(t *testing.T) {
+	for _, withData := range []bool{true, false} {
+		addr := udpResponder(t, func(req *dns.Msg) []*dns.Msg {
+			m := new(dns.Msg)
+			m.SetReply(req)
+			m.Truncated = true
+			return []*dns.Msg{m}
+		})
+		tcpServer(t, addr, func(w dns.ResponseWriter, req *dns.Msg) {
+			m := new(dns.Msg)
+			m.SetReply(req)
+			if withData {
+				m = answerA(req, "192.0.2.3")
+			}
+			m.Truncated = true
+			_ = w.WriteMsg(m)
+		})
+		c := &Client{Servers: []string{addr}, Timeout: time.Second}
+		resp, err := c.Query(context.Background(), "host.test", dns.TypeA)
+		assert.ErrorIs(t, err, ErrBadAnswer, "with data: %v", withData)
+		assert.Contains(t, err.Error(), "TC (truncated) set on an answer over TCP")
+		assert.Nil(t, resp)
+	}
+}
+
 func TestQueryWrongIDOverTCP(t *testing.T) {
 	addr := udpResponder(t, func(req *dns.Msg) []*dns.Msg {
 		m := new(dns.Msg)

@@ -4,7 +4,7 @@
 package report
 
 // builtinTableHash is builtinHash() of the files this table was made from.
-const builtinTableHash = "df3e6c6c8b7ca171"
+const builtinTableHash = "f9caff70d3cccbe5"
 
 // builtinTable builds the table on first use: as a package variable it
 // would be built at program start, by every process, classifying or not.
@@ -166,6 +166,9 @@ func builtinTable() []*Rule {
 		{ID: "world-local-user-lookup", Category: "server-error", Party: "local", Match: []string{"user lookup error"}, File: "report/rules/world.yaml", Line: 297},
 		{ID: "world-mimecast-greylisting", Category: "greylisted", Party: "sender", Provider: "Mimecast", Classes: []int{4}, classes: 16, Match: []string{"internal resource temporarily unavailable"}, Next: "Mimecast: retry (a well-behaved MTA does); if it persists, the recipient's Mimecast admin can allow your IP (https://community.mimecast.com/docs/DOC-1369#451)", File: "report/rules/world.yaml", Line: 308},
 		{ID: "world-mx-in-bogon-space", Category: "dns-failure", Party: "sender", Priority: 10, Regex: "address uses mx in .{0,12}address space", branches: []*branch{{re: "address uses mx in .{0,12}address space", lits: []string{"address uses mx in "}}}, File: "report/rules/world.yaml", Line: 325},
+		{ID: "world-exchange-submission-quota", Category: "rate-limited", Party: "sender", Provider: "Microsoft", Regex: "submission quota (was )?exceeded|recipient thread limit exceeded", branches: []*branch{{re: "submission quota (was )?exceeded", lits: []string{"submission quota "}}, {lit: "recipient thread limit exceeded"}}, Next: "Microsoft 365: the sending account passed Exchange Online's sending limits (https://learn.microsoft.com/en-us/office365/servicedescriptions/exchange-online-service-description/exchange-online-limits); wait for the 24-hour window or send less", File: "report/rules/world.yaml", Line: 339},
+		{ID: "world-client-not-authenticated", Category: "auth-required", Party: "sender", Regex: "client was not authenticated|not authenticated to send anonymous mail", branches: []*branch{{lit: "client was not authenticated"}, {lit: "not authenticated to send anonymous mail"}}, File: "report/rules/world.yaml", Line: 354},
+		{ID: "world-bad-helo", Category: "reverse-dns", Party: "sender", Regex: "\\bbad helo\\b", branches: []*branch{{re: "\\bbad helo\\b", lits: []string{"bad helo"}}}, File: "report/rules/world.yaml", Line: 363},
 		{ID: "postfix-sasl-failed", Category: "auth-required", Party: "local", Match: []string{"sasl authentication failed; server"}, File: "report/rules/generic.yaml", Line: 18},
 		{ID: "client-auth-failed", Category: "auth-required", Party: "sender", Regex: "sasl( [a-z0-9-]+)? authentication fail|sasl authentication failure|authenticator failed|auth failure \\(|incorrect authentication data|535[ -][^;]*authentication failed|authentication not allowed|invalid credentials|code d.authentification invalide", branches: []*branch{{re: "sasl( [a-z0-9-]+)? authentication fail", lits: []string{" authentication fail"}}, {lit: "sasl authentication failure"}, {lit: "authenticator failed"}, {lit: "auth failure ("}, {lit: "incorrect authentication data"}, {re: "535[ -][^;]*authentication failed", lits: []string{"authentication failed"}}, {lit: "authentication not allowed"}, {lit: "invalid credentials"}, {re: "code d.authentification invalide", lits: []string{"authentification invalide"}}}, File: "report/rules/generic.yaml", Line: 36},
 		{ID: "postfix-null-mx", Category: "null-mx", Party: "recipient", Match: []string{"does not accept mail (nullmx)"}, NoReply: true, File: "report/rules/generic.yaml", Line: 51},
