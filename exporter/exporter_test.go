@@ -285,10 +285,16 @@ expect MAIL
 send 250 2.1.0 Ok
 expect RCPT
 sendraw "550 5.1.1 <postmaster@lab.test> \x1b[2J unknown user ${jndi:x} \"label=\"\r\n"
-expect QUIT|RSET
-send 221 bye
+expect RSET
+send 250 2.0.0 Ok
+expect QUIT
+send 221 2.0.0 Bye
 close
 `)
+	// The server is honest apart from its text: RSET gets 250 as RFC 5321
+	// §4.1.1.5 requires (and Postfix answers "250 2.0.0 Ok"), else the
+	// probe's out-of-step check (probe/desync.go) rightly reads the reply as
+	// a protocol error at rset and the rcpt series this test checks is gone.
 	s, _ := newTestServer(t, "modules:"+fmt.Sprintf(serverModule, "lab"), nil)
 	a := get(t, s.Handler(), "/probe?module=lab&target="+srv.Addr(), nil)
 	require.Equal(t, 200, a.code)

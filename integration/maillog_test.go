@@ -140,6 +140,45 @@ func decodeOutcomes(t *testing.T, jsonl string) (out, parents map[string]maillog
 	return out, parents
 }
 
+// postfixSettled reports whether a Postfix log holds, for each recipient,
+// at least n delivery status lines ("QUEUEID: to=<rcpt>, relay=…,
+// status=…", complete up to the newline) and, for each such line with a
+// final status (sent, bounced), qmgr's "QUEUEID: removed" after it.
+// Postfix logs the status line first and "removed" when the queue file is
+// gone (qmgr/qmgr_active.c), so a reader between the two sees the message
+// still open.
+func postfixSettled(log []byte, rcpts []string, n int) bool {
+	lines := strings.Split(string(log), "\n")
+	lines = lines[:len(lines)-1] // the last piece has no newline yet: not a whole line
+	removed := map[string]int{}  // queue id → line index of its "removed"
+	for i, l := range lines {
+		if qid, ok := strings.CutSuffix(l, ": removed"); ok {
+			removed[qid[strings.LastIndexByte(qid, ' ')+1:]] = i
+		}
+	}
+	for _, rcpt := range rcpts {
+		seen := 0
+		for i, l := range lines {
+			before, after, ok := strings.Cut(l, ": to=<"+rcpt+">, relay=")
+			if !ok {
+				continue
+			}
+			seen++
+			if strings.Contains(after, ", status=deferred ") {
+				continue
+			}
+			qid := before[strings.LastIndexByte(before, ' ')+1:]
+			if r, ok := removed[qid]; !ok || r < i {
+				return false
+			}
+		}
+		if seen < n {
+			return false
+		}
+	}
+	return true
+}
+
 // TestMaillogRealPostfix: a real Postfix delivers real messages through a
 // content filter (re-queued under a new id, as amavis does) — to
 // Dovecot users through Postfix #1, to an unknown user, to the greylisting
@@ -165,16 +204,18 @@ func TestMaillogRealPostfix(t *testing.T) {
 	}
 	// every recipient gets its first delivery attempt within seconds:
 	// two status lines each, the hand-over to the content filter and the
-	// re-queued message's own attempt
+	// re-queued message's own attempt; and qmgr's "removed" of every
+	// message whose status line was final (it follows the status line, for
+	// a bounce only after the non-delivery notice is queued), else the
+	// reader rightly calls that message still open
+	rcpts := make([]string, 0, len(want))
+	for rcpt := range want {
+		rcpts = append(rcpts, rcpt)
+	}
 	require.Eventually(t, func() bool {
 		b, _ := os.ReadFile(logFile)
-		for rcpt := range want {
-			if bytes.Count(b, []byte("to=<"+rcpt+">, relay=")) < 2 {
-				return false
-			}
-		}
-		return true
-	}, 60*time.Second, 200*time.Millisecond, "Postfix did not try every recipient; see %s", logFile)
+		return postfixSettled(b, rcpts, 2)
+	}, 60*time.Second, 200*time.Millisecond, "Postfix did not try (and, where final, remove) every recipient; see %s", logFile)
 
 	// the log
 	got, handed := decodeOutcomes(t, runMaillog(t, "-o", "jsonl", "--status", "all", "--sender", maillogSender, logFile))
@@ -242,4 +283,37 @@ func TestMaillogRealPostfix(t *testing.T) {
 	assert.Contains(t, probed, "now:     still deferred: 450 4.2.0 <alice@grey.it.test>")
 	assert.Contains(t, probed, "now:     still deferred: 452 4.2.2 <alice@full.it.test>: Recipient address rejected: Mailbox full")
 	assert.Contains(t, probed, "now:     still deferred: connect to dead2.it.test[127.0.2.32]:25: Connection refused")
+}
+
+// TestPostfixSettled: the wait above must not pass between a final status
+// line and qmgr's "removed", nor on a line still being written. The lines
+// are from this test's own Postfix on loopback (a real run).
+func TestPostfixSettled(t *testing.T) {
+	const (
+		handed  = "Dec 02 04:34:05 sender postfix-maillog/smtp[6175]: 4C6A7984046: to=<nobody@it.test>, relay=127.0.3.25[127.0.3.25]:10026, delay=0.11, delays=0.04/0.02/0.04/0, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as 606329849D8)\n"
+		handedR = "Dec 02 04:34:05 sender postfix-maillog/qmgr[6163]: 4C6A7984046: removed\n"
+		bounced = "Dec 02 04:34:05 sender postfix-maillog/smtp[6181]: 606329849D8: to=<nobody@it.test>, relay=mx.it.test[127.0.2.25]:25, delay=0.06, delays=0/0.01/0/0.04, dsn=5.1.1, status=bounced (host mx.it.test[127.0.2.25] said: 550 5.1.1 <nobody@it.test>: Recipient address rejected: undeliverable address: host 127.0.2.24[127.0.2.24] said: 550 5.1.1 <nobody@it.test> User doesn't exist: nobody@it.test (in reply to RCPT TO command) (in reply to RCPT TO command))\n"
+		notice  = "Dec 02 04:34:05 sender postfix-maillog/bounce[6190]: 606329849D8: sender non-delivery notification: 7E3D39842A4\n"
+		bounceR = "Dec 02 04:34:05 sender postfix-maillog/qmgr[6163]: 606329849D8: removed\n"
+		grey    = "Dec 02 04:34:05 sender postfix-maillog/smtp[6189]: 641FA9849DA: to=<alice@grey.it.test>, relay=mx-grey.it.test[127.0.2.27]:25, delay=0.21, delays=0/0.03/0.01/0.18, dsn=4.2.0, status=deferred (host mx-grey.it.test[127.0.2.27] said: 450 4.2.0 <alice@grey.it.test>: Recipient address rejected: Greylisted, see http://postgrey.schweikert.ch/help/grey.it.test.html (in reply to RCPT TO command))\n"
+		greyH   = "Dec 02 04:34:05 sender postfix-maillog/smtp[6181]: 5662C9849D4: to=<alice@grey.it.test>, relay=127.0.3.25[127.0.3.25]:10026, delay=0.1, delays=0.05/0.03/0.02/0, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as 641FA9849DA)\n"
+		greyHR  = "Dec 02 04:34:05 sender postfix-maillog/qmgr[6163]: 5662C9849D4: removed\n"
+	)
+	rcpts := []string{"nobody@it.test", "alice@grey.it.test"}
+	cases := []struct {
+		name string
+		log  string
+		want bool
+	}{
+		{"all attempts logged, final ones removed", handed + handedR + greyH + greyHR + bounced + notice + grey + bounceR, true},
+		{"bounce not yet removed", handed + handedR + greyH + greyHR + bounced + notice + grey, false},
+		{"hand-over not yet removed", handed + greyH + greyHR + bounced + notice + bounceR + grey, false},
+		{"second attempt missing", handed + handedR + greyH + greyHR + grey, false},
+		{"deferred line still being written", handed + handedR + greyH + greyHR + bounced + notice + bounceR + grey[:120], false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			assert.Equal(t, c.want, postfixSettled([]byte(c.log), rcpts, 2))
+		})
+	}
 }

@@ -4,7 +4,7 @@
 package report
 
 // builtinTableHash is builtinHash() of the files this table was made from.
-const builtinTableHash = "f9caff70d3cccbe5"
+const builtinTableHash = "2113e410622e4053"
 
 // builtinTable builds the table on first use: as a package variable it
 // would be built at program start, by every process, classifying or not.
@@ -169,6 +169,8 @@ func builtinTable() []*Rule {
 		{ID: "world-exchange-submission-quota", Category: "rate-limited", Party: "sender", Provider: "Microsoft", Regex: "submission quota (was )?exceeded|recipient thread limit exceeded", branches: []*branch{{re: "submission quota (was )?exceeded", lits: []string{"submission quota "}}, {lit: "recipient thread limit exceeded"}}, Next: "Microsoft 365: the sending account passed Exchange Online's sending limits (https://learn.microsoft.com/en-us/office365/servicedescriptions/exchange-online-service-description/exchange-online-limits); wait for the 24-hour window or send less", File: "report/rules/world.yaml", Line: 339},
 		{ID: "world-client-not-authenticated", Category: "auth-required", Party: "sender", Regex: "client was not authenticated|not authenticated to send anonymous mail", branches: []*branch{{lit: "client was not authenticated"}, {lit: "not authenticated to send anonymous mail"}}, File: "report/rules/world.yaml", Line: 354},
 		{ID: "world-bad-helo", Category: "reverse-dns", Party: "sender", Regex: "\\bbad helo\\b", branches: []*branch{{re: "\\bbad helo\\b", lits: []string{"bad helo"}}}, File: "report/rules/world.yaml", Line: 363},
+		{ID: "world-yandex-target-blocked", Category: "mailbox-disabled", Party: "recipient", Provider: "Yandex", Match: []string{"policy rejection on the target address"}, Next: "Yandex: the recipient's account is blocked; reach them another way (https://yandex.com/support/mail/bounces/yandex/policy-rejection-on-the-target-address.html)", File: "report/rules/world.yaml", Line: 375},
+		{ID: "world-non-fqdn-recipient", Category: "user-unknown", Party: "recipient", Match: []string{"recipient address rejected: need fully-qualified address"}, File: "report/rules/world.yaml", Line: 386},
 		{ID: "postfix-sasl-failed", Category: "auth-required", Party: "local", Match: []string{"sasl authentication failed; server"}, File: "report/rules/generic.yaml", Line: 18},
 		{ID: "client-auth-failed", Category: "auth-required", Party: "sender", Regex: "sasl( [a-z0-9-]+)? authentication fail|sasl authentication failure|authenticator failed|auth failure \\(|incorrect authentication data|535[ -][^;]*authentication failed|authentication not allowed|invalid credentials|code d.authentification invalide", branches: []*branch{{re: "sasl( [a-z0-9-]+)? authentication fail", lits: []string{" authentication fail"}}, {lit: "sasl authentication failure"}, {lit: "authenticator failed"}, {lit: "auth failure ("}, {lit: "incorrect authentication data"}, {re: "535[ -][^;]*authentication failed", lits: []string{"authentication failed"}}, {lit: "authentication not allowed"}, {lit: "invalid credentials"}, {re: "code d.authentification invalide", lits: []string{"authentification invalide"}}}, File: "report/rules/generic.yaml", Line: 36},
 		{ID: "postfix-null-mx", Category: "null-mx", Party: "recipient", Match: []string{"does not accept mail (nullmx)"}, NoReply: true, File: "report/rules/generic.yaml", Line: 51},
