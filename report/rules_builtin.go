@@ -4,7 +4,7 @@
 package report
 
 // builtinTableHash is builtinHash() of the files this table was made from.
-const builtinTableHash = "1a60139e037c4492"
+const builtinTableHash = "44425826d67334b1"
 
 // builtinTable builds the table on first use: as a package variable it
 // would be built at program start, by every process, classifying or not.
@@ -173,6 +173,7 @@ func builtinTable() []*Rule {
 		{ID: "world-bad-helo", Category: "reverse-dns", Party: "sender", Regex: "\\bbad helo\\b", branches: []*branch{{re: "\\bbad helo\\b", lits: []string{"bad helo"}}}, File: "report/rules/world.yaml", Line: 363},
 		{ID: "world-yandex-target-blocked", Category: "mailbox-disabled", Party: "recipient", Provider: "Yandex", Match: []string{"policy rejection on the target address"}, Next: "Yandex: the recipient's account is blocked; reach them another way (https://yandex.com/support/mail/bounces/yandex/policy-rejection-on-the-target-address.html)", File: "report/rules/world.yaml", Line: 375},
 		{ID: "world-non-fqdn-recipient", Category: "user-unknown", Party: "recipient", Match: []string{"recipient address rejected: need fully-qualified address"}, File: "report/rules/world.yaml", Line: 386},
+		{ID: "world-not-sent-over-tls", Category: "tls-required", Party: "sender", Regex: "(wasn't|was not|not) sent over a tls connection|requires all bulk email senders to use .{0,20}tls", branches: []*branch{{re: "(wasn't|was not|not) sent over a tls connection", lits: []string{" sent over a tls connection"}}, {re: "requires all bulk email senders to use .{0,20}tls", lits: []string{"requires all bulk email senders to use "}}}, File: "report/rules/world.yaml", Line: 398},
 		{ID: "postfix-sasl-failed", Category: "auth-required", Party: "local", Match: []string{"sasl authentication failed; server"}, File: "report/rules/generic.yaml", Line: 18},
 		{ID: "client-auth-failed", Category: "auth-required", Party: "sender", Regex: "sasl( [a-z0-9-]+)? authentication fail|sasl authentication failure|authenticator failed|auth failure \\(|incorrect authentication data|535[ -][^;]*authentication failed|authentication not allowed|invalid credentials|code d.authentification invalide", branches: []*branch{{re: "sasl( [a-z0-9-]+)? authentication fail", lits: []string{" authentication fail"}}, {lit: "sasl authentication failure"}, {lit: "authenticator failed"}, {lit: "auth failure ("}, {lit: "incorrect authentication data"}, {re: "535[ -][^;]*authentication failed", lits: []string{"authentication failed"}}, {lit: "authentication not allowed"}, {lit: "invalid credentials"}, {re: "code d.authentification invalide", lits: []string{"authentification invalide"}}}, File: "report/rules/generic.yaml", Line: 36},
 		{ID: "postfix-null-mx", Category: "null-mx", Party: "recipient", Match: []string{"does not accept mail (nullmx)"}, NoReply: true, File: "report/rules/generic.yaml", Line: 51},
