@@ -2,6 +2,8 @@ package maillog
 
 import (
 	"strings"
+
+	"github.com/mailprobe/mailprobe/report"
 )
 
 // Postfix lines, after the syslog tag "postfix/SERVICE[pid]: ". The
@@ -183,49 +185,10 @@ func queueID(msg string) (id, rest string, ok bool) {
 	return msg[:i], msg[i+2:], true
 }
 
-// parseAttempt reads log_adhoc.c's "to=<%s>[, orig_to=<%s>], relay=%s[,
-// conn_use=%d], delay=%s, delays=%s/%s/%s/%s, dsn=%s, status=%s (%s)".
+// parseAttempt reads a delivery status line (log_adhoc.c) with report's
+// cutter, the one that reads these lines for `mailprobe explain` too.
 func parseAttempt(s string, ev *Event) bool {
-	for s != "" {
-		eq := strings.IndexByte(s, '=')
-		if eq <= 0 {
-			return false
-		}
-		key := s[:eq]
-		s = s[eq+1:]
-		if key == "status" {
-			sp := strings.IndexByte(s, ' ')
-			if sp < 0 {
-				ev.Status = s
-				break
-			}
-			ev.Status = s[:sp]
-			r := s[sp+1:]
-			if len(r) >= 2 && r[0] == '(' && r[len(r)-1] == ')' {
-				r = r[1 : len(r)-1]
-			}
-			ev.Reason = r
-			break
-		}
-		var val string
-		if len(s) > 0 && s[0] == '<' {
-			end := strings.IndexByte(s, '>')
-			if end < 0 {
-				return false
-			}
-			val = s[1:end]
-			s = s[end+1:]
-		} else {
-			end := strings.Index(s, ", ")
-			if end < 0 {
-				end = len(s)
-			}
-			val = s[:end]
-			s = s[end:]
-		}
-		if len(s) >= 2 && s[0] == ',' && s[1] == ' ' {
-			s = s[2:]
-		}
+	status, reason, err := report.CutDeliveryFields(s, func(key, val string) {
 		switch key {
 		case "to":
 			ev.Recipient = val
@@ -236,10 +199,11 @@ func parseAttempt(s string, ev *Event) bool {
 		case "dsn":
 			ev.DSN = val
 		}
-	}
-	if ev.Status == "" {
+	})
+	if err != nil || status == "" {
 		return false
 	}
+	ev.Status, ev.Reason = status, reason
 	if ev.Status == "sent" {
 		ev.NextID = filterHop(ev.Relay, ev.Reason)
 	}
