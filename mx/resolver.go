@@ -253,6 +253,10 @@ func (r *Resolver) lookupHosts(ctx context.Context, sem chan struct{}, hosts []M
 				h.Err = &Error{Kind: ErrMXIsIP, Name: h.Name, Type: "MX"}
 				continue
 			}
+			if !hostAddr(ip) {
+				h.Err = &Error{Kind: ErrNoHostAddress, Name: h.Name, Type: "MX", Err: fmt.Errorf("address %s: %w", ip, ErrBadHostAddress)}
+				continue
+			}
 			h.Addresses = []netip.Addr{ip}
 			warnings[i] = []string{fmt.Sprintf("MX target %s is an IP address, not a host name (RFC 5321 §5.1); MTAs such as Postfix dial it anyway", h.Name)}
 			continue
@@ -341,6 +345,8 @@ func (r *Resolver) hostAddrs(ctx context.Context, sem chan struct{}, host string
 	wg.Wait()
 
 	var res hostResult
+	var bogus []string // addresses no mail host can have (hostAddr)
+	bogusType := ""
 	for i, t := range types {
 		if res.chain == nil {
 			res.chain = answers[i].chain
@@ -351,12 +357,30 @@ func (r *Resolver) hostAddrs(ctx context.Context, sem chan struct{}, host string
 		}
 		var addrs []netip.Addr
 		for _, rr := range answers[i].rrs {
-			if a, ok := rrAddr(rr); ok {
+			a, ok := rrAddr(rr)
+			switch {
+			case !ok:
+			case !hostAddr(a):
+				bogus = append(bogus, a.String())
+				if bogusType == "" {
+					bogusType = dns.TypeToString[t]
+				}
+			default:
 				addrs = append(addrs, a)
 			}
 		}
 		slices.SortFunc(addrs, netip.Addr.Compare)
 		res.addrs = append(res.addrs, slices.Compact(addrs)...)
+	}
+	if len(bogus) > 0 {
+		bad := fmt.Errorf("address %s: %w", strings.Join(slices.Compact(bogus), ", "), ErrBadHostAddress)
+		if len(res.addrs) == 0 {
+			// Dialled, 0.0.0.0 or :: would reach this very machine, whose
+			// answer would be reported as the recipient's.
+			res.err = &Error{Kind: ErrNoHostAddress, Name: host, Type: bogusType, Err: bad}
+			return res
+		}
+		res.warnings = append(res.warnings, host+": "+bad.Error())
 	}
 	if len(res.addrs) > 0 {
 		for _, e := range errs {
@@ -378,6 +402,24 @@ func (r *Resolver) hostAddrs(ctx context.Context, sem chan struct{}, host string
 		}
 	}
 	return res
+}
+
+// hostAddr reports whether a can be the address of a remote host. A DNS
+// answer can hold anything; connecting to the unspecified address
+// (0.0.0.0/8 "this network", RFC 1122 §3.2.1.3, or ::) reaches this
+// machine, multicast and the limited broadcast address no single host.
+// Postfix dials them and, reaching itself, reports that the mail "loops
+// back to myself"; a probe reaching this machine would report its own
+// MTA's answer as the recipient's, so such an address is never dialled.
+func hostAddr(a netip.Addr) bool {
+	a = a.Unmap()
+	switch {
+	case a.IsUnspecified(), a.IsMulticast():
+		return false
+	case a.Is4() && (a.As4()[0] == 0 || a == netip.AddrFrom4([4]byte{255, 255, 255, 255})):
+		return false
+	}
+	return true
 }
 
 func rrAddr(rr dns.RR) (netip.Addr, bool) {

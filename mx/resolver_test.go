@@ -595,3 +595,51 @@ func TestManyMXFirstChunkUnusable(t *testing.T) {
 	assert.Contains(t, route.Warnings[0], "the domain lists 200 MX hosts; only the first 128")
 	assert.Empty(t, srv.queries("h199.far.test", "A"), "the third chunk is never asked")
 }
+
+// TestAddressesNoHostCanHave: a DNS answer can give an MX host 0.0.0.0 or
+// :: (which, dialled, reach this very machine: its MTA's answer would be
+// reported as the recipient's), a multicast or the broadcast address.
+// Such addresses are never dialled: alone they leave the host without an
+// address, named for what they are; beside real ones they are dropped
+// with a warning. The same holds for an MX target written as such an IP.
+func TestAddressesNoHostCanHave(t *testing.T) {
+	zone := writeZone(t, `$ORIGIN test.
+$TTL 300
+zero.test.       MX 10 mx.zero.test.
+mx.zero.test.    A 0.0.0.0
+unspec6.test.    MX 10 mx.unspec6.test.
+mx.unspec6.test. AAAA ::
+mcast.test.      MX 10 mx.mcast.test.
+mx.mcast.test.   A 224.0.0.1
+mx.mcast.test.   A 255.255.255.255
+thisnet.test.    MX 10 mx.thisnet.test.
+mx.thisnet.test. A 0.1.2.3
+mixed.test.      MX 10 mx.mixed.test.
+mx.mixed.test.   A 0.0.0.0
+mx.mixed.test.   A 192.0.2.7
+literal.test.    MX 10 0.0.0.0.
+`)
+	srv := startFakeResolver(t, nil, zone)
+	r := &Resolver{DNS: srv.client(), Family: FamilyAny}
+	for _, tt := range []struct{ domain, typ, addr string }{
+		{"zero.test", "A", "0.0.0.0"},
+		{"unspec6.test", "AAAA", "::"},
+		{"mcast.test", "A", "224.0.0.1, 255.255.255.255"},
+		{"thisnet.test", "A", "0.1.2.3"},
+		{"literal.test", "MX", "0.0.0.0"},
+	} {
+		route := r.Resolve(context.Background(), tt.domain)
+		require.Len(t, route.Hosts, 1, tt.domain)
+		h := route.Hosts[0]
+		assert.Empty(t, h.Addresses, "%s: never dialled", tt.domain)
+		require.NotNil(t, h.Err, tt.domain)
+		assert.ErrorIs(t, h.Err, ErrNoHostAddress, tt.domain)
+		assert.ErrorIs(t, h.Err, ErrBadHostAddress, tt.domain)
+		assert.Equal(t, tt.typ, h.Err.Type, tt.domain)
+		assert.Contains(t, h.Err.Error(), "address "+tt.addr+": not an address a mail host can have", tt.domain)
+	}
+	route := r.Resolve(context.Background(), "mixed.test")
+	require.Nil(t, route.Err)
+	assert.Equal(t, []hostView{{Pref: 10, Name: "mx.mixed.test", Addrs: []string{"192.0.2.7"}}}, viewHosts(route.Hosts))
+	assert.Contains(t, strings.Join(route.Warnings, "\n"), "mx.mixed.test: address 0.0.0.0: not an address a mail host can have")
+}

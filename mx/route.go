@@ -29,6 +29,11 @@ var (
 	// ErrNoHostAddress: the host name exists but has no A/AAAA records of
 	// the wanted family (NODATA). Permanent.
 	ErrNoHostAddress = errors.New("host has no address records")
+	// ErrBadHostAddress joins ErrNoHostAddress when the host's only
+	// addresses are ones no remote host can have: unspecified (0.0.0.0/8,
+	// ::), multicast, limited broadcast. They are never dialled: 0.0.0.0
+	// would reach this machine. Permanent, as the records are.
+	ErrBadHostAddress = errors.New("not an address a mail host can have (unspecified, multicast or broadcast), never dialled")
 	// ErrUnreachable: the resolver could not be reached at all (connection
 	// refused, network unreachable, no resolver configured). Temporary.
 	ErrUnreachable = errors.New("resolver could not be reached")

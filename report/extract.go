@@ -118,6 +118,17 @@ func readText(s string) *textFacts {
 	if f.reason == "" && f.reply == nil {
 		f.reason = f.text
 	}
+	// A Postfix delivery line cut before its queue ID ("status=deferred
+	// (TLS is required, but was not offered by host …)", as admins quote
+	// it) still says what the MTA did.
+	if f.perm == "" && f.line == nil {
+		if st, ok := kv(body, "status"); ok {
+			if j := strings.IndexAny(st, " ("); j > 0 {
+				st = st[:j]
+			}
+			f.perm = statusPermanence(st)
+		}
+	}
 	f.facts()
 	return f
 }
@@ -806,8 +817,14 @@ func embeddedReply(s string) *probe.Reply {
 		}
 		if i == 0 {
 			// The text starts with the reply: "550 …", "552: Message rejected …".
+			// A pasted session that starts with the greeting ("220 … ESMTP
+			// …", then commands and replies) goes on to its refusal.
 			best, bestScore = 0, 3
-			break
+			if s[0] == '4' || s[0] == '5' {
+				break
+			}
+			bestScore = 2
+			continue
 		}
 		// A number after a colon inside a key=value field is the field's
 		// value, not a reply: Exim's "X=TLS1.2:ECDHE-RSA-AES256-GCM-SHA384:256".
@@ -819,6 +836,18 @@ func embeddedReply(s string) *probe.Reply {
 		// ("smtp;550 …", RFC 3464 §2.3.6), as ":" ends a label.
 		if s[i-1] == '\n' || s[i-1] == ':' || s[i-1] == ';' || s[i-1] == '\'' || s[i-1] == '"' || (i >= 2 && (s[i-2] == ':' || s[i-2] == ';')) {
 			score = 2
+		}
+		// An indented continuation line of a bounce paragraph (Postfix
+		// indents them by four spaces: "refused to talk to me:\n    554-gmx.net
+		// …") starts a line as much as an unindented one.
+		if score < 2 {
+			j := i - 1
+			for j > 0 && (s[j] == ' ' || s[j] == '\t') {
+				j--
+			}
+			if j < i-1 && (s[j] == '\n' || s[j] == ':') {
+				score = 2
+			}
 		}
 		// "rejected command 'DATA' with code 550 (0.0.0) '…'" (Barracuda's
 		// NDR), "returned code 550", "DOT said 550 Mail content denied"

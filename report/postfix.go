@@ -398,6 +398,12 @@ func dnsReason(e *mx.Error, domain string, fam mx.Family) (reason, dsn string, c
 	case errors.Is(e, mx.ErrNXDomain):
 		addrType()
 		return notFound("Host not found"), "5.4.4", CategoryDNSFailure
+	case errors.Is(e, mx.ErrBadHostAddress):
+		// Postfix dials such an address and, reaching itself, bounces
+		// with "mail for … loops back to myself" (5.4.6); a probe never
+		// dials it, and says why.
+		addrType()
+		return fmt.Sprintf("Name service error for name=%s type=%s: %v", name, typ, e.Err), "5.4.4", CategoryDNSFailure
 	case errors.Is(e, mx.ErrNoData), errors.Is(e, mx.ErrNoHostAddress), errors.Is(e, mx.ErrMXIsIP):
 		addrType()
 		return notFound("Host found but no data record of requested type"), "5.4.4", CategoryDNSFailure

@@ -60,3 +60,21 @@ func TestTranscriptPrefersFailure(t *testing.T) {
 		assert.Equal(t, 250, r.Code)
 	}
 }
+
+// An indented continuation line of a Postfix bounce paragraph starts a
+// reply; a delivery line quoted from "status=" on still gives its
+// permanence; a pasted session that starts with the greeting goes on to
+// its refusal.
+func TestIndentedAndQuotedForms(t *testing.T) {
+	r := embeddedReply("host mx00.emig.gmx.net[212.227.15.9] refused to talk to me:\n    554-gmx.net (mxgmx014) Nemesis ESMTP Service not available 554-No SMTP\n    service 554 For explanation visit https://example.net")
+	if assert.NotNil(t, r) {
+		assert.Equal(t, 554, r.Code)
+	}
+	e, err := ExplainText("status=deferred (TLS is required, but was not offered by host mail.myhost.net[x.x.x.x])")
+	assert.NoError(t, err)
+	assert.Equal(t, PermanenceTemporary, e.Permanence)
+	r = embeddedReply("220 mx.example.net ESMTP ready\nHELO x\n250 mx.example.net Hello\nRCPT TO: a\n550 5.7.1 Service unavailable, Client host [192.0.2.1] blocked using Spamhaus.")
+	if assert.NotNil(t, r) {
+		assert.Equal(t, 550, r.Code)
+	}
+}
