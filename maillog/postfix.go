@@ -2,6 +2,8 @@ package maillog
 
 import (
 	"strings"
+
+	"github.com/mailprobe/mailprobe/report"
 )
 
 // Postfix lines, after the syslog tag "postfix/SERVICE[pid]: ". The
@@ -82,6 +84,10 @@ func parsePostfix(fr *Frame, ev *Event) (ok, unreadable bool) {
 			ev.Client = c
 			return true, false
 		}
+		if hostNote(fr.Program, rest) {
+			ev.Kind, ev.Status, ev.Reason = EventNote, "deferred", rest
+			return true, false
+		}
 	case 'u':
 		if strings.HasPrefix(rest, "uid=") {
 			ev.Kind = EventReceived
@@ -117,6 +123,15 @@ func parsePostfix(fr *Frame, ev *Event) (ok, unreadable bool) {
 		if strings.HasPrefix(rest, "hold: ") {
 			return parseReject(rest[len("hold: "):], "held", ev)
 		}
+		if hostNote(fr.Program, rest) {
+			ev.Kind, ev.Status, ev.Reason = EventNote, "deferred", rest
+			return true, false
+		}
+	case 'l':
+		if hostNote(fr.Program, rest) {
+			ev.Kind, ev.Status, ev.Reason = EventNote, "deferred", rest
+			return true, false
+		}
 	case 'd':
 		if strings.HasPrefix(rest, "discard: ") {
 			return parseReject(rest[len("discard: "):], "discarded", ev)
@@ -142,6 +157,26 @@ func parsePostfix(fr *Frame, ev *Event) (ok, unreadable bool) {
 	// other queue-id lines (notes about passed-over hosts, header
 	// warnings, "enabling PIX workarounds") carry nothing the outcome needs
 	return true, false
+}
+
+// hostNote: the smtp(8)/lmtp(8) client's note about a host it could not
+// use — smtp_connect.c logs "connect to H[A]:25: …", smtp_helo.c and
+// smtp_proto.c "host H[A] refused to talk to me: …" and "lost connection
+// with H[A] while …", smtp_trouble.c "conversation with H[A] timed out
+// while …" — before it tries the next MX or gives up; the per-recipient
+// to= line with the status normally follows.
+func hostNote(program, rest string) bool {
+	if !strings.HasSuffix(program, "/smtp") && !strings.HasSuffix(program, "/lmtp") {
+		return false
+	}
+	switch {
+	case strings.HasPrefix(rest, "host "):
+		return strings.Contains(rest, " refused to talk to me: ") || strings.Contains(rest, " said: ")
+	case strings.HasPrefix(rest, "connect to "), strings.HasPrefix(rest, "lost connection with "),
+		strings.HasPrefix(rest, "conversation with "):
+		return true
+	}
+	return false
 }
 
 // unrepeat undoes rsyslog's and syslog-ng's repeated-message reduction:
@@ -183,49 +218,10 @@ func queueID(msg string) (id, rest string, ok bool) {
 	return msg[:i], msg[i+2:], true
 }
 
-// parseAttempt reads log_adhoc.c's "to=<%s>[, orig_to=<%s>], relay=%s[,
-// conn_use=%d], delay=%s, delays=%s/%s/%s/%s, dsn=%s, status=%s (%s)".
+// parseAttempt reads a delivery status line (log_adhoc.c) with report's
+// cutter, the one that reads these lines for `mailprobe explain` too.
 func parseAttempt(s string, ev *Event) bool {
-	for s != "" {
-		eq := strings.IndexByte(s, '=')
-		if eq <= 0 {
-			return false
-		}
-		key := s[:eq]
-		s = s[eq+1:]
-		if key == "status" {
-			sp := strings.IndexByte(s, ' ')
-			if sp < 0 {
-				ev.Status = s
-				break
-			}
-			ev.Status = s[:sp]
-			r := s[sp+1:]
-			if len(r) >= 2 && r[0] == '(' && r[len(r)-1] == ')' {
-				r = r[1 : len(r)-1]
-			}
-			ev.Reason = r
-			break
-		}
-		var val string
-		if len(s) > 0 && s[0] == '<' {
-			end := strings.IndexByte(s, '>')
-			if end < 0 {
-				return false
-			}
-			val = s[1:end]
-			s = s[end+1:]
-		} else {
-			end := strings.Index(s, ", ")
-			if end < 0 {
-				end = len(s)
-			}
-			val = s[:end]
-			s = s[end:]
-		}
-		if len(s) >= 2 && s[0] == ',' && s[1] == ' ' {
-			s = s[2:]
-		}
+	status, reason, err := report.CutDeliveryFields(s, func(key, val string) {
 		switch key {
 		case "to":
 			ev.Recipient = val
@@ -236,10 +232,11 @@ func parseAttempt(s string, ev *Event) bool {
 		case "dsn":
 			ev.DSN = val
 		}
-	}
-	if ev.Status == "" {
+	})
+	if err != nil || status == "" {
 		return false
 	}
+	ev.Status, ev.Reason = status, reason
 	if ev.Status == "sent" {
 		ev.NextID = filterHop(ev.Relay, ev.Reason)
 	}

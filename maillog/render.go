@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mailprobe/mailprobe/internal/counts"
 	"github.com/mailprobe/mailprobe/probe"
 )
 
@@ -50,7 +51,7 @@ func Text(w io.Writer, s *Summary, opts TextOptions) error {
 		ew.printf("\n")
 	} else {
 		ew.printf("Read %s: %d lines", safe(strings.Join(s.Files, ", ")), s.Lines)
-		if f := formatCounts(s.ByFormat); f != "" {
+		if f := strings.Join(counts.Ranked(s.ByFormat), ", "); f != "" {
 			ew.printf(" (%s)", f)
 		}
 		if !s.First.IsZero() {
@@ -76,7 +77,7 @@ func Text(w io.Writer, s *Summary, opts TextOptions) error {
 		notes = append(notes, fmt.Sprintf("%d lines outside --since/--until", s.OutsideWindow))
 	}
 	if len(s.Unreadable) > 0 {
-		n := "unreadable lines: " + countsOf(s.Unreadable)
+		n := "unreadable lines: " + strings.Join(counts.Ranked(s.Unreadable), ", ")
 		if !opts.Verbose {
 			n += " (--verbose shows them)"
 		}
@@ -140,32 +141,6 @@ func Text(w io.Writer, s *Summary, opts TextOptions) error {
 		}
 	}
 	return ew.err
-}
-
-func formatCounts(m map[Format]int64) string {
-	c := map[string]int64{}
-	for k, v := range m {
-		c[string(k)] = v
-	}
-	return countsOf(c)
-}
-
-func countsOf(m map[string]int64) string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(i, j int) bool {
-		if m[keys[i]] != m[keys[j]] {
-			return m[keys[i]] > m[keys[j]]
-		}
-		return keys[i] < keys[j]
-	})
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = fmt.Sprintf("%s %d", k, m[k])
-	}
-	return strings.Join(parts, ", ")
 }
 
 // statusOrder is the order statuses are listed in.

@@ -5,10 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 	"time"
 
+	"github.com/mailprobe/mailprobe/internal/counts"
 	"github.com/mailprobe/mailprobe/probe"
 )
 
@@ -244,14 +244,14 @@ func BatchSummaryText(w io.Writer, s *BatchSummary, st probe.BatchStats, opts Te
 	}
 	ew.printf("  status:   %s\n", strings.Join(parts, ", "))
 	if len(s.ByDSN) > 0 {
-		ew.printf("  dsn:      %s\n", strings.Join(batchCounts(s.ByDSN), ", "))
+		ew.printf("  dsn:      %s\n", strings.Join(counts.Ranked(s.ByDSN), ", "))
 	}
 	if len(s.ByCategory) > 0 {
 		cats := map[string]int{}
 		for k, v := range s.ByCategory {
 			cats[string(k)] = v
 		}
-		ew.printf("  category: %s\n", strings.Join(batchCounts(cats), ", "))
+		ew.printf("  category: %s\n", strings.Join(counts.Ranked(cats), ", "))
 	}
 	ew.printf("  sessions: %d opened, %d %s, %d RCPT per session on average",
 		st.Sessions, st.Transactions, batchPlural(st.Transactions, "transaction", "transactions"), batchAvg(st))
@@ -320,25 +320,6 @@ func batchAvg(st probe.BatchStats) int {
 		return 0
 	}
 	return (st.Probed - st.NotChecked) / st.Sessions
-}
-
-// batchCounts renders "key n" pairs, largest first, then by key.
-func batchCounts(m map[string]int) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(i, j int) bool {
-		if m[keys[i]] != m[keys[j]] {
-			return m[keys[i]] > m[keys[j]]
-		}
-		return keys[i] < keys[j]
-	})
-	out := make([]string, len(keys))
-	for i, k := range keys {
-		out[i] = fmt.Sprintf("%s %d", k, m[k])
-	}
-	return out
 }
 
 func batchPlural(n int, one, many string) string {

@@ -235,10 +235,15 @@ func noteStart(s string) int {
 	return -1
 }
 
-// parseDelivery reads log_adhoc.c's "to=<%s>[, orig_to=<%s>], relay=%s[,
-// conn_use=%d], delay=…, delays=…[, tls=…], dsn=%s, status=%s (%s)".
-func parseDelivery(pl *PostfixLine, s string) error {
-	pl.Kind = LineDelivery
+// CutDeliveryFields cuts log_adhoc.c's delivery status fields
+// "to=<%s>[, orig_to=<%s>], relay=%s[, conn_use=%d], delay=…, delays=…[,
+// tls=…], dsn=%s, status=%s (%s)": field gets every key and value before
+// status= (values in <…> without the brackets), and status and the text in
+// the parentheses after it come back. The fields end early, without an
+// error, at a chunk with no "key="; an unclosed "<" is ErrNotPostfixLine.
+// It is the one cutter for these lines: ParsePostfixLine and the maillog
+// reader both use it.
+func CutDeliveryFields(s string, field func(key, val string)) (status, reason string, err error) {
 	for s != "" {
 		eq := strings.IndexByte(s, '=')
 		if eq <= 0 {
@@ -246,28 +251,23 @@ func parseDelivery(pl *PostfixLine, s string) error {
 		}
 		key := s[:eq]
 		s = s[eq+1:]
-		var val string
 		if key == "status" {
 			sp := strings.IndexByte(s, ' ')
 			if sp < 0 {
-				pl.Status = s
-				s = ""
-				break
+				return s, "", nil
 			}
-			pl.Status = s[:sp]
 			r := strings.TrimLeft(s[sp:], " ")
 			if strings.HasPrefix(r, "(") {
 				r = r[1:]
 				r = strings.TrimSuffix(r, ")")
 			}
-			pl.Reason = r
-			s = ""
-			break
+			return s[:sp], r, nil
 		}
+		var val string
 		if strings.HasPrefix(s, "<") {
 			end := strings.IndexByte(s, '>')
 			if end < 0 {
-				return ErrNotPostfixLine
+				return "", "", ErrNotPostfixLine
 			}
 			val = s[1:end]
 			s = s[end+1:]
@@ -280,6 +280,15 @@ func parseDelivery(pl *PostfixLine, s string) error {
 			s = s[end:]
 		}
 		s = strings.TrimPrefix(s, ", ")
+		field(key, val)
+	}
+	return "", "", nil
+}
+
+// parseDelivery reads a delivery status line's fields into pl.
+func parseDelivery(pl *PostfixLine, s string) error {
+	pl.Kind = LineDelivery
+	status, reason, err := CutDeliveryFields(s, func(key, val string) {
 		switch key {
 		case "to":
 			pl.To = val
@@ -300,7 +309,11 @@ func parseDelivery(pl *PostfixLine, s string) error {
 		case "dsn":
 			pl.DSN = val
 		}
+	})
+	if err != nil {
+		return err
 	}
+	pl.Status, pl.Reason = status, reason
 	if pl.To == "" && pl.Status == "" {
 		return ErrNotPostfixLine
 	}

@@ -199,6 +199,10 @@ type TLSDoc struct {
 	NotAfter    *time.Time `json:"not_after"`
 	Verified    bool       `json:"verified"`
 	VerifyError string     `json:"verify_error"`
+	// VerifyKind is why the certificate did not verify (probe.VerifyKind:
+	// expired, not-yet-valid, hostname, unknown-authority, other); ""
+	// when it verified. Scripts branch on it; VerifyError is for people.
+	VerifyKind string `json:"verify_kind"`
 }
 
 // ConfigDoc is what shaped what the server saw.
@@ -319,7 +323,8 @@ func hostDoc(domain string, a *probe.Attempt) HostDoc {
 	}
 	if t := a.TLS; t != nil {
 		td := &TLSDoc{Version: t.Version, Cipher: t.CipherSuite, ServerName: t.ServerName, Subject: t.Subject,
-			Issuer: t.Issuer, DNSNames: nonNil(t.DNSNames), Verified: t.Verified, VerifyError: t.VerifyError}
+			Issuer: t.Issuer, DNSNames: nonNil(t.DNSNames), Verified: t.Verified, VerifyError: t.VerifyError,
+			VerifyKind: string(t.VerifyKind)}
 		if !t.NotBefore.IsZero() {
 			nb := t.NotBefore.UTC()
 			td.NotBefore = &nb

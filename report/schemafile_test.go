@@ -84,3 +84,32 @@ func TestBatchInvalidLineJSON(t *testing.T) {
 	assert.NotContains(t, b.String(), "status=undeliverable")
 	assert.Contains(t, b.String(), `"schema":"mailprobe.batch-line/v1"`)
 }
+
+// TestProbeDocVerifyKind: why a certificate did not verify reaches the
+// JSON document as tls.verify_kind (#9 item 7: VerifyKind reaches the
+// output), one of the schema's values, "" for a verified certificate.
+func TestProbeDocVerifyKind(t *testing.T) {
+	for _, kind := range []probe.VerifyKind{probe.VerifyOK, probe.VerifyExpired, probe.VerifyNotYetValid,
+		probe.VerifyHostname, probe.VerifyUnknownAuthority, probe.VerifyOther} {
+		t.Run(string(kind), func(t *testing.T) {
+			a := tcpAttempt("mx.it.test", "127.0.2.24", 25)
+			a.TLS = &probe.TLSInfo{Version: "TLS 1.3", ServerName: "mx.it.test", Verified: kind == probe.VerifyOK, VerifyKind: kind}
+			if kind != probe.VerifyOK {
+				a.TLS.VerifyError = "certificate did not verify"
+			}
+			_, res := fixture("alice@it.test", a, probe.PhaseRCPT, mustReply(t, "250 2.1.5 OK"), nil)
+			var b bytes.Buffer
+			require.NoError(t, JSON(&b, res))
+			schematest.Validate(t, b.Bytes())
+			var doc struct {
+				Hosts []struct {
+					TLS map[string]any `json:"tls"`
+				} `json:"hosts"`
+			}
+			require.NoError(t, json.Unmarshal(b.Bytes(), &doc))
+			require.Len(t, doc.Hosts, 1)
+			require.Contains(t, doc.Hosts[0].TLS, "verify_kind")
+			assert.Equal(t, string(kind), doc.Hosts[0].TLS["verify_kind"])
+		})
+	}
+}
