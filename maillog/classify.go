@@ -57,9 +57,11 @@ func (c *Classifier) Classify(o *Outcome, explain bool) {
 
 // successKey: explanations of a 2xx reply depend on its code only ("250
 // 2.0.0 Ok: queued as 3F2A…" differs in every line), so successes share
-// one cache entry per code.
+// one cache entry per code. A reason that is no reply ("delivered via
+// dovecot service", "discarded") is named in its explanation, so it keeps
+// its own entry.
 func (c *Classifier) successKey(status, reason string) string {
-	if (status == "sent" || status == "deliverable") && len(reason) > 9 {
+	if (status == "sent" || status == "deliverable") && len(reason) > 9 && reason[0] == '2' {
 		return reason[:9]
 	}
 	return reason

@@ -53,6 +53,11 @@ const (
 	EventFrozen
 	// EventMessageID: the Message-ID header (cleanup message-id=).
 	EventMessageID
+	// EventNote: the smtp/lmtp client's note about one host it passed
+	// over ("host H[A] refused to talk to me: 554 …", "connect to H[A]:25:
+	// Connection timed out"); the recipient's to= line normally follows
+	// and decides, but a log may hold the note alone.
+	EventNote
 	// EventVerdict: a milter's verdict that does not stop the message
 	// (the hosting milter's ACCEPTED).
 	EventVerdict

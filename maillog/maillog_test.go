@@ -3,7 +3,6 @@ package maillog
 import (
 	"bytes"
 	"compress/gzip"
-	"flag"
 	"os"
 	"path/filepath"
 	"sort"
@@ -13,9 +12,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-)
 
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
+	"github.com/mailprobe/mailprobe/internal/golden"
+)
 
 // ref is the reference time of the fixtures: RFC 3164 stamps get the
 // year that puts them at or before it.
@@ -94,18 +93,6 @@ func render(t testing.TB, sum *Summary, outs []*Outcome) string {
 	return b.String()
 }
 
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", "golden", name)
-	if *update {
-		require.NoError(t, os.WriteFile(path, []byte(got), 0o644))
-		return
-	}
-	want, err := os.ReadFile(path)
-	require.NoError(t, err, "run go test ./maillog -update to create %s", path)
-	assert.Equal(t, string(want), got)
-}
-
 // TestGolden reads every fixture of real log lines (sources in each
 // file's header) and compares the summary and the outcomes with the
 // golden files.
@@ -117,7 +104,7 @@ func TestGolden(t *testing.T) {
 		name := filepath.Base(f)
 		t.Run(name, func(t *testing.T) {
 			sum, outs := readString(t, name, fixture(t, name), Options{})
-			golden(t, strings.TrimSuffix(name, ".log")+".golden", render(t, sum, outs))
+			golden.Check(t, strings.TrimSuffix(name, ".log")+".golden", []byte(render(t, sum, outs)))
 		})
 	}
 }
@@ -456,4 +443,58 @@ func TestMilterReject(t *testing.T) {
 	assert.Equal(t, "4.7.1", ev.DSN)
 	assert.Equal(t, "mailrelay.example.com[256.256.256.256]", ev.Client)
 	assert.Equal(t, "451 4.7.1 Greylisting in action, please come back later", ev.Reason)
+}
+
+// TestSeedExamples: every example seed 000 (the hosting provider's
+// "Maillogs erzeugen und auswerten" page, testdata/logs/hosting.log)
+// explains comes out as the page explains it, through report's
+// classifier: Beispiel 1 delivered; Beispiel 2 (1&1 refused to talk: IP
+// black listed, no to= line) deferred as blocklisted, the sender's move;
+// Beispiel 3 (ON HOLD, spam suspicion) and 4 (LIMIT EXCEEDED) held by
+// your own provider's outbound filter, party local.
+func TestSeedExamples(t *testing.T) {
+	cases := []struct {
+		id, status, category, party string
+	}{
+		{"A6B12241F2", "sent", "delivered", "recipient"},
+		{"E6C1D24606", "deferred", "blocklisted", "sender"},
+		{"9865B22BEA", "held", "content-spam", "local"},
+		{"41EA42460C", "held", "rate-limited", "local"},
+	}
+	_, outs := readString(t, "hosting.log", fixture(t, "hosting.log"), Options{Classifier: NewClassifier()})
+	require.Len(t, outs, len(cases))
+	for _, c := range cases {
+		var found *Outcome
+		for _, o := range outs {
+			if o.QueueID == c.id {
+				found = o
+			}
+		}
+		require.NotNil(t, found, c.id)
+		assert.Equal(t, c.status, found.Status, c.id)
+		assert.Equal(t, c.category, found.Category, c.id)
+		assert.Equal(t, c.party, found.Party, c.id)
+		require.NotNil(t, found.Explanation, c.id)
+		assert.NotEmpty(t, found.Explanation.Next, c.id)
+	}
+}
+
+// TestHostNote: a note of the smtp client about a host it passed over
+// decides only when no to= line follows; with one, the to= line wins.
+func TestHostNote(t *testing.T) {
+	// seed 000, Beispiel 2: the note alone
+	note := "Mar  9 12:40:13 c4avsmail04 postfix/smtp[8996]: E6C1D24606: host mx01.kundenserver.de[xxx.xx.xxx.xx] refused to talk to me: 554-kundenserver.de (mxeue112) Nemesis ESMTP Service not available 554-No SMTP service 554-IP address is black listed. 554 For explanation visit https://help.1and1.com/smtp-error-messages?ip=80.150.6.137&c=bl"
+	_, outs := readString(t, "note.log", note, Options{})
+	require.Len(t, outs, 1)
+	assert.Equal(t, "deferred", outs[0].Status)
+	assert.Equal(t, 1, outs[0].Attempts)
+	assert.Contains(t, outs[0].Reason, "refused to talk to me: 554-")
+	// the same queue's later to= line (seed 001's line, on this id) decides
+	sent := "Mar  9 12:41:13 c4avsmail04 postfix/smtp[8996]: E6C1D24606: to=<empfaenger@example.com>, relay=smtp.example.com[192.168.1.100]:25, delay=0.45, delays=0.1/0.02/0.2/0.13, dsn=2.0.0, status=sent (250 2.0.0 OK)"
+	_, outs = readString(t, "note.log", note+"\n"+sent, Options{})
+	require.Len(t, outs, 1)
+	assert.Equal(t, "sent", outs[0].Status)
+	// smtpd's notes are not the client's: no outcome from a connect line
+	_, outs = readString(t, "note.log", "Mar  9 12:40:13 h postfix/smtpd[1]: E6C1D24606: client=x[192.0.2.1]", Options{})
+	assert.Empty(t, outs)
 }

@@ -84,6 +84,10 @@ func parsePostfix(fr *Frame, ev *Event) (ok, unreadable bool) {
 			ev.Client = c
 			return true, false
 		}
+		if hostNote(fr.Program, rest) {
+			ev.Kind, ev.Status, ev.Reason = EventNote, "deferred", rest
+			return true, false
+		}
 	case 'u':
 		if strings.HasPrefix(rest, "uid=") {
 			ev.Kind = EventReceived
@@ -119,6 +123,15 @@ func parsePostfix(fr *Frame, ev *Event) (ok, unreadable bool) {
 		if strings.HasPrefix(rest, "hold: ") {
 			return parseReject(rest[len("hold: "):], "held", ev)
 		}
+		if hostNote(fr.Program, rest) {
+			ev.Kind, ev.Status, ev.Reason = EventNote, "deferred", rest
+			return true, false
+		}
+	case 'l':
+		if hostNote(fr.Program, rest) {
+			ev.Kind, ev.Status, ev.Reason = EventNote, "deferred", rest
+			return true, false
+		}
 	case 'd':
 		if strings.HasPrefix(rest, "discard: ") {
 			return parseReject(rest[len("discard: "):], "discarded", ev)
@@ -144,6 +157,26 @@ func parsePostfix(fr *Frame, ev *Event) (ok, unreadable bool) {
 	// other queue-id lines (notes about passed-over hosts, header
 	// warnings, "enabling PIX workarounds") carry nothing the outcome needs
 	return true, false
+}
+
+// hostNote: the smtp(8)/lmtp(8) client's note about a host it could not
+// use — smtp_connect.c logs "connect to H[A]:25: …", smtp_helo.c and
+// smtp_proto.c "host H[A] refused to talk to me: …" and "lost connection
+// with H[A] while …", smtp_trouble.c "conversation with H[A] timed out
+// while …" — before it tries the next MX or gives up; the per-recipient
+// to= line with the status normally follows.
+func hostNote(program, rest string) bool {
+	if !strings.HasSuffix(program, "/smtp") && !strings.HasSuffix(program, "/lmtp") {
+		return false
+	}
+	switch {
+	case strings.HasPrefix(rest, "host "):
+		return strings.Contains(rest, " refused to talk to me: ") || strings.Contains(rest, " said: ")
+	case strings.HasPrefix(rest, "connect to "), strings.HasPrefix(rest, "lost connection with "),
+		strings.HasPrefix(rest, "conversation with "):
+		return true
+	}
+	return false
 }
 
 // unrepeat undoes rsyslog's and syslog-ng's repeated-message reduction:

@@ -99,12 +99,17 @@ type message struct {
 	expiredAt  time.Time
 	held       bool
 	heldReason string
-	frozen     bool
-	rejected   bool
-	prev       string
-	nrcpt      int
-	done       bool // finalized
-	orderIdx   int  // its slot in Tracker.order
+	// note is the latest smtp/lmtp note about a host passed over, kept
+	// for a message whose log has no to= line after it
+	note     string
+	noteAt   time.Time
+	notes    int
+	frozen   bool
+	rejected bool
+	prev     string
+	nrcpt    int
+	done     bool // finalized
+	orderIdx int  // its slot in Tracker.order
 }
 
 type delivKey struct{ host, inst, delivery string }
@@ -394,6 +399,11 @@ func (t *Tracker) Add(ev *Event) {
 			r.status, r.statusAt, r.reason, r.dsn = "held", ev.Time, m.heldReason, strings.Clone(ev.DSN)
 			r.first, r.last = ev.Time, ev.Time
 		}
+	case EventNote:
+		m.notes += n
+		if m.note == "" || !ev.Time.Before(m.noteAt) {
+			m.note, m.noteAt = strings.Clone(ev.Reason), ev.Time
+		}
 	case EventFrozen:
 		m.frozen = true
 	case EventHop:
@@ -521,6 +531,16 @@ func (t *Tracker) finalize(m *message, note string) bool {
 		if m.removed && !m.held {
 			return false // only the end of a message is in this log
 		}
+		if m.note != "" && !m.held {
+			// the client's note about the host is the only delivery
+			// evidence: the message is deferred for that reason (Postfix
+			// keeps it queued and retries), recipients unknown
+			o := base
+			o.FirstSeen, o.LastSeen = m.first, m.last
+			o.Status, o.Reason, o.Attempts = "deferred", m.note, m.notes
+			t.emit([]*Outcome{&o})
+			return true
+		}
 		if !m.held && !m.hasSender && m.messageID == "" {
 			// smtpd's client= without a message: the client ended the
 			// transaction before DATA (as a probe does), and the queue
@@ -559,6 +579,8 @@ func (t *Tracker) finalize(m *message, note string) bool {
 		case r.status == "":
 			if m.held {
 				o.Status, o.Reason = "held", m.heldReason
+			} else if m.note != "" {
+				o.Status, o.Reason, o.Attempts = "deferred", m.note, m.notes
 			} else {
 				o.Status, o.Reason = "open", "delivery started, no result in the log"
 			}

@@ -1,5 +1,7 @@
 package report
 
+import "strings"
+
 // categoryInfo is everything report knows about one category in one
 // place: who usually has to act, and how to explain it.
 type categoryInfo struct {
@@ -28,11 +30,31 @@ func byParty(p Party) func(v *Verdict, c explainCtx) bool {
 	return func(v *Verdict, _ explainCtx) bool { return v.Party == p }
 }
 
+// noReply: the text is a delivery line whose reason is not a reply.
+func noReply(_ *Verdict, c explainCtx) bool { return c.text != nil && c.text.reply == nil }
+
+// discarded: a delivery line from Postfix's discard(8), whose reason is
+// the nexthop text of the discard: transport (discard.c).
+func discarded(v *Verdict, c explainCtx) bool {
+	return noReply(v, c) && (strings.HasSuffix(c.text.program, "/discard") || strings.Contains(strings.ToLower(c.text.reason), "discard"))
+}
+
 func localTLS(v *Verdict, c explainCtx) bool { return c.localTLS(v) }
 
 // explanationTexts are the categories explained by data alone.
 var explanationTexts = map[Category][]variant{
 	CategoryDelivered: {
+		// A status=sent whose reason is no reply: a delivery agent of the
+		// logging host finished the job itself — discard(8) logs the
+		// nexthop text as its reason, local(8)/virtual(8)/pipe(8) and
+		// Dovecot's LDA/LMTP say where the message went — so no
+		// receiving server said anything after DATA.
+		{when: discarded, what: "Postfix discarded the message on purpose and logged it as sent: {reason}.",
+			cause: "A discard transport (transport_maps, a DISCARD action of an access, header or body check) threw the message away: nothing was delivered, and Postfix reports that as success.",
+			next:  "If the recipient should get this mail, find the rule that sends it to discard (postconf -n | grep -i discard; transport_maps; header_checks) and change it."},
+		{when: noReply, what: "The message was delivered by this host's own delivery agent: {reason}.",
+			cause: "Nothing went wrong: the local, virtual, pipe, LMTP or LDA delivery finished and Postfix logged it as sent.",
+			next:  "Nothing to do here. If the recipient did not get it, look at the mailbox side (filters such as Sieve, the spam folder)."},
 		{what: "The message was delivered: the receiving server accepted it after DATA{said}.",
 			cause: "Nothing went wrong on this hop.",
 			next:  "Nothing to do here. If the recipient did not get it, look at the receiving side (spam folder, filters, later hops)."},
@@ -58,6 +80,9 @@ var explanationTexts = map[Category][]variant{
 			next:  "Nothing to do: an MTA retries after a few minutes and is then accepted. Probe again in 5–15 minutes to see the server's real answer."},
 	},
 	CategoryRateLimited: {
+		{when: byParty(PartyLocal), what: "Your own provider, relay or account stopped the message: its sending limit is reached: {reason}.",
+			cause: "Your hosting provider, smarthost or mail account allows only so many messages or recipients per hour or day, and this sender went beyond it.",
+			next:  "Send fewer messages or spread them over time, or ask the provider about the limit; the message is sent once the limit allows, or has to be sent again."},
 		{what: "{who} is limiting how fast you may send{said}.",
 			cause: "Too many messages or recipients in a short time from your IP or domain, or the recipient is receiving too much mail.",
 			next:  "Slow down (Postfix: smtp_destination_rate_delay, smtp_destination_recipient_limit). {retry}"},
@@ -78,6 +103,9 @@ var explanationTexts = map[Category][]variant{
 			next:  "Send a smaller message (a link instead of the attachment). A probe sends no message, so at RCPT this reflects the SIZE= the sender announced."},
 	},
 	CategoryContentSpam: {
+		{when: byParty(PartyLocal), what: "Your own provider's outbound filter stopped the message as suspected spam: {reason}.",
+			cause: "Outgoing mail is checked for spam and unusual volume (many equal messages from one site or script at once); a suspicious sender is held until the provider has checked it.",
+			next:  "Find the script or account that sent the mail and make sure it cannot be abused (a contact form, a shop), then ask the provider to release the outgoing mail."},
 		{what: "{who} rejected the mail as spam or dangerous content{said}.",
 			cause: "A content filter scored the message as spam, virus or phishing. Before DATA (as in a probe) such a verdict rests on the sender, IP or earlier mail from them.",
 			next:  "Check the message content and links, the sending IP's blocklist status and authentication (SPF, DKIM, DMARC); ask the receiving postmaster if you think it is a false positive."},

@@ -4,7 +4,7 @@
 package report
 
 // builtinTableHash is builtinHash() of the files this table was made from.
-const builtinTableHash = "2c4175e222b7d5f4"
+const builtinTableHash = "44425826d67334b1"
 
 // builtinTable builds the table on first use: as a package variable it
 // would be built at program start, by every process, classifying or not.
@@ -96,6 +96,8 @@ func builtinTable() []*Rule {
 		{ID: "godaddy-inbound-auth", Category: "auth-required", Party: "sender", Provider: "GoDaddy", Match: []string{"authentication not allowed on ibsmtp"}, File: "report/rules/providers.yaml", Line: 805},
 		{ID: "godaddy-from-address", Category: "policy-spf-dmarc-dkim", Party: "sender", Provider: "GoDaddy", Match: []string{"blank from: addresses are not allowed", "ip addresses are not allowed as a from"}, File: "report/rules/providers.yaml", Line: 813},
 		{ID: "godaddy-from-domain-invalid", Category: "dns-failure", Party: "sender", Provider: "GoDaddy", Match: []string{"from: domain is invalid"}, File: "report/rules/providers.yaml", Line: 821},
+		{ID: "cm4all-outbound-on-hold", Category: "content-spam", Party: "local", Provider: "CM4all hosting", Regex: "cm4all_milter:.*\\bon hold\\b", branches: []*branch{{re: "cm4all_milter:.*\\bon hold\\b", lits: []string{"cm4all_milter:"}}}, Next: "Your hosting provider's outbound filter (cm4all_milter) stopped the mail on spam suspicion and holds it until their staff have checked it by hand, which can take a while: find the script named in the line (a contact form or shop abused to send many equal mails) and fix it, then ask the provider's support to check and release the outgoing mail.", File: "report/rules/providers.yaml", Line: 839},
+		{ID: "cm4all-outbound-limit-exceeded", Category: "rate-limited", Party: "local", Provider: "CM4all hosting", Regex: "cm4all_milter:.*\\blimit exceeded\\b", branches: []*branch{{re: "cm4all_milter:.*\\blimit exceeded\\b", lits: []string{"cm4all_milter:"}}}, Next: "Your hosting account reached its sending limit (the provider does not publish the figure) and its outbound filter (cm4all_milter) stopped the mail: send fewer mails from the script named in the line, spread them over time, or use a mail service meant for bulk mail; ask the provider's support about the limit.", File: "report/rules/providers.yaml", Line: 848},
 		{ID: "helo-rejected", Category: "reverse-dns", Party: "sender", Match: []string{"helo command rejected", "invalid helo given", "but my name was rejected", "ip name lookup failed", "does not resolve to address", "no host name found for ip address", "no ip address found for host", "ip name possibly forged"}, File: "report/rules/mta.yaml", Line: 10},
 		{ID: "sender-domain-unresolvable", Category: "dns-failure", Party: "sender", Regex: "domain of sender address \\S+ does not resolve", branches: []*branch{{re: "domain of sender address \\S+ does not resolve", lits: []string{"domain of sender address "}}}, File: "report/rules/mta.yaml", Line: 23},
 		{ID: "postfix-internal-trouble", Category: "server-error", Party: "local", Regex: "qmgr_active_corrupt|read timeout on cleanup socket|bad command startup -- throttling|cannot find alias database owner|couldn't chdir to|error reading forwarding file", branches: []*branch{{lit: "qmgr_active_corrupt"}, {lit: "read timeout on cleanup socket"}, {lit: "bad command startup -- throttling"}, {lit: "cannot find alias database owner"}, {lit: "couldn't chdir to"}, {lit: "error reading forwarding file"}}, File: "report/rules/mta.yaml", Line: 30},
