@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -246,6 +247,10 @@ func runMaillog(cmd *cobra.Command, g *globals, f *maillogFlags, args []string) 
 		if err != nil {
 			return err
 		}
+		if sum.ByMTA[maillog.MTAPostfix] == 0 && sum.Unreadable["postqueue-json"] > 0 {
+			// not one line is a queue entry: a log given to --queue=FILE
+			return usagef("--queue %s: no line is postqueue -j output (a JSON object per message); to read a log, give it as FILE without --queue", name)
+		}
 	} else {
 		inputs, closeAll, err := maillog.OpenFiles(args, g.stdin, f.year, nil)
 		if err != nil {
@@ -307,7 +312,13 @@ func openQueue(ctx context.Context, f *maillogFlags, stdin io.Reader) (io.Reader
 	}
 	argv := []string{"-j"}
 	if f.postfixConfig != "" {
+		if _, err := os.Stat(filepath.Join(f.postfixConfig, "main.cf")); err != nil {
+			return nil, "", usagef("--postfix-config %s: no main.cf there (want Postfix's configuration directory, as postconf config_directory prints it)", f.postfixConfig)
+		}
 		argv = []string{"-c", f.postfixConfig, "-j"}
+	}
+	if _, err := exec.LookPath("postqueue"); err != nil {
+		return nil, "", usagef("--queue: postqueue is not in PATH (is Postfix installed here?); give a saved copy of its output with --queue=FILE")
 	}
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()

@@ -89,6 +89,9 @@ func TestMaillogUsage(t *testing.T) {
 		{"--since", "2026-12-02", "--until", "2026-12-01"},
 		{"--year", "1800"},
 		{"--year", "abc"},
+		// a log given to --queue=FILE, a --postfix-config without main.cf
+		{"--queue=" + filepath.Join("..", "..", "maillog", "testdata", "logs", "hosting.log")},
+		{"--queue", "--postfix-config", t.TempDir()},
 	} {
 		code, _, stderr := runMaillogCmd(t, "", args...)
 		assert.Equal(t, ExitUsage, code, "%v: %s", args, stderr)
