@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // Mention is what a server's refusal says about blocklists: the zones it
@@ -39,20 +40,24 @@ var providerZones = []struct{ marker, zone string }{
 	{"psbl", "psbl.surriel.com"},
 }
 
-var (
+// The patterns are compiled on the first refusal that is read, not at
+// program start: most runs (every accepted probe) never read one, and a
+// whole `mailprobe probe` process is a few milliseconds (issue 12 item 5).
+var mentionRx = sync.OnceValue(func() (rx struct{ zoneAfter, urlHost, bracketIP, paramIP, wordIP *regexp.Regexp }) {
 	// The wordings that put a zone right after them: Postfix's
 	// reject_rbl_client ("Client host [IP] blocked using ZONE;", smtpd_check.c),
 	// Exim's default dnslists message ("is in a black list at ZONE") and
 	// Debian's exim4 template ("is listed at $dnslist_domain").
-	zoneAfter = regexp.MustCompile(`(?i)\b(?:blocked using|listed (?:at|in|on|by)|black ?list(?:ed)? (?:at|in)|rbl(?: list)?:)\s+([a-z0-9_][a-z0-9_.-]*[a-z0-9])`)
-	urlHost   = regexp.MustCompile(`(?i)https?://([a-z0-9.-]+)`)
+	rx.zoneAfter = regexp.MustCompile(`(?i)\b(?:blocked using|listed (?:at|in|on|by)|black ?list(?:ed)? (?:at|in)|rbl(?: list)?:)\s+([a-z0-9_][a-z0-9_.-]*[a-z0-9])`)
+	rx.urlHost = regexp.MustCompile(`(?i)https?://([a-z0-9.-]+)`)
 	// Addresses the server names as the client's: in brackets (Postfix's
 	// "Client host [IP]", Microsoft's "[IP]"), as an ip= query parameter,
 	// or after "IP" / "IP address".
-	bracketIP = regexp.MustCompile(`\[([0-9a-fA-F:.]+)\]`)
-	paramIP   = regexp.MustCompile(`(?i)[?&](?:ip|query|searchterm)=([0-9a-fA-F:.]+)`)
-	wordIP    = regexp.MustCompile(`(?i)\bIP(?: address)?\s+([0-9]{1,3}(?:\.[0-9]{1,3}){3})\b`)
-)
+	rx.bracketIP = regexp.MustCompile(`\[([0-9a-fA-F:.]+)\]`)
+	rx.paramIP = regexp.MustCompile(`(?i)[?&](?:ip|query|searchterm)=([0-9a-fA-F:.]+)`)
+	rx.wordIP = regexp.MustCompile(`(?i)\bIP(?: address)?\s+([0-9]{1,3}(?:\.[0-9]{1,3}){3})\b`)
+	return rx
+})
 
 // Mentioned reads a refusal text (any MTA's, multi-line replies joined)
 // for the lists it names and the addresses it says it saw. known are the
@@ -66,14 +71,15 @@ func Mentioned(text string, known []List) Mention {
 			m.Zones = append(m.Zones, z)
 		}
 	}
+	rx := mentionRx()
 	lower := strings.ToLower(text)
-	for _, sm := range zoneAfter.FindAllStringSubmatch(lower, -1) {
+	for _, sm := range rx.zoneAfter.FindAllStringSubmatch(lower, -1) {
 		name := strings.TrimRight(sm[1], ".")
 		if strings.Contains(name, ".") && checkDomainName(name) == nil {
 			addZone(name)
 		}
 	}
-	for _, sm := range urlHost.FindAllStringSubmatch(lower, -1) {
+	for _, sm := range rx.urlHost.FindAllStringSubmatch(lower, -1) {
 		host := strings.TrimSuffix(sm[1], ".")
 		for _, l := range known {
 			if host == l.Zone || strings.HasSuffix(host, "."+l.Zone) {
@@ -106,7 +112,7 @@ func Mentioned(text string, known []List) Mention {
 			m.Addrs = append(m.Addrs, a)
 		}
 	}
-	for _, re := range []*regexp.Regexp{bracketIP, paramIP, wordIP} {
+	for _, re := range []*regexp.Regexp{rx.bracketIP, rx.paramIP, rx.wordIP} {
 		for _, sm := range re.FindAllStringSubmatch(text, -1) {
 			addAddr(sm[1])
 		}

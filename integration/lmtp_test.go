@@ -43,7 +43,7 @@ func TestLMTPDovecot(t *testing.T) {
 			} else {
 				assert.Equal(t, "deliverable", got.Category)
 			}
-			if !*update {
+			if !update() {
 				saved, err := parseStatusLine(c.Line)
 				require.NoError(t, err)
 				assert.Equal(t, saved, pf.Status,
@@ -51,7 +51,7 @@ func TestLMTPDovecot(t *testing.T) {
 			}
 		})
 	}
-	if *update && !t.Failed() {
+	if update() && !t.Failed() {
 		writeParityFile(t, lmtpParityFile(), cases, live)
 	}
 }

@@ -23,11 +23,14 @@ import (
 	"github.com/miekg/dns"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mailprobe/mailprobe/internal/golden"
 	"github.com/mailprobe/mailprobe/internal/schematest"
 )
 
-var update = flag.Bool("update", false,
-	"rewrite testdata/integration/postfix-verify-lines.txt and postfix-lmtp-lines.txt from what the running Postfix logs")
+// With -update (internal/golden's flag, the same everywhere) the
+// real-server tests rewrite testdata/integration/postfix-verify-lines.txt
+// and postfix-lmtp-lines.txt from what the running Postfix logs.
+func update() bool { return golden.Updating() }
 
 // skipMessage is what plain `go test ./...` shows for every real-server test.
 const skipMessage = "real-server tests: run scripts/test-all as root (installs and starts Postfix, Dovecot, rbldnsd, nsd, dnsmasq)"

@@ -105,7 +105,7 @@ func TestParity(t *testing.T) {
 				assert.True(t, listed, "mailprobe's dnsbl[] should show %s listed on %s: %+v", clientAddr, dnsblZone, res.Doc.DNSBL)
 			}
 
-			if !*update {
+			if !update() {
 				saved, err := parseStatusLine(c.Line)
 				require.NoError(t, err)
 				assert.Equal(t, saved, pf.Status,
@@ -113,7 +113,7 @@ func TestParity(t *testing.T) {
 			}
 		})
 	}
-	if *update && !t.Failed() {
+	if update() && !t.Failed() {
 		writeParityFile(t, parityFile(), cases, live)
 	}
 }

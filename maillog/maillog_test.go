@@ -3,7 +3,6 @@ package maillog
 import (
 	"bytes"
 	"compress/gzip"
-	"flag"
 	"os"
 	"path/filepath"
 	"sort"
@@ -13,9 +12,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-)
 
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
+	"github.com/mailprobe/mailprobe/internal/golden"
+)
 
 // ref is the reference time of the fixtures: RFC 3164 stamps get the
 // year that puts them at or before it.
@@ -94,18 +93,6 @@ func render(t testing.TB, sum *Summary, outs []*Outcome) string {
 	return b.String()
 }
 
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", "golden", name)
-	if *update {
-		require.NoError(t, os.WriteFile(path, []byte(got), 0o644))
-		return
-	}
-	want, err := os.ReadFile(path)
-	require.NoError(t, err, "run go test ./maillog -update to create %s", path)
-	assert.Equal(t, string(want), got)
-}
-
 // TestGolden reads every fixture of real log lines (sources in each
 // file's header) and compares the summary and the outcomes with the
 // golden files.
@@ -117,7 +104,7 @@ func TestGolden(t *testing.T) {
 		name := filepath.Base(f)
 		t.Run(name, func(t *testing.T) {
 			sum, outs := readString(t, name, fixture(t, name), Options{})
-			golden(t, strings.TrimSuffix(name, ".log")+".golden", render(t, sum, outs))
+			golden.Check(t, strings.TrimSuffix(name, ".log")+".golden", []byte(render(t, sum, outs)))
 		})
 	}
 }

@@ -3,31 +3,14 @@ package postfixconf
 import (
 	"bytes"
 	"context"
-	"flag"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mailprobe/mailprobe/internal/golden"
 	"github.com/mailprobe/mailprobe/probe"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/golden/*")
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", "golden", name)
-	if *update {
-		require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
-		require.NoError(t, os.WriteFile(path, got, 0o644))
-	}
-	want, err := os.ReadFile(path)
-	require.NoError(t, err, "run go test ./postfixconf/ -update")
-	assert.Equal(t, string(want), string(got), "golden %s (go test ./postfixconf/ -update rewrites it)", name)
-}
 
 // TestGoldenOutput renders the routes decided without a probe (error,
 // retry, alias to several, virtual(8), local(8)) in every format.
@@ -47,9 +30,9 @@ func TestGoldenOutput(t *testing.T) {
 	}
 	require.NoError(t, SummaryText(&text, rep))
 	fix := func(b []byte) []byte { return []byte(strings.ReplaceAll(string(b), dir, "@DIR@")) }
-	golden(t, "verify.txt", fix(text.Bytes()))
-	golden(t, "verify.jsonl", fix(jsonl.Bytes()))
-	golden(t, "verify.postmap", fix(pm.Bytes()))
+	golden.Check(t, "verify.txt", fix(text.Bytes()))
+	golden.Check(t, "verify.jsonl", fix(jsonl.Bytes()))
+	golden.Check(t, "verify.postmap", fix(pm.Bytes()))
 
 	var routes bytes.Buffer
 	for _, a := range []string{"user+other@relay.test", "info@alias.test", "x@list.test"} {
@@ -58,5 +41,5 @@ func TestGoldenOutput(t *testing.T) {
 		require.NoError(t, RouteText(&routes, rt))
 		require.NoError(t, RouteJSONL(&routes, rt))
 	}
-	golden(t, "route.txt", fix(routes.Bytes()))
+	golden.Check(t, "route.txt", fix(routes.Bytes()))
 }

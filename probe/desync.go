@@ -138,6 +138,14 @@ func misfit(v verb, r *Reply) string {
 	if r.Class() == 3 {
 		return fmt.Sprintf("%s was answered %d, an intermediate reply that only DATA or AUTH get", v.name(), r.Code)
 	}
+	if st := failureStatus(r); r.Class() == 2 && st != "" {
+		// RFC 3463 §2: the class of the enhanced code agrees with the
+		// reply code's first digit. "250 5.1.1 User unknown" says success
+		// and failure at once — garbled, or another reply's text — and a
+		// success believed from it would be a rejected recipient reported
+		// deliverable. (Postfix takes the 250 and a default 2.0.0.)
+		return fmt.Sprintf("%s was answered %q: a success code with the failure status %s, the reply contradicts itself", v.name(), r.Text(), st)
+	}
 	if r.Class() != 2 {
 		if v == verbRSET {
 			return fmt.Sprintf("RSET was answered %q; RSET always gets 250 (RFC 5321 §4.1.1.5), so this is the reply to an earlier command", r.Text())
@@ -161,6 +169,20 @@ func misfit(v verb, r *Reply) string {
 	}
 	if (v == verbMAIL || v == verbRSET) && enhancedSubject(r.Enhanced) == "1.5" {
 		return fmt.Sprintf("%s was answered %q; %s means \"destination address valid\" (RFC 3463), the reply to a RCPT", v.name(), r.Text(), r.Enhanced)
+	}
+	return ""
+}
+
+// failureStatus is the 4.x.x or 5.x.x enhanced code a reply's first line
+// carries after its code, "" for none. (Reply.Enhanced holds a code only
+// when its class agrees with the reply code's.)
+func failureStatus(r *Reply) string {
+	if len(r.Lines) == 0 || len(r.Lines[0]) < 4 {
+		return ""
+	}
+	f := strings.Fields(r.Lines[0][4:])
+	if len(f) > 0 && ValidEnhanced(f[0]) && (f[0][0] == '4' || f[0][0] == '5') {
+		return f[0]
 	}
 	return ""
 }

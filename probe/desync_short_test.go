@@ -71,3 +71,14 @@ func TestRSETNeverAnswered(t *testing.T) {
 		})
 	}
 }
+
+// TestContradictingReply: "250 5.1.1 … User unknown" says success and
+// failure at once; it is never believed as an acceptance.
+func TestContradictingReply(t *testing.T) {
+	res, _ := runScripts(t, nil, "rcpt-250-failure-status")
+	o := res.Recipients[0]
+	assert.ErrorIs(t, o.Err, probe.ErrProtocol)
+	assert.Contains(t, o.Err.Error(), "a success code with the failure status 5.1.1, the reply contradicts itself")
+	v := report.Judge(o, res)
+	assert.Equal(t, "deferred", string(v.Status), v.Line())
+}

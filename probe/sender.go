@@ -50,10 +50,11 @@ func ChooseSender(ctx context.Context, cfg *Config) []string {
 		r = &mx.Resolver{DNS: cfg.DNS, Family: mx.FamilyAny}
 	}
 	var warns []string
-	heloOK := true
+	heloOK, heloChecked, heloWhy := true, false, ""
 	if r != nil && !isAddressLiteral(cfg.HELO) {
+		heloChecked = true
 		if ok, why := resolves(ctx, r, cfg.HELO); !ok {
-			heloOK = false
+			heloOK, heloWhy = false, why
 			warns = append(warns, fmt.Sprintf("the EHLO name %s does not resolve (%s): receivers with Postfix's reject_unknown_helo_hostname refuse it; use --helo with this host's name in DNS", cfg.HELO, why))
 		}
 	}
@@ -72,7 +73,13 @@ func ChooseSender(ctx context.Context, cfg *Config) []string {
 		if at := strings.LastIndexByte(cfg.From, '@'); at >= 0 {
 			d := cfg.From[at+1:]
 			if !isAddressLiteral(d) {
-				if ok, why := resolves(ctx, r, d); !ok {
+				// --from postmaster@HELO (the usual pairing) asks about the
+				// name just checked: its answer stands, no second lookup.
+				ok, why := heloOK, heloWhy
+				if !heloChecked || !strings.EqualFold(strings.TrimSuffix(d, "."), strings.TrimSuffix(cfg.HELO, ".")) {
+					ok, why = resolves(ctx, r, d)
+				}
+				if !ok {
 					warns = append(warns, fmt.Sprintf("the sender's domain %s does not resolve (%s): receivers with Postfix's reject_unknown_sender_domain refuse MAIL FROM:<%s> (450 4.1.8 Domain not found); use --from with an address of a domain you own", d, why, cfg.From))
 				}
 			}

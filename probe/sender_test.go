@@ -79,3 +79,45 @@ func TestNullSenderOneRcptPerTransaction(t *testing.T) {
 	}
 	assert.Equal(t, 2, mails, "one MAIL FROM:<> per recipient: %v", rec.commands())
 }
+
+// TestChooseSenderAsksOnceForTheHELOName: --from postmaster@HELO (the
+// usual pairing, scripts/bench-swaks's) asks DNS about that name once,
+// not once for the HELO check and again for the sender check, and still
+// gives both warnings when it does not resolve (issue 12 item 5: round
+// trips are most of a probe's time).
+func TestChooseSenderAsksOnceForTheHELOName(t *testing.T) {
+	dnsSrv := startFakeDNS(t, map[string]string{}, map[string]string{"probe.example.net.": "127.0.0.1"})
+	c, err := dnsclient.New(dnsSrv.addr, time.Second)
+	require.NoError(t, err)
+	tests := []struct {
+		name, helo, from string
+		warn             []string
+	}{
+		{"resolves", "probe.example.net", "postmaster@probe.example.net", nil},
+		{"case and trailing dot", "Probe.Example.NET.", "postmaster@probe.example.net", nil},
+		{"does not resolve", "vm.localdomain", "postmaster@VM.localdomain",
+			[]string{"the EHLO name vm.localdomain does not resolve", "the sender's domain VM.localdomain does not resolve"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := dnsSrv.mxQueries(tt.helo)
+			cfg := Config{HELO: tt.helo, From: tt.from, DNS: c}
+			warns := ChooseSender(context.Background(), &cfg)
+			assert.Equal(t, before+1, dnsSrv.mxQueries(tt.helo), "MX queries for %s", tt.helo)
+			assert.Equal(t, tt.from, cfg.From)
+			assert.Len(t, warns, len(tt.warn))
+			all := strings.Join(warns, "\n")
+			for _, w := range tt.warn {
+				assert.Contains(t, all, w)
+			}
+		})
+	}
+}
+
+// mxQueries is how many MX queries for name (any case, with or without
+// the final dot) the server has answered.
+func (f *fakeDNS) mxQueries(name string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.mxq[strings.TrimSuffix(strings.ToLower(name), ".")+"."]
+}

@@ -3,8 +3,6 @@ package report
 import (
 	"bytes"
 	"errors"
-	"flag"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -12,20 +10,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mailprobe/mailprobe/internal/golden"
 	"github.com/mailprobe/mailprobe/probe"
 )
-
-func batchGolden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if f := flag.Lookup("update"); f != nil && f.Value.String() == "true" {
-		require.NoError(t, os.MkdirAll("testdata", 0o755))
-		require.NoError(t, os.WriteFile(path, got, 0o644))
-	}
-	want, err := os.ReadFile(path)
-	require.NoError(t, err, "run go test ./report/ -run Batch -update to create it")
-	assert.Equal(t, string(want), string(got))
-}
 
 // batchSample is one item of every kind a batch emits, with fixed
 // timings so the output is stable.
@@ -83,7 +70,7 @@ func TestBatchFormats(t *testing.T) {
 			for _, it := range items {
 				require.NoError(t, f.write(&buf, BatchJudge(it, res)))
 			}
-			batchGolden(t, f.name, buf.Bytes())
+			golden.CheckFile(t, filepath.Join("testdata", f.name), buf.Bytes())
 		})
 	}
 }
@@ -105,7 +92,7 @@ func TestBatchSummary(t *testing.T) {
 		Closed421: 1, ErrorRotations: 1, Backoffs: 1, BackoffTime: time.Second, Interrupted: true, Duration: 1500 * time.Millisecond}
 	var buf bytes.Buffer
 	require.NoError(t, BatchSummaryText(&buf, s, st, TextOptions{}))
-	batchGolden(t, "batch_summary.golden", buf.Bytes())
+	golden.CheckFile(t, filepath.Join("testdata", "batch_summary.golden"), buf.Bytes())
 }
 
 type batchFailingWriter struct{}

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"flag"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,28 +12,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mailprobe/mailprobe/blacklist"
+	"github.com/mailprobe/mailprobe/internal/golden"
 )
-
-// The -update flag rewrites golden files. Another test file of this
-// package may define it too; registering it only when absent (after all
-// package-level variables are initialised) avoids a duplicate-flag panic.
-func init() {
-	if flag.Lookup("update") == nil {
-		flag.Bool("update", false, "rewrite golden files")
-	}
-}
-
-func blacklistGolden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if f := flag.Lookup("update"); f != nil && f.Value.String() == "true" {
-		require.NoError(t, os.MkdirAll("testdata", 0o755))
-		require.NoError(t, os.WriteFile(path, got, 0o644))
-	}
-	want, err := os.ReadFile(path)
-	require.NoError(t, err, "run go test ./report/ -run Blacklist -update to create it")
-	assert.Equal(t, string(want), string(got))
-}
 
 func blacklistSample() []blacklist.Result {
 	return []blacklist.Result{
@@ -62,7 +40,7 @@ func TestBlacklistText(t *testing.T) {
 	var buf bytes.Buffer
 	require.NoError(t, BlacklistText(&buf, blacklistSample(), BlacklistOptions{Warnings: []string{blacklistWarning}}))
 	assert.NotContains(t, buf.String(), "\x1b[", "no colour unless asked")
-	blacklistGolden(t, "blacklist_text.golden", buf.Bytes())
+	golden.CheckFile(t, filepath.Join("testdata", "blacklist_text.golden"), buf.Bytes())
 
 	buf.Reset()
 	require.NoError(t, BlacklistText(&buf, blacklistSample(), BlacklistOptions{Color: true}))
@@ -78,7 +56,7 @@ func TestBlacklistText(t *testing.T) {
 func TestBlacklistJSON(t *testing.T) {
 	var buf bytes.Buffer
 	require.NoError(t, BlacklistJSON(&buf, blacklistSample(), BlacklistOptions{Warnings: []string{blacklistWarning}}))
-	blacklistGolden(t, "blacklist.json.golden", buf.Bytes())
+	golden.CheckFile(t, filepath.Join("testdata", "blacklist.json.golden"), buf.Bytes())
 
 	var doc struct {
 		Results []map[string]any `json:"results"`
@@ -132,11 +110,11 @@ func blacklistHealthSample() []blacklist.Health {
 func TestBlacklistHealth(t *testing.T) {
 	var buf bytes.Buffer
 	require.NoError(t, BlacklistHealthText(&buf, blacklistHealthSample(), BlacklistOptions{Warnings: []string{blacklistWarning}}))
-	blacklistGolden(t, "blacklist_health_text.golden", buf.Bytes())
+	golden.CheckFile(t, filepath.Join("testdata", "blacklist_health_text.golden"), buf.Bytes())
 
 	buf.Reset()
 	require.NoError(t, BlacklistHealthJSON(&buf, blacklistHealthSample(), BlacklistOptions{}))
-	blacklistGolden(t, "blacklist_health.json.golden", buf.Bytes())
+	golden.CheckFile(t, filepath.Join("testdata", "blacklist_health.json.golden"), buf.Bytes())
 	var doc struct {
 		Lists    []map[string]any `json:"lists"`
 		Unusable int              `json:"unusable"`

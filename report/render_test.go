@@ -3,10 +3,7 @@ package report
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -14,23 +11,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mailprobe/mailprobe/blacklist"
+	"github.com/mailprobe/mailprobe/internal/golden"
 	"github.com/mailprobe/mailprobe/mx"
 	"github.com/mailprobe/mailprobe/probe"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", "golden", name)
-	if *update {
-		require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
-		require.NoError(t, os.WriteFile(path, got, 0o644))
-	}
-	want, err := os.ReadFile(path)
-	require.NoError(t, err, "run go test ./report/ -update to create %s", path)
-	assert.Equal(t, string(want), string(got))
-}
 
 // sampleResult is a probe of three recipients over two domains: a dead
 // primary MX and a live backup that knows one user, and a null MX.
@@ -106,7 +90,7 @@ func TestRenderGolden(t *testing.T) {
 	res := sampleResult(t)
 	var b bytes.Buffer
 	require.NoError(t, Text(&b, res, TextOptions{}))
-	golden(t, "probe.txt", b.Bytes())
+	golden.Check(t, "probe.txt", b.Bytes())
 
 	b.Reset()
 	require.NoError(t, Text(&b, res, TextOptions{Color: true}))
@@ -115,7 +99,7 @@ func TestRenderGolden(t *testing.T) {
 
 	b.Reset()
 	require.NoError(t, JSON(&b, res))
-	golden(t, "probe.json", b.Bytes())
+	golden.Check(t, "probe.json", b.Bytes())
 	var doc map[string]any
 	require.NoError(t, json.Unmarshal(b.Bytes(), &doc))
 	assert.Equal(t, SchemaProbe, doc["schema"])
@@ -125,15 +109,15 @@ func TestRenderGolden(t *testing.T) {
 
 	b.Reset()
 	require.NoError(t, Postfix(&b, res))
-	golden(t, "probe.postfix", b.Bytes())
+	golden.Check(t, "probe.postfix", b.Bytes())
 
 	routes := []*mx.Route{res.Domains[0].Route, res.Domains[1].Route}
 	b.Reset()
 	require.NoError(t, MXText(&b, routes, TextOptions{}))
-	golden(t, "mx.txt", b.Bytes())
+	golden.Check(t, "mx.txt", b.Bytes())
 	b.Reset()
 	require.NoError(t, MXJSON(&b, routes))
-	golden(t, "mx.json", b.Bytes())
+	golden.Check(t, "mx.json", b.Bytes())
 }
 
 func TestExplainedTextGolden(t *testing.T) {
@@ -144,7 +128,7 @@ func TestExplainedTextGolden(t *testing.T) {
 		require.NoError(t, ExplainedText(&b, e))
 		b.WriteString("--\n")
 	}
-	golden(t, "explain.txt", b.Bytes())
+	golden.Check(t, "explain.txt", b.Bytes())
 }
 
 func BenchmarkJudgeAll(b *testing.B) {

@@ -10,6 +10,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/mailprobe/mailprobe/internal/golden"
 )
 
 const builtinTablePath = "rules_builtin.go"
@@ -95,7 +97,7 @@ func genBuiltinTable(t *testing.T) []byte {
 //	go test ./report -run TestBuiltinTableUpToDate -update
 func TestBuiltinTableUpToDate(t *testing.T) {
 	want := genBuiltinTable(t)
-	if *update {
+	if golden.Updating() {
 		require.NoError(t, os.WriteFile(builtinTablePath, want, 0o644))
 		return
 	}

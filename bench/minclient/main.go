@@ -1,10 +1,20 @@
 // Command minclient is the yardstick for BenchmarkWholeProcessVsMinimal:
-// the smallest honest Go program that does what `mailprobe probe` does on
-// the wire for one recipient — MX and A lookups through a given resolver
-// (miekg/dns, as mailprobe), connect, greeting, EHLO, MAIL, RCPT, RSET,
-// QUIT (RFC 5321 §3.3, never DATA) — and prints the RCPT reply. No
-// classification, no report: what is left over in mailprobe's time is the
-// cost of everything mailprobe adds.
+// the smallest honest Go program that does on the wire what `mailprobe
+// probe --helo HELO` does for one recipient, exchange for exchange, so
+// that what is left over in mailprobe's time is the cost of everything
+// mailprobe adds (start-up, classification, report), not a difference in
+// network work:
+//
+//   - the sender check (probe/sender.go): the HELO name's MX, then its A
+//     and AAAA in parallel (it has no MX: RFC 5321 §5.1 implicit MX), as
+//     mailprobe asks before choosing double-bounce@HELO as the sender;
+//   - the recipient domain's MX, then the host's A and AAAA in parallel
+//     (mailprobe's default --family any);
+//   - connect, greeting, EHLO, and — the server offers PIPELINING —
+//     MAIL, RCPT, RSET and QUIT in one write (RFC 2920 §3.1), as
+//     mailprobe sends them; never DATA.
+//
+// It prints the RCPT reply. miekg/dns, as mailprobe.
 //
 //	minclient RESOLVER PORT HELO RCPT
 package main
@@ -31,27 +41,40 @@ func main() {
 	ask := func(name string, t uint16) *dns.Msg {
 		m := new(dns.Msg)
 		m.SetQuestion(dns.Fqdn(name), t)
+		m.SetEdns0(1232, false) // as mailprobe's dnsclient asks
 		r, _, err := c.Exchange(m, resolver)
 		if err != nil {
 			fail(err)
 		}
 		return r
 	}
-	host := domain
-	if r := ask(domain, dns.TypeMX); len(r.Answer) > 0 {
-		if mx, ok := r.Answer[0].(*dns.MX); ok {
-			host = mx.Mx
+	// resolve is one MX lookup, then the target's A and AAAA at once; it
+	// returns the first IPv4 address.
+	resolve := func(name string) string {
+		host := name
+		if r := ask(name, dns.TypeMX); len(r.Answer) > 0 {
+			if mx, ok := r.Answer[0].(*dns.MX); ok {
+				host = mx.Mx
+			}
 		}
-	}
-	var addr string
-	for _, rr := range ask(host, dns.TypeA).Answer {
-		if a, ok := rr.(*dns.A); ok {
-			addr = a.A.String()
-			break
+		aaaa := make(chan *dns.Msg, 1)
+		go func() { aaaa <- ask(host, dns.TypeAAAA) }()
+		var addr string
+		for _, rr := range ask(host, dns.TypeA).Answer {
+			if a, ok := rr.(*dns.A); ok {
+				addr = a.A.String()
+				break
+			}
 		}
+		<-aaaa
+		return addr
 	}
+	if resolve(helo) == "" {
+		fail(fmt.Errorf("no address for %s", helo))
+	}
+	addr := resolve(domain)
 	if addr == "" {
-		fail(fmt.Errorf("no address for %s", host))
+		fail(fmt.Errorf("no address for %s", domain))
 	}
 	conn, err := net.DialTimeout("tcp", net.JoinHostPort(addr, port), 5*time.Second)
 	if err != nil {
@@ -73,18 +96,19 @@ func main() {
 			}
 		}
 	}
-	cmd := func(s string) string {
-		if _, err := fmt.Fprintf(conn, "%s\r\n", s); err != nil {
+	send := func(s string) {
+		if _, err := conn.Write([]byte(s)); err != nil {
 			fail(err)
 		}
-		return reply()
 	}
 	reply()
-	cmd("EHLO " + helo)
-	cmd("MAIL FROM:<postmaster@" + helo + ">")
-	r := cmd("RCPT TO:<" + rcpt + ">")
-	cmd("RSET")
-	cmd("QUIT")
+	send("EHLO " + helo + "\r\n")
+	reply()
+	send("MAIL FROM:<double-bounce@" + helo + ">\r\nRCPT TO:<" + rcpt + ">\r\nRSET\r\nQUIT\r\n")
+	reply()
+	r := reply()
+	reply()
+	reply()
 	fmt.Println(r)
 }
 

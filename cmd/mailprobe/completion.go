@@ -18,12 +18,14 @@ var flagValues = map[string][]cobra.Completion{
 
 // registerCompletions attaches value completion to every command's
 // enumerated flags. It runs once the command tree is built, so each
-// command's file keeps only its own flags.
+// command's file keeps only its own flags, and only for a completion
+// request (see run).
 func registerCompletions(root *cobra.Command) {
 	var walk func(c *cobra.Command)
 	walk = func(c *cobra.Command) {
+		local := c.LocalFlags() // cobra rebuilds this set on each call
 		for name, vals := range flagValues {
-			if c.LocalFlags().Lookup(name) != nil {
+			if local.Lookup(name) != nil {
 				// An error means the flag already has a completion
 				// function of its own, which wins.
 				_ = c.RegisterFlagCompletionFunc(name, func(*cobra.Command, []string, string) ([]cobra.Completion, cobra.ShellCompDirective) {

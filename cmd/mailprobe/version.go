@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"runtime/debug"
+	"sync"
 
 	"github.com/spf13/cobra"
 )
@@ -25,7 +26,9 @@ type versionInfo struct {
 	Go       string `json:"go"`
 }
 
-func readVersion() versionInfo { return versionFrom(debug.ReadBuildInfo()) }
+// readVersion parses the build info once: newRoot needs it twice at
+// every start (the --version flag and the version annotation).
+var readVersion = sync.OnceValue(func() versionInfo { return versionFrom(debug.ReadBuildInfo()) })
 
 func versionFrom(bi *debug.BuildInfo, ok bool) versionInfo {
 	v := versionInfo{Schema: "mailprobe.version/v1", Version: "(unknown)", Commit: "(unknown)"}

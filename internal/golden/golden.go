@@ -1,10 +1,10 @@
 // Package golden is the one golden-file helper: Check compares output
 // with a file under testdata/golden and, run with -update, rewrites it.
 //
-// It registers the -update flag itself, so a test package that adopts it
-// drops its own `flag.Bool("update", …)` (two registrations panic).
-// Candidates: report/render_test.go golden, report/blacklist_test.go
-// blacklistGolden and maillog/maillog_test.go golden do the same by hand.
+// It registers the -update flag itself, and every test package with
+// golden or recorded files (report, maillog, postfixconf, integration)
+// asks Updating instead of declaring its own flag (two registrations
+// panic), so -update means the same everywhere.
 package golden
 
 import (
@@ -36,7 +36,13 @@ func Path(name string) string { return filepath.Join("testdata", "golden", name)
 // when -update is given.
 func Check(tb testing.TB, name string, got []byte) {
 	tb.Helper()
-	path := Path(name)
+	CheckFile(tb, Path(name), got)
+}
+
+// CheckFile is Check for a golden file elsewhere (report's batch and
+// blacklist files live directly under testdata).
+func CheckFile(tb testing.TB, path string, got []byte) {
+	tb.Helper()
 	if Updating() {
 		require.NoError(tb, os.MkdirAll(filepath.Dir(path), 0o755))
 		require.NoError(tb, os.WriteFile(path, got, 0o644))
