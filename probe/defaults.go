@@ -29,6 +29,13 @@ const (
 	// AAAA in parallel), so only a resolver that times out again and
 	// again, or an answer listing thousands of hosts, reaches it.
 	DefaultMXDeadline = 30 * time.Second
+	// MaxNamedLists and MaxServerSawAddrs bound what a refusal's text can
+	// add to the DNSBL check: the lists it names ("blocked using ZONE")
+	// and the client addresses it says it saw ("[192.0.2.1]"). A real
+	// refusal names one of each; a hostile one can name thousands, and
+	// each address is asked of every list (addresses × lists queries).
+	MaxNamedLists     = 4
+	MaxServerSawAddrs = 4
 	// DefaultDNSTimeout bounds one DNS query (MX, address, DNSBL).
 	DefaultDNSTimeout = dnsclient.DefaultTimeout
 

@@ -63,16 +63,18 @@ func (p *prober) checkDNSBL(ctx context.Context, res *Result) {
 		}
 		refused = true
 		m := blacklist.Mentioned(r.Message(), p.cfg.DNSBL.Lists())
+		// Peer text decides what is queried here: bounded (MaxNamedLists,
+		// MaxServerSawAddrs), the first ones named win.
 		for _, z := range m.Zones {
-			if !slices.Contains(named, z) {
+			if !slices.Contains(named, z) && len(named) < MaxNamedLists {
 				named = append(named, z)
 			}
 		}
 		for _, a := range m.Addrs {
-			if !slices.Contains(res.ServerSaw, a.String()) {
+			if !slices.Contains(res.ServerSaw, a.String()) && len(res.ServerSaw) < MaxServerSawAddrs {
 				res.ServerSaw = append(res.ServerSaw, a.String())
+				add(a)
 			}
-			add(a)
 		}
 	}
 	for _, d := range res.Domains {

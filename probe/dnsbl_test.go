@@ -2,6 +2,8 @@ package probe
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"net/netip"
 	"sync"
 	"testing"
@@ -83,4 +85,33 @@ func TestDNSBLAutoOnlyAfterBlockLikeRefusal(t *testing.T) {
 			assert.Contains(t, f.addrs, netip.MustParseAddr("192.0.2.200"), "the address the server saw is asked")
 		})
 	}
+}
+
+// TestDNSBLPeerNamedBounded: a refusal's text decides which lists and
+// addresses are asked too; a hostile one naming hundreds of each (every
+// address is asked of every list) adds MaxNamedLists lists and
+// MaxServerSawAddrs addresses, the first named.
+func TestDNSBLPeerNamedBounded(t *testing.T) {
+	var msg strings.Builder
+	msg.WriteString("Service unavailable;")
+	for i := range 300 {
+		if i%10 == 9 {
+			msg.WriteString("\n") // a multi-line reply, each line under the length limit
+		}
+		fmt.Fprintf(&msg, " Client host [192.0.2.%d] blocked using z%d.lab.test;", i%250+1, i)
+	}
+	addr, _ := testServer(t, false, rcptError(554, smtp.EnhancedCode{5, 7, 1}, msg.String()))
+	cfg := baseConfig(addr)
+	f := &fakeDNSBL{}
+	cfg.DNSBL = f
+	// go-smtp sends the enhanced code on no line of a multi-line reply:
+	// count the refusal as block-like whatever its code.
+	cfg.BlockLike = func(Phase, *Reply) bool { return true }
+	res, err := Run(context.Background(), cfg, []Target{mustTarget(t, "a@lab.test")})
+	require.NoError(t, err)
+	require.Equal(t, 1, f.calls, "outcome: %v %v", res.Recipients[0].Err, res.Recipients[0].Reply)
+	assert.Len(t, f.named, MaxNamedLists)
+	assert.Equal(t, "z0.lab.test", f.named[0], "the first named win")
+	assert.Len(t, res.ServerSaw, MaxServerSawAddrs)
+	assert.LessOrEqual(t, len(f.addrs), MaxServerSawAddrs+2, "the server's addresses, plus the probe's own local and remote")
 }
