@@ -18,7 +18,7 @@ type Classifier struct {
 	Hits, Misses int64
 	// explain is report's classifier; tests of maillog's own logic swap
 	// it so that their golden files do not change with report's rules.
-	explain func(mta MTA, status, dsn, reason string) classified
+	explain func(mta MTA, status, dsn, relay, reason string) classified
 }
 
 type classified struct {
@@ -67,13 +67,30 @@ func (c *Classifier) successKey(status, reason string) string {
 	return reason
 }
 
+// localRelay is the relay of a delivery the logging host finished itself
+// (status=sent whose reason is no reply): the agent tells a local
+// delivery (relay=local, virtual, dovecot) from discard(8), which logs
+// relay=none. Other outcomes are classified by their text alone.
+func localRelay(o *Outcome) string {
+	if o.Status == "sent" && (o.Reason == "" || o.Reason[0] < '2' || o.Reason[0] > '5') {
+		if o.Relay == "" {
+			return "local"
+		}
+		return o.Relay
+	}
+	return ""
+}
+
 func (c *Classifier) lookup(key string, o *Outcome, dsn string) classified {
+	if r := localRelay(o); r != "" {
+		key += "\x00" + r
+	}
 	if v, ok := c.cache[key]; ok {
 		c.Hits++
 		return v
 	}
 	c.Misses++
-	v := c.explain(o.MTA, o.Status, dsn, o.Reason)
+	v := c.explain(o.MTA, o.Status, dsn, localRelay(o), o.Reason)
 	if len(c.cache) >= c.Max {
 		clear(c.cache)
 	}
@@ -130,7 +147,7 @@ func defaultDSN(status string) string {
 // replies inside other MTAs' texts (Exim's "SMTP error from remote mail
 // server after RCPT TO:<…>: 550 …", qmail's "Remote host said: 550 …")
 // are what the classifier reads in every case.
-func explainOutcome(mta MTA, status, dsn, reason string) classified {
+func explainOutcome(mta MTA, status, dsn, relay, reason string) classified {
 	word := status
 	switch status {
 	case "rejected", "held", "discarded", "open", "expired":
@@ -153,7 +170,10 @@ func explainOutcome(mta MTA, status, dsn, reason string) classified {
 	if text == "" {
 		text = status
 	}
-	line := "to=<>, relay=none, dsn=" + dsn + ", status=" + word + " (" + text + ")"
+	if relay == "" {
+		relay = "none"
+	}
+	line := "to=<>, relay=" + relay + ", dsn=" + dsn + ", status=" + word + " (" + text + ")"
 	e, err := report.ExplainText(line)
 	if err != nil {
 		return classified{category: string(report.CategoryOther), permanence: string(report.PermanenceUnknown)}

@@ -41,7 +41,7 @@ func fixture(t testing.TB, name string) string {
 // report's rules improve. TestCategories checks report's answers.
 func stubClassifier() *Classifier {
 	c := NewClassifier()
-	c.explain = func(_ MTA, status, dsn, reason string) classified {
+	c.explain = func(_ MTA, status, dsn, _, reason string) classified {
 		perm := "unknown"
 		if dsn != "" {
 			perm = map[byte]string{'2': "success", '4': "temporary", '5': "permanent"}[dsn[0]]
@@ -497,4 +497,31 @@ func TestHostNote(t *testing.T) {
 	// smtpd's notes are not the client's: no outcome from a connect line
 	_, outs = readString(t, "note.log", "Mar  9 12:40:13 h postfix/smtpd[1]: E6C1D24606: client=x[192.0.2.1]", Options{})
 	assert.Empty(t, outs)
+}
+
+// TestSentExplanations: every status=sent is category delivered; report
+// explains a reply after DATA as such, a local agent's words (Dovecot's
+// "stored mail into mailbox") as a local delivery, and discard(8)'s
+// "sent" (relay=none, the nexthop as reason) as the discard it is — the
+// adapter hands report the relay of such deliveries.
+func TestSentExplanations(t *testing.T) {
+	cases := []struct{ file, id, what string }{
+		{"postfix-seeds.log", "904BBC00088", "after DATA"},
+		{"postfix-seeds.log", "P90YOokWWVS8GQAArK2B9Q", "own delivery agent: stored mail into mailbox 'INBOX'"},
+		{"own-delivery.log", "11D3998A449", "discarded the message on purpose"},
+		{"own-delivery.log", "EFA4298A446", "after DATA"},
+	}
+	for _, c := range cases {
+		_, outs := readString(t, c.file, fixture(t, c.file), Options{Classifier: NewClassifier()})
+		var found *Outcome
+		for _, o := range outs {
+			if o.QueueID == c.id && o.Status == "sent" {
+				found = o
+			}
+		}
+		require.NotNil(t, found, c.id)
+		assert.Equal(t, "delivered", found.Category, c.id)
+		require.NotNil(t, found.Explanation, c.id)
+		assert.Contains(t, found.Explanation.What, c.what, c.id)
+	}
 }

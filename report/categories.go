@@ -34,9 +34,12 @@ func byParty(p Party) func(v *Verdict, c explainCtx) bool {
 func noReply(_ *Verdict, c explainCtx) bool { return c.text != nil && c.text.reply == nil }
 
 // discarded: a delivery line from Postfix's discard(8), whose reason is
-// the nexthop text of the discard: transport (discard.c).
+// the nexthop text of the discard: transport (discard.c) and whose relay
+// is none — the delivery agents that deliver (local, virtual, pipe,
+// lmtp) name themselves or the host as relay.
 func discarded(v *Verdict, c explainCtx) bool {
-	return noReply(v, c) && (strings.HasSuffix(c.text.program, "/discard") || strings.Contains(strings.ToLower(c.text.reason), "discard"))
+	return noReply(v, c) && (strings.HasSuffix(c.text.program, "/discard") || c.text.relay == "none" && c.text.status == "sent" ||
+		strings.Contains(strings.ToLower(c.text.reason), "discard"))
 }
 
 func localTLS(v *Verdict, c explainCtx) bool { return c.localTLS(v) }

@@ -315,7 +315,7 @@ func kindOf(prog, s string) TextKind {
 	case strings.HasPrefix(p, "courier"):
 		return KindCourier
 	case p == "smtpd" || p == "opensmtpd":
-		if strings.Contains(s, "result=") || strings.Contains(s, "evpid=") || strings.Contains(s, "failed-command") {
+		if strings.Contains(s, "result=") || strings.Contains(s, "evpid=") || strings.Contains(s, "failed-command") || strings.Contains(s, "relay: ") || strings.Contains(s, "delivery: ") || strings.Contains(s, "smtp-out: ") {
 			return KindOpenSMTPD
 		}
 	case strings.HasPrefix(p, "dovecot") || strings.HasPrefix(p, "lmtp") || strings.HasPrefix(p, "lda") || p == "deliver":
@@ -605,6 +605,14 @@ func (f *textFacts) opensmtpd(s string) {
 	case strings.Contains(low, "delivery: tempfail for"):
 		res = "tempfail"
 	case strings.Contains(low, "delivery: permfail for"):
+		res = "permfail"
+	// The remote delivery agent (OpenSMTPD 5.x/6.0 mta.c): "relay:
+	// TempFail for <evpid>: … stat=No MX found for domain".
+	case strings.Contains(low, "relay: ok for"):
+		res = "ok"
+	case strings.Contains(low, "relay: tempfail for"):
+		res = "tempfail"
+	case strings.Contains(low, "relay: permfail for"):
 		res = "permfail"
 	}
 	switch strings.ToLower(res) {

@@ -4,7 +4,7 @@
 package report
 
 // builtinTableHash is builtinHash() of the files this table was made from.
-const builtinTableHash = "44425826d67334b1"
+const builtinTableHash = "614f090fd844d6f0"
 
 // builtinTable builds the table on first use: as a package variable it
 // would be built at program start, by every process, classifying or not.
@@ -174,6 +174,8 @@ func builtinTable() []*Rule {
 		{ID: "world-yandex-target-blocked", Category: "mailbox-disabled", Party: "recipient", Provider: "Yandex", Match: []string{"policy rejection on the target address"}, Next: "Yandex: the recipient's account is blocked; reach them another way (https://yandex.com/support/mail/bounces/yandex/policy-rejection-on-the-target-address.html)", File: "report/rules/world.yaml", Line: 375},
 		{ID: "world-non-fqdn-recipient", Category: "user-unknown", Party: "recipient", Match: []string{"recipient address rejected: need fully-qualified address"}, File: "report/rules/world.yaml", Line: 386},
 		{ID: "world-not-sent-over-tls", Category: "tls-required", Party: "sender", Regex: "(wasn't|was not|not) sent over a tls connection|requires all bulk email senders to use .{0,20}tls", branches: []*branch{{re: "(wasn't|was not|not) sent over a tls connection", lits: []string{" sent over a tls connection"}}, {re: "requires all bulk email senders to use .{0,20}tls", lits: []string{"requires all bulk email senders to use "}}}, File: "report/rules/world.yaml", Line: 398},
+		{ID: "world-cloudmark-csi", Category: "blocklisted", Party: "sender", Provider: "Cloudmark", Priority: 10, Classes: []int{4, 5}, classes: 48, Match: []string{"csi.cloudmark.com"}, Next: "Cloudmark: request a reset at https://csi.cloudmark.com/reset-request/ for the sending IP", File: "report/rules/world.yaml", Line: 412},
+		{ID: "world-dovecot-internal-error", Category: "server-error", Party: "local", Match: []string{"internal error occurred. refer to server log"}, File: "report/rules/world.yaml", Line: 425},
 		{ID: "postfix-sasl-failed", Category: "auth-required", Party: "local", Match: []string{"sasl authentication failed; server"}, File: "report/rules/generic.yaml", Line: 18},
 		{ID: "client-auth-failed", Category: "auth-required", Party: "sender", Regex: "sasl( [a-z0-9-]+)? authentication fail|sasl authentication failure|authenticator failed|auth failure \\(|incorrect authentication data|535[ -][^;]*authentication failed|authentication not allowed|invalid credentials|code d.authentification invalide", branches: []*branch{{re: "sasl( [a-z0-9-]+)? authentication fail", lits: []string{" authentication fail"}}, {lit: "sasl authentication failure"}, {lit: "authenticator failed"}, {lit: "auth failure ("}, {lit: "incorrect authentication data"}, {re: "535[ -][^;]*authentication failed", lits: []string{"authentication failed"}}, {lit: "authentication not allowed"}, {lit: "invalid credentials"}, {re: "code d.authentification invalide", lits: []string{"authentification invalide"}}}, File: "report/rules/generic.yaml", Line: 36},
 		{ID: "postfix-null-mx", Category: "null-mx", Party: "recipient", Match: []string{"does not accept mail (nullmx)"}, NoReply: true, File: "report/rules/generic.yaml", Line: 51},

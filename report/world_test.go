@@ -78,3 +78,12 @@ func TestIndentedAndQuotedForms(t *testing.T) {
 		assert.Equal(t, 550, r.Code)
 	}
 }
+
+// OpenSMTPD's remote delivery lines name their outcome.
+func TestOpenSMTPDRelayOutcome(t *testing.T) {
+	e, err := ExplainText("Oct  7 00:39:51 host smtpd[8204]: relay: TempFail for da22753dbfba3245: session=0000000000000000, from=someone@example.com, to=dest@example.com, rcpt=<->, source=-, relay=mysmtp.local, delay=1d4h26m40s, stat=No MX found for domain")
+	assert.NoError(t, err)
+	assert.Equal(t, KindOpenSMTPD, e.Kind)
+	assert.Equal(t, PermanenceTemporary, e.Permanence)
+	assert.Equal(t, CategoryDNSFailure, e.Category)
+}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -117,6 +118,52 @@ func parseWhen(flag, s string, now time.Time) (time.Time, error) {
 	return time.Time{}, usagef("--%s %q: want RFC 3339, 2006-01-02[ 15:04[:05]] or a duration such as 24h", flag, s)
 }
 
+// checkDomainFilter validates a --domain value (or a --sender @DOMAIN):
+// a name as a log writes it. Unlike probe's targets, single-label names
+// (localhost, a host's own name) are allowed: local deliveries log them.
+func checkDomainFilter(flag, d string) error {
+	name := strings.TrimSuffix(d, ".")
+	if name == "" {
+		return usagef("%s %q: empty domain", flag, d)
+	}
+	if strings.HasPrefix(name, "[") && strings.HasSuffix(name, "]") {
+		return nil // an address literal: user@[192.0.2.1]
+	}
+	for _, r := range name {
+		if r <= ' ' || r == 0x7f || strings.ContainsRune("/\\@<>,;:()[]\"'", r) {
+			return usagef("%s %q: %q is not allowed in a domain (is it a file name or an address?)", flag, d, r)
+		}
+	}
+	for _, label := range strings.Split(name, ".") {
+		if label == "" {
+			return usagef("%s %q: empty label", flag, d)
+		}
+	}
+	return nil
+}
+
+// checkSenderFilter validates one --sender value: an address, @DOMAIN,
+// or <> for the null sender.
+func checkSenderFilter(s string) error {
+	switch {
+	case s == "<>":
+		return nil
+	case strings.HasPrefix(s, "@"):
+		if s == "@" {
+			return usagef("--sender %q: empty domain", s)
+		}
+		return checkDomainFilter("--sender", s[1:])
+	}
+	at := strings.LastIndexByte(s, '@')
+	if at <= 0 {
+		return usagef("--sender %q: want ADDR, @DOMAIN or <> (the null sender)", s)
+	}
+	if strings.ContainsAny(s[:at], "<> \t") || strings.Contains(s[:at], "@") && !strings.HasPrefix(s, "\"") {
+		return usagef("--sender %q: the local part has a character a log address does not (want ADDR, @DOMAIN or <>)", s)
+	}
+	return checkDomainFilter("--sender", s[at+1:])
+}
+
 var maillogStatuses = map[string]bool{"all": true, "sent": true, "deliverable": true, "deferred": true, "bounced": true,
 	"expired": true, "rejected": true, "held": true, "discarded": true, "open": true, "active": true, "incoming": true}
 
@@ -141,8 +188,28 @@ func runMaillog(cmd *cobra.Command, g *globals, f *maillogFlags, args []string) 
 	if f.maxOpen < 1 {
 		return usagef("--max-open %d: want at least 1", f.maxOpen)
 	}
-	if f.year < 0 || f.year > 9999 {
-		return usagef("--year %d: want a year", f.year)
+	if f.year != 0 && (f.year < 1970 || f.year > 9999) {
+		return usagef("--year %d: want a year from 1970 to 9999 (or leave it out: each file's modification time)", f.year)
+	}
+	if !opts.Filter.Since.IsZero() && !opts.Filter.Until.IsZero() && opts.Filter.Until.Before(opts.Filter.Since) {
+		return usagef("--until %s is before --since %s: nothing could match", f.until, f.since)
+	}
+	// a filter value that no outcome can have is a mistake, not an empty
+	// answer ("--domain" without a value takes the next FILE as its own)
+	for i, d := range f.domains {
+		if err := checkDomainFilter("--domain", d); err != nil {
+			return err
+		}
+		f.domains[i] = strings.TrimSuffix(d, ".")
+	}
+	for i, s := range f.senders {
+		if s != "<>" && strings.HasPrefix(s, "<") && strings.HasSuffix(s, ">") {
+			s = s[1 : len(s)-1] // the log writes from=<a@b>; the filter holds a@b
+		}
+		if err := checkSenderFilter(s); err != nil {
+			return err
+		}
+		f.senders[i] = s
 	}
 	opts.Filter.Statuses, opts.Filter.Domains, opts.Filter.Senders = f.statuses, f.domains, f.senders
 	if len(f.statuses) == 0 && g.output == "jsonl" {
@@ -179,6 +246,10 @@ func runMaillog(cmd *cobra.Command, g *globals, f *maillogFlags, args []string) 
 		sum, err = maillog.ReadQueue(r, name, now, opts)
 		if err != nil {
 			return err
+		}
+		if sum.ByMTA[maillog.MTAPostfix] == 0 && sum.Unreadable["postqueue-json"] > 0 {
+			// not one line is a queue entry: a log given to --queue=FILE
+			return usagef("--queue %s: no line is postqueue -j output (a JSON object per message); to read a log, give it as FILE without --queue", name)
 		}
 	} else {
 		inputs, closeAll, err := maillog.OpenFiles(args, g.stdin, f.year, nil)
@@ -241,7 +312,13 @@ func openQueue(ctx context.Context, f *maillogFlags, stdin io.Reader) (io.Reader
 	}
 	argv := []string{"-j"}
 	if f.postfixConfig != "" {
+		if _, err := os.Stat(filepath.Join(f.postfixConfig, "main.cf")); err != nil {
+			return nil, "", usagef("--postfix-config %s: no main.cf there (want Postfix's configuration directory, as postconf config_directory prints it)", f.postfixConfig)
+		}
 		argv = []string{"-c", f.postfixConfig, "-j"}
+	}
+	if _, err := exec.LookPath("postqueue"); err != nil {
+		return nil, "", usagef("--queue: postqueue is not in PATH (is Postfix installed here?); give a saved copy of its output with --queue=FILE")
 	}
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()

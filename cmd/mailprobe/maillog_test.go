@@ -80,9 +80,41 @@ func TestMaillogUsage(t *testing.T) {
 		{"--queue", "x.json", "mail.log"},
 		{"/nonexistent/mail.log"},
 		{"--probe", "--protocol", "carrier-pigeon"},
+		// --domain without a value takes the next FILE as its value
+		{"--domain", "/var/log/mail.log"},
+		{"--domain", "a..example"},
+		{"--sender", "bad@@example.org"},
+		{"--sender", "nobody"},
+		{"--sender", "@"},
+		{"--since", "2026-12-02", "--until", "2026-12-01"},
+		{"--year", "1800"},
+		{"--year", "abc"},
+		// a log given to --queue=FILE, a --postfix-config without main.cf
+		{"--queue=" + filepath.Join("..", "..", "maillog", "testdata", "logs", "hosting.log")},
+		{"--queue", "--postfix-config", t.TempDir()},
 	} {
 		code, _, stderr := runMaillogCmd(t, "", args...)
 		assert.Equal(t, ExitUsage, code, "%v: %s", args, stderr)
 		assert.NotEmpty(t, stderr, args)
+	}
+}
+
+// TestMaillogFilterForms: filter values are read as a log writes them —
+// a domain with its trailing dot, a sender in angle brackets, a
+// single-label domain of a local delivery — so they select what they name.
+func TestMaillogFilterForms(t *testing.T) {
+	log := realLog(t)
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--domain", "GREY.IT.TEST."}, "Recipients: 1 deferred"},
+		{[]string{"--sender", "<tester@sender.maillog.test>", "--status", "all"}, "Recipients: 1 sent, 2 deferred, 2 bounced"},
+		{[]string{"--sender", "@sender.maillog.test", "--status", "all"}, "Recipients: 1 sent, 2 deferred, 2 bounced"},
+		{[]string{"--domain", "localhost"}, "Recipients: none"},
+	} {
+		code, out, stderr := runMaillogCmd(t, log, append([]string{"--year", "2026"}, tt.args...)...)
+		require.Equal(t, ExitOK, code, "%v: %s", tt.args, stderr)
+		assert.Contains(t, out, tt.want, tt.args)
 	}
 }
