@@ -27,22 +27,22 @@ const (
 	verbQUIT     verb = "QUIT"
 )
 
+// verbPhases ties every verb to the phase its reply belongs to; it is
+// also where Phase.Command finds a phase's words, so the two cannot
+// disagree.
+var verbPhases = [...]struct {
+	verb  verb
+	phase Phase
+}{
+	{verbEHLO, PhaseEHLO}, {verbHELO, PhaseHELO}, {verbLHLO, PhaseLHLO}, {verbSTARTTLS, PhaseSTARTTLS},
+	{verbMAIL, PhaseMAIL}, {verbRCPT, PhaseRCPT}, {verbRSET, PhaseRSET}, {verbQUIT, PhaseQUIT},
+}
+
 func (v verb) phase() Phase {
-	switch v {
-	case verbEHLO:
-		return PhaseEHLO
-	case verbHELO:
-		return PhaseHELO
-	case verbLHLO:
-		return PhaseLHLO
-	case verbSTARTTLS:
-		return PhaseSTARTTLS
-	case verbMAIL:
-		return PhaseMAIL
-	case verbRCPT:
-		return PhaseRCPT
-	case verbRSET:
-		return PhaseRSET
+	for _, vp := range verbPhases {
+		if vp.verb == v {
+			return vp.phase
+		}
 	}
 	return PhaseQUIT
 }

@@ -31,23 +31,10 @@ const (
 // Command is the SMTP command a phase sends, in the words Postfix uses in
 // "(in reply to RCPT TO command)". Empty for phases that send nothing.
 func (p Phase) Command() string {
-	switch p {
-	case PhaseEHLO:
-		return "EHLO"
-	case PhaseHELO:
-		return "HELO"
-	case PhaseLHLO:
-		return "LHLO"
-	case PhaseSTARTTLS:
-		return "STARTTLS"
-	case PhaseMAIL:
-		return "MAIL FROM"
-	case PhaseRCPT:
-		return "RCPT TO"
-	case PhaseRSET:
-		return "RSET"
-	case PhaseQUIT:
-		return "QUIT"
+	for _, vp := range verbPhases {
+		if vp.phase == p {
+			return vp.verb.name()
+		}
 	}
 	return ""
 }
