@@ -30,6 +30,12 @@ type Options struct {
 	// Logf receives errors the SMTP servers report (a client that drops
 	// mid-command, a failed TLS handshake). Nil discards them.
 	Logf func(format string, args ...any)
+	// Now is the instant the STARTTLS scenario's certificate is made
+	// for (valid from an hour before to 30 days after); zero is the
+	// time of Start. Labs given the same Now present certificates with
+	// the same validity, which a probe reports to the second: two labs
+	// started a moment apart on either side of a second differ there.
+	Now time.Time
 }
 
 // Lab is a running lab: DNS on 127.0.0.1:Port, SMTP and LMTP servers on
@@ -74,7 +80,10 @@ func Start(ctx context.Context, opts Options) (*Lab, error) {
 		return nil, err
 	}
 	l := &Lab{opts: opts, rec: &recorder{}}
-	now := time.Now()
+	now := opts.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
 	// The STARTTLS scenario's certificate: self-signed, for the MX name
 	// the prober connects to (so only the authority is unknown).
 	tlsCert, leaf, err := newCert(certSpec{

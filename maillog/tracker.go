@@ -116,6 +116,8 @@ type delivKey struct{ host, inst, delivery string }
 type delivRef struct {
 	key  msgKey
 	addr string
+	// relay is the channel of "starting delivery": local or remote
+	relay string
 }
 
 // TrackerOptions bound the tracker.
@@ -290,7 +292,7 @@ func (t *Tracker) Add(ev *Event) {
 			delete(t.deliv, dk)
 			ev.ID, ev.Recipient = ref.key.id, ref.addr
 			if ev.Relay == "" {
-				ev.Relay = "remote"
+				ev.Relay = ref.relay
 			}
 		}
 		if ev.MTA == MTADovecot && ev.ID == "" {
@@ -304,7 +306,11 @@ func (t *Tracker) Add(ev *Event) {
 			clear(t.deliv)
 		}
 		dk := delivKey{t.intern(ev.Host), t.intern(ev.Instance), strings.Clone(ev.Delivery)}
-		t.deliv[dk] = delivRef{m.key, strings.Clone(ev.Recipient)}
+		relay := "remote"
+		if ev.Relay == "local" {
+			relay = "local"
+		}
+		t.deliv[dk] = delivRef{m.key, strings.Clone(ev.Recipient), relay}
 		if p, ok := t.pending[dk]; ok {
 			delete(t.pending, dk)
 			t.Add(p)

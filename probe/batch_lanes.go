@@ -32,6 +32,9 @@ type lane struct {
 	// run421 counts the sessions in a row here that a 421 ended with
 	// nobody decided (DefaultMax421).
 	run421 atomic.Int32
+	// runGaveUp counts the addresses in a row given up here, nobody
+	// decided in between (DefaultMaxGiveUps).
+	runGaveUp atomic.Int32
 	// noPipelining is set once a session here fell out of step while
 	// pipelining (ErrDesync): later sessions send one command at a time.
 	noPipelining atomic.Bool

@@ -23,6 +23,9 @@ type BatchStats struct {
 	// Suspended421 counts destinations whose remaining addresses got the
 	// server's 421 after DefaultMax421 sessions in a row ended with it.
 	Suspended421 int
+	// Broken counts destinations whose remaining addresses got the error
+	// of DefaultMaxGiveUps addresses in a row that every session failed.
+	Broken int
 	// SlowRcpts counts recipients answered at SlowRcpt or slower on
 	// average (a verifying front server); SlowRcptTime is their time.
 	SlowRcpts    int
@@ -34,7 +37,7 @@ type BatchStats struct {
 
 type batchStats struct {
 	items, probed, notChecked, sessions, transactions, reconnects, closed421, limited,
-	errorRotations, backoffs, backoffNS, gaveUp, deadHosts, slowRcpts, slowNS, suspended421 atomic.Int64
+	errorRotations, backoffs, backoffNS, gaveUp, deadHosts, slowRcpts, slowNS, suspended421, broken atomic.Int64
 	interrupted atomic.Bool
 	stop        atomic.Value // Stop
 	duration    atomic.Int64
@@ -49,7 +52,7 @@ func (b *Batch) Stats() BatchStats {
 		Reconnects: int(s.reconnects.Load()), Closed421: int(s.closed421.Load()), Limited: int(s.limited.Load()),
 		ErrorRotations: int(s.errorRotations.Load()), Backoffs: int(s.backoffs.Load()),
 		BackoffTime: time.Duration(s.backoffNS.Load()), GaveUp: int(s.gaveUp.Load()),
-		DeadHosts: int(s.deadHosts.Load()), Suspended421: int(s.suspended421.Load()), SlowRcpts: int(s.slowRcpts.Load()), SlowRcptTime: time.Duration(s.slowNS.Load()),
+		DeadHosts: int(s.deadHosts.Load()), Suspended421: int(s.suspended421.Load()), Broken: int(s.broken.Load()), SlowRcpts: int(s.slowRcpts.Load()), SlowRcptTime: time.Duration(s.slowNS.Load()),
 		Interrupted: s.interrupted.Load(), Stop: s.loadStop(),
 		Duration: time.Duration(s.duration.Load()),
 	}

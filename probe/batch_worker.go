@@ -183,6 +183,7 @@ func (w *worker) transaction(ctx context.Context, pend []*batchItem, n int) []*b
 	}
 	if decided > 0 {
 		l.run421.Store(0)
+		l.runGaveUp.Store(0)
 	}
 	if err != nil && err.Reply != nil && err.Reply.Code == 421 {
 		b.stats.closed421.Add(1)
@@ -233,6 +234,17 @@ func (w *worker) transaction(ctx context.Context, pend []*batchItem, n int) []*b
 			b.stats.gaveUp.Add(1)
 			b.decide(l, it, it.lastA, it.last)
 			rest, w.fails = rest[1:], 0
+			if int(l.runGaveUp.Add(1)) >= DefaultMaxGiveUps && failed != nil {
+				// Not one address but the destination: every session
+				// fails whatever it is asked. The rest carry that error.
+				l.mu.Lock()
+				if l.dead == nil {
+					l.dead = failed
+					b.stats.broken.Add(1)
+				}
+				l.mu.Unlock()
+				return rest
+			}
 		}
 	}
 	if closed && len(rest) > 0 && ctx.Err() == nil {

@@ -77,6 +77,14 @@ const (
 	// temporarily suspended"); a probe allows three, so that one
 	// connection-count 421 does not decide a whole batch.
 	DefaultMax421 = 3
+	// DefaultMaxGiveUps is how many addresses in a row a destination may
+	// make every session fail for (each after MaxReconnects sessions:
+	// out of step, dropped, timed out) before its remaining addresses get
+	// that error instead of their own sessions. One address that breaks
+	// the server stays one; a server that breaks whatever it is asked
+	// costs DefaultMaxGiveUps × MaxReconnects sessions, not that many per
+	// address.
+	DefaultMaxGiveUps = 3
 	// SlowRcpt is the average RCPT answer time from which a batch
 	// destination counts as slow: a front Postfix with
 	// reject_unverified_recipient answers a new address only after its

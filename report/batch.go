@@ -284,6 +284,10 @@ func BatchSummaryText(w io.Writer, s *BatchSummary, st probe.BatchStats, opts Te
 		ew.printf("  note: %d %s answered 421 to %d sessions in a row; their remaining addresses carry that 421 (deferred)\n",
 			st.Suspended421, batchPlural(st.Suspended421, "destination", "destinations"), probe.DefaultMax421)
 	}
+	if st.Broken > 0 {
+		ew.printf("  note: %d %s made every session fail for %d addresses in a row; their remaining addresses carry that error\n",
+			st.Broken, batchPlural(st.Broken, "destination", "destinations"), probe.DefaultMaxGiveUps)
+	}
 	if st.DeadHosts > 0 {
 		ew.printf("  note: %d %s could not be reached at all; their remaining addresses carry that error\n",
 			st.DeadHosts, batchPlural(st.DeadHosts, "destination", "destinations"))

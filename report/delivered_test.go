@@ -52,3 +52,16 @@ func TestSentWithoutReply(t *testing.T) {
 	c, _ := Classify(250, "2.1.5", "OK")
 	assert.Equal(t, CategoryDeliverable, c)
 }
+
+// TestQmailNoConnection: qmail-remote's "wasn't able to establish an
+// SMTP connection" is a failure to connect (seed 002, the OVH page, where
+// telnet to the MX is refused or times out), never a server that
+// "accepted the connection, then stopped answering".
+func TestQmailNoConnection(t *testing.T) {
+	// seed 002 (OVH help page, `tail -f /var/log/qmail/current`)
+	e, err := ExplainText("@400000003f88003f221f1d74 delivery 67496: deferral: Sorry,[7]_I_wasn't_able_to_establish_an_SMTP_connection._(#4.4.1)/")
+	require.NoError(t, err)
+	assert.Equal(t, PermanenceTemporary, e.Permanence)
+	assert.NotContains(t, e.Explanation.What, "accepted the connection")
+	assert.Contains(t, e.Explanation.What, "connection")
+}

@@ -159,7 +159,9 @@ func stripDiagnosticType(s string) string {
 func (f *textFacts) facts() {
 	low := strings.ToLower(f.text)
 	switch {
-	case strings.Contains(low, "connect to ") || strings.Contains(low, "connection refused") || strings.Contains(low, "connection timed out") || strings.Contains(low, "did not accept our requests to connect"):
+	case strings.Contains(low, "connect to ") || strings.Contains(low, "connection refused") || strings.Contains(low, "connection timed out") || strings.Contains(low, "did not accept our requests to connect") ||
+		// qmail-remote.c: every address of every MX failed to connect
+		strings.Contains(low, "able to establish an smtp connection"):
 		if f.phase == "" {
 			f.phase = probe.PhaseConnect
 		}

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -25,10 +26,14 @@ import (
 // timeouts, and the silent and blocklisted scenarios came out different.
 func TestDemoCommandReproducesTheProbe(t *testing.T) {
 	ctx := context.Background()
-	demoLab, err := lab.Start(ctx, lab.Options{})
+	// One instant for both labs' certificates: the JSON reports their
+	// validity to the second, and labs started on either side of a
+	// second boundary differed there (not_before, not_after).
+	now := time.Now()
+	demoLab, err := lab.Start(ctx, lab.Options{Now: now})
 	require.NoError(t, err)
 	defer demoLab.Close()
-	cliLab, err := lab.Start(ctx, lab.Options{})
+	cliLab, err := lab.Start(ctx, lab.Options{Now: now})
 	require.NoError(t, err)
 	defer cliLab.Close()
 
