@@ -28,6 +28,13 @@ func parseQmail(fr *Frame, ev *Event) (ok, unreadable bool) {
 	ev.Host = fr.Host
 	ev.Instance = "qmail"
 	m := fr.Msg
+	// splogger writes qmail's own epoch stamp after the syslog prefix
+	// ("Sep 14 09:58:09 gandalf qmail: 1063526289.292776 info msg …",
+	// AWStats tools/maillogconvert.pl); it is exact and carries the year
+	// the syslog stamp lacks.
+	if t, n, ok := epochStamp(m); ok {
+		ev.Time, m = t, trimSpace1(m[n:])
+	}
 	switch {
 	case strings.HasPrefix(m, "new msg "):
 		ev.Kind = EventReceived
