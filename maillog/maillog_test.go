@@ -525,3 +525,43 @@ func TestSentExplanations(t *testing.T) {
 		assert.Contains(t, found.Explanation.What, c.what, c.id)
 	}
 }
+
+// TestDeliveryAgentMessages: local(8), virtual(8) and pipe(8) delivery
+// lines, the messages as the grok patterns' tests quote them
+// (whyscream/postfix-grok-patterns:test/{local,pipe,virtual}_000N.yaml@e9f1a59ccd97199f32ddbaa7b35334df05a4fd88;
+// no syslog prefix there, so the parser reads the message alone). Their
+// local_000N cases are left out: they write to= without the angle
+// brackets Postfix always logs (global/log_adhoc.c "to=<%s>"), so they
+// were edited by hand.
+func TestDeliveryAgentMessages(t *testing.T) {
+	cases := []struct {
+		file, program, msg                           string
+		id, rcpt, origTo, status, dsn, relay, reason string
+	}{
+		{"pipe_0002", "postfix/pipe", "153053D: to=<tom@example.com>, orig_to=<admin@example.com>, relay=dovecot, delay=3.4, delays=3.3/0.03/0/0.12, dsn=2.0.0, status=sent (delivered via dovecot service)",
+			"153053D", "tom@example.com", "admin@example.com", "sent", "2.0.0", "dovecot", "delivered via dovecot service"},
+		{"pipe_0003", "postfix/pipe", "95ECE24E0: to=<tom@example.com>, relay=dovecot, delay=0.12, delays=0.03/0/0/0.08, dsn=5.4.6, status=bounced (mail forwarding loop for tom@example.com)",
+			"95ECE24E0", "tom@example.com", "", "bounced", "5.4.6", "dovecot", "mail forwarding loop for tom@example.com"},
+		{"pipe_0004", "postfix/pipe", "2F6C83D: to=<user@example.org>, relay=dovecot, delay=5.1, delays=4.4/0.02/0/0.61, dsn=5.1.1, status=bounced (user unknown)",
+			"2F6C83D", "user@example.org", "", "bounced", "5.1.1", "dovecot", "user unknown"},
+		{"virtual_0001", "postfix/virtual", "B657F2DB195D: to=<postmaster@example.com>, relay=virtual, delay=0.52, delays=0.51/0.01/0/0, dsn=2.0.0, status=sent (delivered to maildir)",
+			"B657F2DB195D", "postmaster@example.com", "", "sent", "2.0.0", "virtual", "delivered to maildir"},
+	}
+	for _, c := range cases {
+		t.Run(c.file, func(t *testing.T) {
+			fr := &Frame{Time: ref, Format: FormatSyslog, Host: "h", Program: c.program, Msg: c.msg}
+			var ev Event
+			ok, bad := parsePostfix(fr, &ev)
+			require.True(t, ok)
+			require.False(t, bad)
+			assert.Equal(t, EventAttempt, ev.Kind)
+			assert.Equal(t, c.id, ev.ID)
+			assert.Equal(t, c.rcpt, ev.Recipient)
+			assert.Equal(t, c.origTo, ev.OrigTo)
+			assert.Equal(t, c.status, ev.Status)
+			assert.Equal(t, c.dsn, ev.DSN)
+			assert.Equal(t, c.relay, ev.Relay)
+			assert.Equal(t, c.reason, ev.Reason)
+		})
+	}
+}
