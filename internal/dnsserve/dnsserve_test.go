@@ -1,6 +1,7 @@
 package dnsserve
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/miekg/dns"
@@ -75,4 +76,40 @@ func TestZone(t *testing.T) {
 	assert.Equal(t, 0, z.Queries("b.test.", dns.TypeMX))
 	_, err = NewZone("not a record")
 	assert.Error(t, err)
+}
+
+// TestFit: over UDP an answer larger than the client's buffer is cut
+// and marked TC (512 bytes without EDNS0, the announced size with it);
+// over TCP it arrives whole.
+func TestFit(t *testing.T) {
+	var records []string
+	for i := range 60 {
+		records = append(records, fmt.Sprintf("many.test. 60 IN A 127.0.1.%d", i+1))
+	}
+	z, err := NewZone(records...)
+	require.NoError(t, err)
+	s, err := Listen("127.0.0.1", z)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	ask := func(network string, edns uint16) *dns.Msg {
+		q := new(dns.Msg)
+		q.SetQuestion("many.test.", dns.TypeA)
+		if edns > 0 {
+			q.SetEdns0(edns, false)
+		}
+		resp, _, err := (&dns.Client{Net: network, UDPSize: 65535}).Exchange(q, s.Addr)
+		require.NoError(t, err)
+		return resp
+	}
+	udp := ask("udp", 0)
+	assert.True(t, udp.Truncated)
+	udp.Compress = true // Len of the message as it came, compressed or not
+	assert.LessOrEqual(t, udp.Len(), dns.MinMsgSize)
+	assert.Less(t, len(udp.Answer), 60)
+	big := ask("udp", 4096)
+	assert.False(t, big.Truncated)
+	assert.Len(t, big.Answer, 60)
+	tcp := ask("tcp", 0)
+	assert.False(t, tcp.Truncated)
+	assert.Len(t, tcp.Answer, 60)
 }

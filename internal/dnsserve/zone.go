@@ -86,12 +86,21 @@ func (z *Zone) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 		m.Answer = append(m.Answer, cname)
 		name = strings.ToLower(cname.Target)
 	}
-	if _, udp := w.RemoteAddr().(*net.UDPAddr); udp {
-		size := dns.MinMsgSize
-		if opt := req.IsEdns0(); opt != nil && int(opt.UDPSize()) > size {
-			size = int(opt.UDPSize())
-		}
-		m.Truncate(size)
-	}
+	Fit(w, req, m)
 	_ = w.WriteMsg(m)
+}
+
+// Fit cuts m, over UDP, to the client's buffer: 512 bytes, or the EDNS0
+// size it announced if larger (RFC 6891 §6.2.5), setting TC when records
+// were left out (RFC 1035 §4.1.1), as a real server does; the client
+// then asks again over TCP. Over TCP m is left alone.
+func Fit(w dns.ResponseWriter, req, m *dns.Msg) {
+	if _, udp := w.RemoteAddr().(*net.UDPAddr); !udp {
+		return
+	}
+	size := dns.MinMsgSize
+	if opt := req.IsEdns0(); opt != nil && int(opt.UDPSize()) > size {
+		size = int(opt.UDPSize())
+	}
+	m.Truncate(size)
 }
