@@ -358,9 +358,11 @@ func TestProviderCodes(t *testing.T) {
 }
 
 // TestFrame: each framing, on real lines where there are real samples
-// (the fixtures name the sources); the tai64nlocal, epoch and French-month
-// lines are built here from the real qmail and syslog lines (the stamp
-// converted, the rest kept), since no real sample of them was found.
+// (the fixtures name the sources; the tai64nlocal and splogger lines are
+// AWStats' examples, testdata/logs/qmail-splogger.log). The bare epoch
+// line (accustamp, no syslog prefix) and the French-month line are built
+// here from the real qmail and sendmail lines (the stamp converted, the
+// rest kept), since no real sample of them was found.
 func TestFrame(t *testing.T) {
 	utc := func(y int, mo time.Month, d, h, mi, s int) time.Time {
 		return time.Date(y, mo, d, h, mi, s, 0, time.UTC)
@@ -381,7 +383,8 @@ func TestFrame(t *testing.T) {
 		{"mail_1  | Jul 24 15:58:26 mail postfix/qmgr[1009]: 518F058BB5: from=<noreply@myrescoop.com>", FormatSyslog, "mail", "postfix/qmgr", utc(2026, 7, 24, 15, 58, 26), "mail_1", "518F058BB5:"},
 		{"HTO01FLQJSLO [09/Mar/2021:09:02:08 +0100] 2021-03-09 09:02:08+01:00 c4avsmail04 cm4all_milter: A6B12241F2: Script: /test/test.php", FormatHosting, "c4avsmail04", "cm4all_milter", utc(2021, 3, 9, 8, 2, 8), "", "A6B12241F2:"},
 		{"@400000003f87e0740c22b274 new msg 195408", FormatMultilog, "", "", time.Date(2003, 10, 11, 10, 50, 18, 203600500, time.UTC), "", "new msg"},
-		{"2003-10-11 10:50:18.203600500 new msg 195408", FormatTAI64NLocal, "", "", time.Date(2003, 10, 11, 10, 50, 18, 203600500, time.UTC), "", "new msg"},
+		{"2003-09-27 11:22:07.039237500 starting delivery 3714: msg 163844 to local name_also_removed@maildomain.com", FormatTAI64NLocal, "", "", time.Date(2003, 9, 27, 11, 22, 7, 39237500, time.UTC), "", "starting delivery"},
+		{"Sep 14 09:58:09 gandalf qmail: 1063526289.292776 info msg 270182: bytes 10712 from <john@john.do> qp 54945 uid 82", FormatSyslog, "gandalf", "qmail", utc(2026, 9, 14, 9, 58, 9), "", "1063526289.292776 info msg"},
 		{"1065869418.203600 new msg 195408", FormatEpoch, "", "", time.Date(2003, 10, 11, 10, 50, 18, 203600000, time.UTC), "", "new msg"},
 		{"2013-06-10 18:33:32 [10099] H=(yakult.com.tw) [202.132.70.178]:3755 F=menacedsj04@listserv.eurasia.org rejected RCPT dir@ml3.ru: relay not permitted", FormatExim, "", "exim", utc(2013, 6, 10, 18, 33, 32), "", "H=(yakult"},
 		{"1999-03-02 09:44:33 10HmaX-000000005vi-0000 => userx@domain.com R=all T=smtp", FormatExim, "", "exim", utc(1999, 3, 2, 9, 44, 33), "", "10HmaX-000000005vi-0000 =>"},
