@@ -88,8 +88,9 @@ type Event struct {
 	Client    string
 	MessageID string
 	NextID    string
-	Repeat    int // "message repeated N times": the event happened N times
-	NRcpt     int // sendmail's nrcpts=: the message ends after this many final statuses
+	Repeat    int  // "message repeated N times": the event happened N times
+	NRcpt     int  // sendmail's nrcpts=: the message ends after this many final statuses
+	NoRcpt    bool // sendmail's nrcpts=0: the transaction ended with no recipient accepted
 }
 
 // Parser turns one framed line into an Event. ok is false when the line
