@@ -108,6 +108,7 @@ func TestDesync(t *testing.T) {
 				assert.NotEqual(t, "deliverable", string(v.Status), "a shifted reply is never a verdict")
 				assert.NotEqual(t, "undeliverable", string(v.Status), "a shifted reply is never a verdict")
 				assert.Contains(t, v.Reason, "out of step")
+				assert.Equal(t, report.PartyRecipient, v.Party, "the receiving server broke the dialogue, not the sender")
 				return
 			}
 			require.NotNil(t, o.Reply, "err: %v", o.Err)

@@ -170,6 +170,14 @@ func Judge(o *probe.Outcome, res *probe.Result) Verdict {
 		}
 		v.Status = statusOf(v.DSN)
 		ctx.desc = d
+		if d.session && d.reply == nil && v.Category == CategoryProtocolError && !d.tlsLocal && !looksLMTP(ctx) {
+			// A protocol error our wire client found in a session (replies
+			// out of step, a non-SMTP response, data after the STARTTLS
+			// 220, a broken handshake) is the receiving server's doing,
+			// not the sender's configuration: the category's default
+			// party (local) is for an MTA's own logged refusals.
+			v.Party = PartyRecipient
+		}
 	}
 	v.PassedOver = passedOver(o, cfg)
 	ctx.allConnectFailed = allConnectFailed(o, cfg)
