@@ -50,6 +50,9 @@ type job struct {
 	failure error  // set when the job cannot be asked (host resolution failed)
 }
 
+// MaxMXAddrs bounds the MX host addresses a domain target has checked.
+const MaxMXAddrs = 32
+
 // Check asks every list about every target, all queries concurrently
 // within the Concurrency bound. Results come in a deterministic order:
 // targets in the given order; within a target, domain lists first (on the
@@ -88,12 +91,20 @@ func (c *Checker) Check(ctx context.Context, targets []Target) []Result {
 				}
 			}
 		}
-		// A domain's MX hosts: each address once, after the name's own.
+		// A domain's MX hosts: each address once, after the name's own,
+		// MaxMXAddrs at most: the domain's DNS decides how many there are
+		// (each asked of every list), and the ones left out make the
+		// domain unknown on every list rather than clean.
 		hasMX := false
+		skipped := 0
 		for _, h := range mxs[i] {
 			for _, a := range h.Addrs {
 				a = a.Unmap().WithZone("")
 				if slices.Contains(as, a) {
+					continue
+				}
+				if mxAddrs := len(as) - len(addrs[i]); mxAddrs >= MaxMXAddrs {
+					skipped++
 					continue
 				}
 				as = append(as, a)
@@ -102,6 +113,14 @@ func (c *Checker) Check(ctx context.Context, targets []Target) []Result {
 					if l.Kind != KindDomain {
 						jobs = append(jobs, job{target: t.Name, address: a.String(), list: l, addr: a, via: h.Name})
 					}
+				}
+			}
+		}
+		if skipped > 0 {
+			err := fmt.Errorf("%d more MX host addresses not checked (at most %d per domain)", skipped, MaxMXAddrs)
+			for _, l := range c.Lists {
+				if l.Kind != KindDomain {
+					jobs = append(jobs, job{target: t.Name, list: l, failure: err, via: "MX"})
 				}
 			}
 		}

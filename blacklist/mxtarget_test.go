@@ -70,3 +70,37 @@ func mustParse(t *testing.T, s string) Target {
 	}
 	return tg
 }
+
+// TestDomainTargetMXAddrsBounded: the domain's DNS decides how many MX
+// host addresses there are, and each is asked of every list. At most
+// MaxMXAddrs are checked; the rest make the domain unknown on every list
+// (never clean: one of them may be the listed one).
+func TestDomainTargetMXAddrsBounded(t *testing.T) {
+	var hosts []MXHost
+	for h := range 10 {
+		var as []netip.Addr
+		for i := range 20 {
+			as = append(as, ip(fmt.Sprintf("192.0.%d.%d", h, i+1)))
+		}
+		hosts = append(hosts, MXHost{Name: fmt.Sprintf("mx%d.example.org", h), Addrs: as})
+	}
+	c := &Checker{
+		Resolver: listedResolver{},
+		Hosts:    mxTestHosts{},
+		MX:       fakeMX{"example.org": hosts},
+		Lists:    []List{{Zone: "bl.test", Kind: KindIP}},
+	}
+	rs := c.Check(context.Background(), []Target{mustParse(t, "example.org")})
+	checked, unknown := 0, 0
+	for _, r := range rs {
+		switch r.Status {
+		case Clean:
+			checked++
+		case Unknown:
+			unknown++
+			assert.Contains(t, r.Error, "168 more MX host addresses not checked (at most 32 per domain)")
+		}
+	}
+	assert.Equal(t, MaxMXAddrs, checked)
+	assert.Equal(t, 1, unknown, "the addresses left out make the domain unknown, not clean")
+}

@@ -11,6 +11,8 @@ import (
 	"github.com/miekg/dns"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/mailprobe/mailprobe/internal/dnsserve"
 )
 
 // udpResponder is a raw UDP "resolver" on loopback: for each query it
@@ -178,12 +180,8 @@ func tcpServer(t *testing.T, udpAddr string, handler dns.HandlerFunc) {
 	if err != nil {
 		t.Skipf("TCP port of %s taken by another process: %v", udpAddr, err)
 	}
-	srv := &dns.Server{Listener: l, Handler: handler}
-	started := make(chan struct{})
-	srv.NotifyStartedFunc = func() { close(started) }
-	go func() { _ = srv.ActivateAndServe() }()
-	<-started
-	t.Cleanup(func() { _ = srv.Shutdown() })
+	srv := dnsserve.Start(nil, l, handler)
+	t.Cleanup(func() { _ = srv.Close() })
 }
 
 // TestQueryTruncatedRetriesTCP: RFC 7766 §5, a TC answer is asked again

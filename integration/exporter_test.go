@@ -94,7 +94,15 @@ func writeCert(t *testing.T, dir string, notAfter time.Time) *x509.Certificate {
 // everything it started has stopped.
 func lockExporterState(t *testing.T) {
 	t.Helper()
-	f, err := os.OpenFile(exporterState+".lock", os.O_CREATE|os.O_RDWR, 0o644)
+	lockStateDir(t, exporterState)
+}
+
+// lockStateDir holds an exclusive lock on dir+".lock" until the test ends
+// (waiting up to 5 minutes for another process's run to end): a test
+// that starts servers of its own on fixed addresses with state in dir.
+func lockStateDir(t *testing.T, dir string) {
+	t.Helper()
+	f, err := os.OpenFile(dir+".lock", os.O_CREATE|os.O_RDWR, 0o644)
 	require.NoError(t, err)
 	deadline := time.Now().Add(5 * time.Minute)
 	for {
@@ -104,7 +112,7 @@ func lockExporterState(t *testing.T) {
 		}
 		if !errors.Is(err, syscall.EWOULDBLOCK) || time.Now().After(deadline) {
 			f.Close()
-			t.Fatalf("lock %s.lock (another run of this test holds it?): %v", exporterState, err)
+			t.Fatalf("lock %s.lock (another run of this test holds it?): %v", dir, err)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}

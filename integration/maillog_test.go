@@ -31,6 +31,10 @@ const (
 func startMaillogPostfix(t *testing.T) string {
 	t.Helper()
 	postfix := requireTool(t, "postfix")
+	// Test binaries of several worktrees share 127.0.3.25 and the state
+	// directory: one run's "stop the leftover" and RemoveAll must not
+	// hit another run's Postfix and log (its deferred lines vanished).
+	lockStateDir(t, maillogState)
 	conf := filepath.Join(maillogState, "conf")
 	if _, err := os.Stat(filepath.Join(conf, "main.cf")); err == nil {
 		_ = exec.Command(postfix, "-c", conf, "stop").Run() // a leftover of an aborted run

@@ -2,11 +2,12 @@ package lab
 
 import (
 	"fmt"
-	"net"
 	"strings"
 	"sync"
 
 	"github.com/miekg/dns"
+
+	"github.com/mailprobe/mailprobe/internal/dnsserve"
 )
 
 const (
@@ -90,13 +91,7 @@ func (z *zone) exists(name string) bool {
 // client's buffer (512 bytes, or its EDNS0 size).
 func (z *zone) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 	m := z.answer(req)
-	if _, udp := w.RemoteAddr().(*net.UDPAddr); udp {
-		size := dns.MinMsgSize
-		if opt := req.IsEdns0(); opt != nil && int(opt.UDPSize()) > size {
-			size = int(opt.UDPSize())
-		}
-		m.Truncate(size)
-	}
+	dnsserve.Fit(w, req, m)
 	_ = w.WriteMsg(m)
 }
 

@@ -88,8 +88,9 @@ type Event struct {
 	Client    string
 	MessageID string
 	NextID    string
-	Repeat    int // "message repeated N times": the event happened N times
-	NRcpt     int // sendmail's nrcpts=: the message ends after this many final statuses
+	Repeat    int  // "message repeated N times": the event happened N times
+	NRcpt     int  // sendmail's nrcpts=: the message ends after this many final statuses
+	NoRcpt    bool // sendmail's nrcpts=0: the transaction ended with no recipient accepted
 }
 
 // Parser turns one framed line into an Event. ok is false when the line
@@ -121,7 +122,10 @@ func dispatch(fr *Frame) (MTA, Parser) {
 		return MTACm4all, parseCm4all
 	case p == "dovecot" || strings.HasPrefix(p, "lmtp(") || strings.HasPrefix(p, "lda(") || strings.HasPrefix(p, "deliver("):
 		return MTADovecot, parseDovecot
-	case p == "sendmail" || p == "sm-mta" || p == "sm-msp-queue":
+	case p == "sendmail" || p == "sm-mta" || p == "sm-msp-queue" || p == "sm-acceptingconnections":
+		// sm-acceptingconnections: the daemon's process title, which syslog
+		// takes as the tag on some systems (fail2ban's sendmail-reject
+		// filter and test log, config/filter.d/sendmail-reject.conf).
 		return MTASendmail, parseSendmail
 	case p == "qmail" || p == "qmail-send":
 		return MTAQmail, parseQmail

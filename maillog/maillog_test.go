@@ -358,9 +358,11 @@ func TestProviderCodes(t *testing.T) {
 }
 
 // TestFrame: each framing, on real lines where there are real samples
-// (the fixtures name the sources); the tai64nlocal, epoch and French-month
-// lines are built here from the real qmail and syslog lines (the stamp
-// converted, the rest kept), since no real sample of them was found.
+// (the fixtures name the sources; the tai64nlocal and splogger lines are
+// AWStats' examples, testdata/logs/qmail-splogger.log). The bare epoch
+// line (accustamp, no syslog prefix) and the French-month line are built
+// here from the real qmail and sendmail lines (the stamp converted, the
+// rest kept), since no real sample of them was found.
 func TestFrame(t *testing.T) {
 	utc := func(y int, mo time.Month, d, h, mi, s int) time.Time {
 		return time.Date(y, mo, d, h, mi, s, 0, time.UTC)
@@ -381,7 +383,8 @@ func TestFrame(t *testing.T) {
 		{"mail_1  | Jul 24 15:58:26 mail postfix/qmgr[1009]: 518F058BB5: from=<noreply@myrescoop.com>", FormatSyslog, "mail", "postfix/qmgr", utc(2026, 7, 24, 15, 58, 26), "mail_1", "518F058BB5:"},
 		{"HTO01FLQJSLO [09/Mar/2021:09:02:08 +0100] 2021-03-09 09:02:08+01:00 c4avsmail04 cm4all_milter: A6B12241F2: Script: /test/test.php", FormatHosting, "c4avsmail04", "cm4all_milter", utc(2021, 3, 9, 8, 2, 8), "", "A6B12241F2:"},
 		{"@400000003f87e0740c22b274 new msg 195408", FormatMultilog, "", "", time.Date(2003, 10, 11, 10, 50, 18, 203600500, time.UTC), "", "new msg"},
-		{"2003-10-11 10:50:18.203600500 new msg 195408", FormatTAI64NLocal, "", "", time.Date(2003, 10, 11, 10, 50, 18, 203600500, time.UTC), "", "new msg"},
+		{"2003-09-27 11:22:07.039237500 starting delivery 3714: msg 163844 to local name_also_removed@maildomain.com", FormatTAI64NLocal, "", "", time.Date(2003, 9, 27, 11, 22, 7, 39237500, time.UTC), "", "starting delivery"},
+		{"Sep 14 09:58:09 gandalf qmail: 1063526289.292776 info msg 270182: bytes 10712 from <john@john.do> qp 54945 uid 82", FormatSyslog, "gandalf", "qmail", utc(2026, 9, 14, 9, 58, 9), "", "1063526289.292776 info msg"},
 		{"1065869418.203600 new msg 195408", FormatEpoch, "", "", time.Date(2003, 10, 11, 10, 50, 18, 203600000, time.UTC), "", "new msg"},
 		{"2013-06-10 18:33:32 [10099] H=(yakult.com.tw) [202.132.70.178]:3755 F=menacedsj04@listserv.eurasia.org rejected RCPT dir@ml3.ru: relay not permitted", FormatExim, "", "exim", utc(2013, 6, 10, 18, 33, 32), "", "H=(yakult"},
 		{"1999-03-02 09:44:33 10HmaX-000000005vi-0000 => userx@domain.com R=all T=smtp", FormatExim, "", "exim", utc(1999, 3, 2, 9, 44, 33), "", "10HmaX-000000005vi-0000 =>"},
@@ -537,4 +540,44 @@ func TestEmptyInput(t *testing.T) {
 	sum, _ = readString(t, "one.log", "Sep 12 10:15:30 mailserver postfix/smtp[1234]: 3B2E160C2A: to=<empfaenger@example.com>, relay=smtp.example.com[192.168.1.100]:25, delay=0.45, delays=0.1/0.02/0.2/0.13, dsn=2.0.0, status=sent (250 2.0.0 OK)\n", Options{})
 	assert.EqualValues(t, 1, sum.Lines)
 	assert.Empty(t, sum.Unreadable)
+}
+
+// TestDeliveryAgentMessages: local(8), virtual(8) and pipe(8) delivery
+// lines, the messages as the grok patterns' tests quote them
+// (whyscream/postfix-grok-patterns:test/{local,pipe,virtual}_000N.yaml@e9f1a59ccd97199f32ddbaa7b35334df05a4fd88;
+// no syslog prefix there, so the parser reads the message alone). Their
+// local_000N cases are left out: they write to= without the angle
+// brackets Postfix always logs (global/log_adhoc.c "to=<%s>"), so they
+// were edited by hand.
+func TestDeliveryAgentMessages(t *testing.T) {
+	cases := []struct {
+		file, program, msg                           string
+		id, rcpt, origTo, status, dsn, relay, reason string
+	}{
+		{"pipe_0002", "postfix/pipe", "153053D: to=<tom@example.com>, orig_to=<admin@example.com>, relay=dovecot, delay=3.4, delays=3.3/0.03/0/0.12, dsn=2.0.0, status=sent (delivered via dovecot service)",
+			"153053D", "tom@example.com", "admin@example.com", "sent", "2.0.0", "dovecot", "delivered via dovecot service"},
+		{"pipe_0003", "postfix/pipe", "95ECE24E0: to=<tom@example.com>, relay=dovecot, delay=0.12, delays=0.03/0/0/0.08, dsn=5.4.6, status=bounced (mail forwarding loop for tom@example.com)",
+			"95ECE24E0", "tom@example.com", "", "bounced", "5.4.6", "dovecot", "mail forwarding loop for tom@example.com"},
+		{"pipe_0004", "postfix/pipe", "2F6C83D: to=<user@example.org>, relay=dovecot, delay=5.1, delays=4.4/0.02/0/0.61, dsn=5.1.1, status=bounced (user unknown)",
+			"2F6C83D", "user@example.org", "", "bounced", "5.1.1", "dovecot", "user unknown"},
+		{"virtual_0001", "postfix/virtual", "B657F2DB195D: to=<postmaster@example.com>, relay=virtual, delay=0.52, delays=0.51/0.01/0/0, dsn=2.0.0, status=sent (delivered to maildir)",
+			"B657F2DB195D", "postmaster@example.com", "", "sent", "2.0.0", "virtual", "delivered to maildir"},
+	}
+	for _, c := range cases {
+		t.Run(c.file, func(t *testing.T) {
+			fr := &Frame{Time: ref, Format: FormatSyslog, Host: "h", Program: c.program, Msg: c.msg}
+			var ev Event
+			ok, bad := parsePostfix(fr, &ev)
+			require.True(t, ok)
+			require.False(t, bad)
+			assert.Equal(t, EventAttempt, ev.Kind)
+			assert.Equal(t, c.id, ev.ID)
+			assert.Equal(t, c.rcpt, ev.Recipient)
+			assert.Equal(t, c.origTo, ev.OrigTo)
+			assert.Equal(t, c.status, ev.Status)
+			assert.Equal(t, c.dsn, ev.DSN)
+			assert.Equal(t, c.relay, ev.Relay)
+			assert.Equal(t, c.reason, ev.Reason)
+		})
+	}
 }

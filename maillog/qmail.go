@@ -16,16 +16,29 @@ import "strings"
 // Delivery results are qmail-remote/qmail-local reports in which spaces
 // are written as '_' and line ends as '/'; "(#4.4.1)" is the RFC 3463
 // code qmail attaches.
+//
+// indimail-mta's qmail-send and slowq-send append the queue's name to
+// every line ("end msg 932523 slowq", "delivery 4: success: did_1+0+0/
+// slowq"; indimail-virtualdomains .github/README-indimail.md). qmail's
+// ids, addresses and encoded reports hold no space, so each is read up
+// to the first space and such a suffix is left out.
 func parseQmail(fr *Frame, ev *Event) (ok, unreadable bool) {
 	ev.MTA = MTAQmail
 	ev.Time = fr.Time
 	ev.Host = fr.Host
 	ev.Instance = "qmail"
 	m := fr.Msg
+	// splogger writes qmail's own epoch stamp after the syslog prefix
+	// ("Sep 14 09:58:09 gandalf qmail: 1063526289.292776 info msg …",
+	// AWStats tools/maillogconvert.pl); it is exact and carries the year
+	// the syslog stamp lacks.
+	if t, n, ok := epochStamp(m); ok {
+		ev.Time, m = t, trimSpace1(m[n:])
+	}
 	switch {
 	case strings.HasPrefix(m, "new msg "):
 		ev.Kind = EventReceived
-		ev.ID = m[len("new msg "):]
+		ev.ID = firstField(m[len("new msg "):])
 	case strings.HasPrefix(m, "info msg "):
 		s := m[len("info msg "):]
 		c := strings.IndexByte(s, ':')
@@ -60,7 +73,7 @@ func parseQmail(fr *Frame, ev *Event) (ok, unreadable bool) {
 		s = s[sp+len(" to "):]
 		if k := strings.IndexByte(s, ' '); k >= 0 {
 			ev.Relay = s[:k] // "remote" or "local"
-			ev.Recipient = s[k+1:]
+			ev.Recipient = firstField(s[k+1:])
 		} else {
 			return false, true
 		}
@@ -89,11 +102,11 @@ func parseQmail(fr *Frame, ev *Event) (ok, unreadable bool) {
 			return false, true
 		}
 		ev.Kind = EventAttempt
-		ev.Reason = qmailText(text)
+		ev.Reason = qmailText(firstField(text))
 		ev.DSN = qmailDSN(ev.Reason)
 	case strings.HasPrefix(m, "end msg "):
 		ev.Kind = EventRemoved
-		ev.ID = m[len("end msg "):]
+		ev.ID = firstField(m[len("end msg "):])
 	case strings.HasPrefix(m, "bounce msg "):
 		s := m[len("bounce msg "):]
 		if sp := strings.IndexByte(s, ' '); sp >= 0 {
@@ -133,4 +146,12 @@ func qmailDSN(s string) string {
 		return ""
 	}
 	return leadingDSN(s[i+2:])
+}
+
+// firstField is s up to its first space.
+func firstField(s string) string {
+	if i := strings.IndexByte(s, ' '); i >= 0 {
+		return s[:i]
+	}
+	return s
 }

@@ -35,7 +35,8 @@ func parseSendmail(fr *Frame, ev *Event) (ok, unreadable bool) {
 		ev.Size = atoi64(smField(rest, "size="))
 		ev.MessageID = strings.Trim(smField(rest, "msgid="), "<>")
 		ev.Client = smField(rest, "relay=")
-		ev.NRcpt = int(atoi64(smField(rest, "nrcpts=")))
+		nr := smField(rest, "nrcpts=")
+		ev.NRcpt, ev.NoRcpt = int(atoi64(nr)), nr == "0"
 		return true, false
 	case strings.HasPrefix(rest, "to="):
 		st := strings.Index(rest, ", stat=")

@@ -108,6 +108,7 @@ type message struct {
 	rejected bool
 	prev     string
 	nrcpt    int
+	noRcpt   bool // sendmail from= with nrcpts=0: no message was queued
 	done     bool // finalized
 	orderIdx int  // its slot in Tracker.order
 }
@@ -338,6 +339,14 @@ func (t *Tracker) Add(ev *Event) {
 		if ev.NRcpt > 0 {
 			m.nrcpt = ev.NRcpt
 		}
+		if ev.NoRcpt {
+			// sendmail logs from= with nrcpts=0 when the client's
+			// transaction ended with every RCPT refused (its ruleset=
+			// lines are the outcomes) or before any RCPT: nothing was
+			// queued, so the id is a session, not an open message
+			m.noRcpt = true
+			t.finish(m, ev.Time)
+		}
 	case EventMessageID:
 		if m.messageID == "" && !t.opts.Lean {
 			m.messageID = strings.Clone(ev.MessageID)
@@ -547,7 +556,7 @@ func (t *Tracker) finalize(m *message, note string) bool {
 			t.emit([]*Outcome{&o})
 			return true
 		}
-		if !m.held && !m.hasSender && m.messageID == "" {
+		if !m.held && (m.noRcpt || !m.hasSender && m.messageID == "") {
 			// smtpd's client= without a message: the client ended the
 			// transaction before DATA (as a probe does), and the queue
 			// file was removed without a log line

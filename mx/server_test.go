@@ -184,15 +184,9 @@ func (f *fakeResolver) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 	// answers stay uncompressed, which keeps the 32-MX answer over the
 	// UDP limit and the TCP retry tested.
 	m.Compress = network == "tcp"
-	if network == "udp" {
-		// A real resolver never sends more than the client's EDNS0 buffer
-		// size (512 without EDNS0) over UDP: it truncates and sets TC.
-		size := dns.MinMsgSize
-		if opt := req.IsEdns0(); opt != nil {
-			size = int(opt.UDPSize())
-		}
-		m.Truncate(size)
-	}
+	// A real resolver never sends more than the client's EDNS0 buffer
+	// size (512 without EDNS0) over UDP: it truncates and sets TC.
+	dnsserve.Fit(w, req, m)
 	switch f.rule(name, q.Qtype) {
 	case foreignOwner:
 		for i, rr := range m.Answer {

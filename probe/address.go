@@ -8,6 +8,8 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/net/idna"
+
+	"github.com/mailprobe/mailprobe/peertext"
 )
 
 // ErrBadInput is wrapped by every *InputError: the input was refused before
@@ -147,6 +149,12 @@ func controlProblem(s string) string {
 			return "contains a NUL byte"
 		case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0):
 			return fmt.Sprintf("contains the control character U+%04X", r)
+		case peertext.Unsafe(r):
+			// A bidi control, zero-width or other invisible character:
+			// no real mailbox has one, and echoed in a report it would
+			// reorder or hide what the reader sees (the characters the
+			// neutraliser escapes in peer text).
+			return fmt.Sprintf("contains the invisible or bidi control character U+%04X", r)
 		}
 	}
 	return ""

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/emersion/go-smtp"
-	"github.com/miekg/dns"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -466,48 +465,29 @@ type iotestErr struct{}
 
 func (iotestErr) Read([]byte) (int, error) { return 0, errors.New("disk on fire") }
 
-// fakeDNS answers MX and A queries for test domains on loopback and
-// counts MX queries per name.
+// fakeDNS answers MX and A queries for test domains on loopback
+// (dnsserve.Zone: NODATA for a known name, NXDOMAIN for others) and
+// counts the queries.
 type fakeDNS struct {
 	addr string
-	mu   sync.Mutex
-	mxq  map[string]int
+	zone *dnsserve.Zone
 }
 
 func startFakeDNS(t *testing.T, mxs map[string]string, hosts map[string]string) *fakeDNS {
 	t.Helper()
-	f := &fakeDNS{mxq: map[string]int{}}
-	srv, err := dnsserve.Listen("127.0.0.1", dns.HandlerFunc(func(w dns.ResponseWriter, r *dns.Msg) {
-		m := new(dns.Msg)
-		m.SetReply(r)
-		m.Authoritative = true
-		q := r.Question[0]
-		name := strings.ToLower(q.Name)
-		switch q.Qtype {
-		case dns.TypeMX:
-			f.mu.Lock()
-			f.mxq[name]++
-			f.mu.Unlock()
-			if h, ok := mxs[name]; ok {
-				rr, _ := dns.NewRR(name + " 300 IN MX 10 " + h)
-				m.Answer = append(m.Answer, rr)
-			} else if _, ok := hosts[name]; !ok {
-				m.Rcode = dns.RcodeNameError
-			}
-		case dns.TypeA:
-			if ip, ok := hosts[name]; ok {
-				rr, _ := dns.NewRR(name + " 300 IN A " + ip)
-				m.Answer = append(m.Answer, rr)
-			} else if _, ok := mxs[name]; !ok {
-				m.Rcode = dns.RcodeNameError
-			}
-		}
-		_ = w.WriteMsg(m)
-	}))
+	var records []string
+	for name, h := range mxs {
+		records = append(records, name+" 300 IN MX 10 "+h)
+	}
+	for name, ip := range hosts {
+		records = append(records, name+" 300 IN A "+ip)
+	}
+	zone, err := dnsserve.NewZone(records...)
+	require.NoError(t, err)
+	srv, err := dnsserve.Listen("127.0.0.1", zone)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = srv.Close() })
-	f.addr = srv.Addr
-	return f
+	return &fakeDNS{addr: srv.Addr, zone: zone}
 }
 
 func TestBatchViaMX(t *testing.T) {
@@ -559,10 +539,8 @@ func TestBatchViaMX(t *testing.T) {
 		assert.Equal(t, 250, o.Reply.Code, o.Recipient)
 		assert.Equal(t, "mx."+o.Recipient[strings.IndexByte(o.Recipient, '@')+1:], o.Attempt.Host)
 	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	assert.Equal(t, 1, d.mxq["a.test."], "route looked up once per domain")
-	assert.Equal(t, 1, d.mxq["b.test."])
+	assert.Equal(t, 1, d.mxQueries("a.test."), "route looked up once per domain")
+	assert.Equal(t, 1, d.mxQueries("b.test."))
 	requireNoData(t, recA)
 	requireNoData(t, recB)
 }

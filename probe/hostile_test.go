@@ -3,16 +3,15 @@ package probe_test
 import (
 	"bytes"
 	"context"
-	"net"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/miekg/dns"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/mailprobe/mailprobe/dnsclient"
+	"github.com/mailprobe/mailprobe/internal/dnsserve"
 	"github.com/mailprobe/mailprobe/lab"
 	"github.com/mailprobe/mailprobe/probe"
 	"github.com/mailprobe/mailprobe/report"
@@ -206,24 +205,19 @@ func TestCertificateFacts(t *testing.T) {
 	}
 }
 
-// hostsDNS serves A records for names on a loopback UDP port.
+// hostsDNS serves A records for names on a loopback port (UDP and TCP).
 func hostsDNS(t *testing.T, hosts map[string]string) *dnsclient.Client {
 	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	var records []string
+	for name, ip := range hosts {
+		records = append(records, name+" 60 IN A "+ip)
+	}
+	zone, err := dnsserve.NewZone(records...)
 	require.NoError(t, err)
-	srv := &dns.Server{PacketConn: pc, Handler: dns.HandlerFunc(func(w dns.ResponseWriter, r *dns.Msg) {
-		m := new(dns.Msg)
-		m.SetReply(r)
-		q := r.Question[0]
-		if ip, ok := hosts[strings.ToLower(q.Name)]; ok && q.Qtype == dns.TypeA {
-			rr, _ := dns.NewRR(q.Name + " 60 IN A " + ip)
-			m.Answer = append(m.Answer, rr)
-		}
-		_ = w.WriteMsg(m)
-	})}
-	go func() { _ = srv.ActivateAndServe() }()
-	t.Cleanup(func() { _ = srv.Shutdown() })
-	c, err := dnsclient.New(pc.LocalAddr().String(), time.Second)
+	srv, err := dnsserve.Listen("127.0.0.1", zone)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = srv.Close() })
+	c, err := dnsclient.New(srv.Addr, time.Second)
 	require.NoError(t, err)
 	return c
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/mailprobe/mailprobe/blacklist"
 	"github.com/mailprobe/mailprobe/dnsclient"
+	"github.com/mailprobe/mailprobe/internal/dnsserve"
 	"github.com/mailprobe/mailprobe/lab"
 	"github.com/mailprobe/mailprobe/mx"
 	"github.com/mailprobe/mailprobe/peertext"
@@ -57,7 +58,7 @@ func hostileDNS(t *testing.T) *dnsclient.Client {
 	evilName, aliasName := mkName(evil), mkName(alias)
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	require.NoError(t, err)
-	srv := &dns.Server{PacketConn: pc, Handler: dns.HandlerFunc(func(w dns.ResponseWriter, r *dns.Msg) {
+	srv := dnsserve.Start(pc, nil, dns.HandlerFunc(func(w dns.ResponseWriter, r *dns.Msg) {
 		m := new(dns.Msg)
 		m.SetReply(r)
 		q := r.Question[0]
@@ -84,10 +85,9 @@ func hostileDNS(t *testing.T) *dnsclient.Client {
 			})
 		}
 		_ = w.WriteMsg(m)
-	})}
-	go func() { _ = srv.ActivateAndServe() }()
-	t.Cleanup(func() { _ = srv.Shutdown() })
-	c, err := dnsclient.New(pc.LocalAddr().String(), time.Second)
+	}))
+	t.Cleanup(func() { _ = srv.Close() })
+	c, err := dnsclient.New(srv.Addr, time.Second)
 	require.NoError(t, err)
 	return c
 }

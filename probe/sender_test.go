@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/miekg/dns"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -117,7 +118,5 @@ func TestChooseSenderAsksOnceForTheHELOName(t *testing.T) {
 // mxQueries is how many MX queries for name (any case, with or without
 // the final dot) the server has answered.
 func (f *fakeDNS) mxQueries(name string) int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.mxq[strings.TrimSuffix(strings.ToLower(name), ".")+"."]
+	return f.zone.Queries(strings.TrimSuffix(strings.ToLower(name), ".")+".", dns.TypeMX)
 }

@@ -114,12 +114,14 @@ func TLSSummary(a *probe.Attempt, cfg probe.ConfigSummary) string {
 		return t.VerifyError + " — went on in clear"
 	case a.Err != nil && a.Err.Phase == probe.PhaseSTARTTLS && a.Err.Reply != nil && a.Err.Reply.Class() != 2:
 		return "STARTTLS refused: " + a.Err.Reply.Text()
+	case a.Err != nil && errors.Is(a.Err.Kind, probe.ErrTLSRequired):
+		// Before the broken-STARTTLS case: this error's phase is
+		// starttls too, but no STARTTLS was sent (none was offered).
+		return "TLS not offered by the server (required at level " + levelName(cfg) + ")"
 	case a.Err != nil && a.Err.Phase == probe.PhaseSTARTTLS:
 		// Accepted (220) and then broken — data sent with the 220, a
 		// reply out of step — is no refusal.
 		return "STARTTLS failed: " + a.Err.Error()
-	case a.Err != nil && errors.Is(a.Err.Kind, probe.ErrTLSRequired):
-		return "TLS not offered by the server (required at level " + levelName(cfg) + ")"
 	case a.Err != nil && a.Err.Phase == probe.PhaseTLS:
 		return "TLS handshake failed: " + a.Err.Error()
 	case a.PlaintextRetry:

@@ -23,3 +23,12 @@ func TestTLSSummarySTARTTLS(t *testing.T) {
 	assert.Contains(t, got, "STARTTLS failed: ")
 	assert.Contains(t, got, "data after its 220 reply")
 }
+
+// TestTLSSummaryNotOffered: STARTTLS required but not offered carries the
+// starttls phase with no STARTTLS sent; it is "not offered", not "failed"
+// (TestTLSLevelsRealPostfix saw "STARTTLS failed" when the broken case
+// came first).
+func TestTLSSummaryNotOffered(t *testing.T) {
+	a := &probe.Attempt{Err: &probe.Error{Kind: probe.ErrTLSRequired, Phase: probe.PhaseSTARTTLS, Detail: "the server did not offer STARTTLS"}}
+	assert.Equal(t, "TLS not offered by the server (required at level encrypt)", TLSSummary(a, probe.ConfigSummary{TLSLevel: "encrypt"}))
+}

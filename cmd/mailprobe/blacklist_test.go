@@ -11,6 +11,8 @@ import (
 	"github.com/miekg/dns"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/mailprobe/mailprobe/internal/dnsserve"
 )
 
 // startBlacklistLab serves, over UDP only like rbldnsd, an IP list
@@ -22,7 +24,7 @@ func startBlacklistLab(t *testing.T) string {
 	t.Helper()
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	require.NoError(t, err)
-	srv := &dns.Server{PacketConn: pc, Handler: dns.HandlerFunc(func(w dns.ResponseWriter, r *dns.Msg) {
+	srv := dnsserve.Start(pc, nil, dns.HandlerFunc(func(w dns.ResponseWriter, r *dns.Msg) {
 		m := new(dns.Msg)
 		m.SetReply(r)
 		q := r.Question[0]
@@ -55,13 +57,9 @@ func startBlacklistLab(t *testing.T) string {
 			m.Rcode = dns.RcodeNameError
 		}
 		_ = w.WriteMsg(m)
-	})}
-	started := make(chan struct{})
-	srv.NotifyStartedFunc = func() { close(started) }
-	go func() { _ = srv.ActivateAndServe() }()
-	<-started
-	t.Cleanup(func() { _ = srv.Shutdown() })
-	return pc.LocalAddr().String()
+	}))
+	t.Cleanup(func() { _ = srv.Close() })
+	return srv.Addr
 }
 
 const blacklistLabLists = "ip.lab.test:127.0.0.2=lab listing,dom.lab.test=domain:127.0.1.2=spam domain"

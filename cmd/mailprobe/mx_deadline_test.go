@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +11,8 @@ import (
 	"github.com/miekg/dns"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/mailprobe/mailprobe/internal/dnsserve"
 )
 
 // TestMXDeadline: a domain listing 2,800 MX hosts whose address lookups
@@ -19,12 +20,6 @@ import (
 // ends at its --deadline, and the hosts say their lookups were stopped by
 // it.
 func TestMXDeadline(t *testing.T) {
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	require.NoError(t, err)
-	l, err := net.Listen("tcp", pc.LocalAddr().String())
-	if err != nil {
-		t.Skipf("TCP port taken: %v", err)
-	}
 	handler := dns.HandlerFunc(func(w dns.ResponseWriter, r *dns.Msg) {
 		q := r.Question[0]
 		if q.Qtype != dns.TypeMX || !strings.EqualFold(q.Name, "huge.test.") {
@@ -42,16 +37,12 @@ func TestMXDeadline(t *testing.T) {
 		}
 		_ = w.WriteMsg(m)
 	})
-	for _, srv := range []*dns.Server{{PacketConn: pc, Handler: handler}, {Listener: l, Handler: handler}} {
-		started := make(chan struct{})
-		srv.NotifyStartedFunc = func() { close(started) }
-		go func() { _ = srv.ActivateAndServe() }()
-		<-started
-		t.Cleanup(func() { _ = srv.Shutdown() })
-	}
+	srv, err := dnsserve.Listen("127.0.0.1", handler)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = srv.Close() })
 	var stdout, stderr bytes.Buffer
 	start := time.Now()
-	code := run(context.Background(), []string{"mx", "--resolver", pc.LocalAddr().String(), "--dns-timeout", "5s",
+	code := run(context.Background(), []string{"mx", "--resolver", srv.Addr, "--dns-timeout", "5s",
 		"--deadline", "500ms", "huge.test"}, strings.NewReader(""), &stdout, &stderr)
 	elapsed := time.Since(start)
 	assert.Less(t, elapsed, 3*time.Second, "the deadline bounds the run")
@@ -59,7 +50,7 @@ func TestMXDeadline(t *testing.T) {
 	assert.Contains(t, stderr.String(), "the mx --deadline of 500ms passed")
 	assert.Contains(t, stdout.String(), "only the first 64 by preference were looked up")
 
-	code = run(context.Background(), []string{"mx", "--resolver", pc.LocalAddr().String(), "--deadline", "0s", "huge.test"},
+	code = run(context.Background(), []string{"mx", "--resolver", srv.Addr, "--deadline", "0s", "huge.test"},
 		strings.NewReader(""), &stdout, &stderr)
 	assert.Equal(t, ExitUsage, code)
 }
