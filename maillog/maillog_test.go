@@ -529,6 +529,19 @@ func TestSentExplanations(t *testing.T) {
 	}
 }
 
+// TestEmptyInput: an empty log (or one read to its end on a chunk's line
+// end) is zero lines, not one unreadable "too-long" line.
+func TestEmptyInput(t *testing.T) {
+	sum, outs := readString(t, "empty.log", "", Options{})
+	assert.Zero(t, sum.Lines)
+	assert.Empty(t, sum.Unreadable)
+	assert.Empty(t, outs)
+	// seed 001's line, with its line end
+	sum, _ = readString(t, "one.log", "Sep 12 10:15:30 mailserver postfix/smtp[1234]: 3B2E160C2A: to=<empfaenger@example.com>, relay=smtp.example.com[192.168.1.100]:25, delay=0.45, delays=0.1/0.02/0.2/0.13, dsn=2.0.0, status=sent (250 2.0.0 OK)\n", Options{})
+	assert.EqualValues(t, 1, sum.Lines)
+	assert.Empty(t, sum.Unreadable)
+}
+
 // TestDeliveryAgentMessages: local(8), virtual(8) and pipe(8) delivery
 // lines, the messages as the grok patterns' tests quote them
 // (whyscream/postfix-grok-patterns:test/{local,pipe,virtual}_000N.yaml@e9f1a59ccd97199f32ddbaa7b35334df05a4fd88;

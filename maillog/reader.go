@@ -370,6 +370,9 @@ func readInputs(inputs []Input, opts *Options, sum *Summary, cnt *counters, bad 
 			end := bytes.LastIndexByte(data, '\n') + 1
 			if eof {
 				end = len(data)
+				if end == 0 {
+					break // the input ended on a line end (or was empty): nothing left
+				}
 			}
 			if end == 0 {
 				// no line end in a whole chunk: a line too long to read

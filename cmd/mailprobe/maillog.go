@@ -252,6 +252,10 @@ func runMaillog(cmd *cobra.Command, g *globals, f *maillogFlags, args []string) 
 			return usagef("--queue %s: no line is postqueue -j output (a JSON object per message); to read a log, give it as FILE without --queue", name)
 		}
 	} else {
+		if (len(args) == 0 || len(args) == 1 && args[0] == "-") && isTerminalReader(g.stdin) {
+			// a new user who typed no FILE would otherwise see nothing happen
+			fmt.Fprintln(g.stderr, "mailprobe: reading the log from the terminal (stdin); give FILE… or pipe a log in, Ctrl-D ends")
+		}
 		inputs, closeAll, err := maillog.OpenFiles(args, g.stdin, f.year, nil)
 		if err != nil {
 			return &usageError{err}
