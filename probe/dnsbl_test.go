@@ -3,8 +3,8 @@ package probe
 import (
 	"context"
 	"fmt"
-	"strings"
 	"net/netip"
+	"strings"
 	"sync"
 	"testing"
 

@@ -58,7 +58,9 @@ func TestServerLimits(t *testing.T) {
 
 func TestServerHardErrors(t *testing.T) {
 	s := Start(t, &Server{HardErrors: 1,
-		Rcpt: func(_, _ int, a string) string { return "550 5.1.1 <" + a + ">: Recipient address rejected: User unknown" }})
+		Rcpt: func(_, _ int, a string) string {
+			return "550 5.1.1 <" + a + ">: Recipient address rejected: User unknown"
+		}})
 	got := dialogue(t, s.Addr, "EHLO probe.lab.test", "MAIL FROM:<>", "RCPT TO:<a@lab.test>", "RSET")
 	assert.Equal(t, "421 4.7.0 mx.test Error: too many errors", got[len(got)-1])
 	assert.EqualValues(t, 1, s.Errors421())
