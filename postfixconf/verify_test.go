@@ -106,8 +106,16 @@ func TestVerifyWarnings(t *testing.T) {
 	assert.Contains(t, be.from, "double-bounce@mx.example.test")
 	assert.Contains(t, be.helo, "verify-helo.example.test")
 	assert.Len(t, be.rcpts, 3, "two recipients and one random local part")
-	assert.Len(t, be.helo, 1, "one session for the nexthop")
 	require.Len(t, rep.Stats, 1)
+	if rep.Stats[0].SlowRcpts > 0 {
+		// A machine so loaded that 20 ms answers took probe.SlowRcpt
+		// makes the batch treat the backend as a verifying front and
+		// spread it over more sessions, by design (probe/batch_worker.go);
+		// reuse is asserted only when the answers were fast.
+		t.Logf("backend judged slow (%v for %d RCPTs): session reuse not asserted", rep.Stats[0].SlowRcptTime, rep.Stats[0].SlowRcpts)
+		return
+	}
+	assert.Len(t, be.helo, 1, "one session for the nexthop")
 	assert.Equal(t, 1, rep.Stats[0].Sessions)
 }
 
