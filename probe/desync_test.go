@@ -2,6 +2,7 @@ package probe_test
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -183,7 +184,12 @@ func TestQuitNeverAnswered(t *testing.T) {
 	require.Len(t, fields, 2)
 	d := strings.Split(strings.SplitN(fields[1], ",", 2)[0], "/")
 	require.Len(t, d, 4)
-	assert.Equal(t, "0", d[3], "the fourth delays= field is MAIL and RCPT only")
+	// MAIL and RCPT only: well under the QUIT grace it would show with
+	// the QUIT wait in it (not "0" exactly: under load and -race the
+	// loopback exchange itself can take 10 ms, printed "0.01").
+	d3, err := strconv.ParseFloat(d[3], 64)
+	require.NoError(t, err, d[3])
+	assert.Less(t, d3, 0.5, "the fourth delays= field is MAIL and RCPT only")
 }
 
 // TestBatchDesync: in a batch, a session whose replies fall out of step
