@@ -473,8 +473,15 @@ func blocklistEvidence(c explainCtx) string {
 	var unknownWhy []string
 	addrs := map[string]bool{}
 	perNamed := map[string][]string{}
+	notPublic := map[string]bool{}
 	for _, r := range c.res.DNSBL {
 		if len(ours) > 0 && !ours[r.Address] && !ours[r.Target] {
+			continue
+		}
+		if errors.Is(r.Err, blacklist.ErrNotPublic) {
+			// Not asked, on purpose (blacklist/scope.go): no evidence,
+			// and not a failure of the lists either.
+			notPublic[r.Address] = true
 			continue
 		}
 		addrs[r.Address] = true
@@ -524,6 +531,21 @@ func blocklistEvidence(c explainCtx) string {
 	}
 	if len(listed) > 0 {
 		return "Listed: " + strings.Join(listed, "; ") + "." + namedEvidence(named, perNamed) + note
+	}
+	if len(addrs) == 0 && len(notPublic) > 0 {
+		// A private or loopback address: the server saw the public
+		// address of the NAT or gateway in front of this host.
+		what := "not public Internet addresses"
+		if len(notPublic) == 1 {
+			what = "not a public Internet address"
+		}
+		s := base + namedNote + " The public lists were not asked about " + strings.Join(keys(notPublic), ", ") +
+			": " + what + " (loopback, private or reserved), which no public list lists."
+		if len(c.res.ServerSaw) > 0 {
+			return s + " The reply says the server saw " + strings.Join(c.res.ServerSaw, ", ") +
+				", so it is on your own network and its block comes from its own or a local list."
+		}
+		return s + " The server saw the address your NAT or gateway sends from; pass --public-ip ADDR to check that one."
 	}
 	if len(addrs) == 0 {
 		return base + namedNote + " None of the DNSBL answers concern the address this probe sent from." + note

@@ -2,8 +2,10 @@ package report
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -215,11 +217,16 @@ func writeDNSBL(ew *errWriter, res *probe.Result, p painter) {
 		return
 	}
 	listed, unknown, clean := 0, 0, 0
+	var notAsked []string // addresses kept off the public lists (blacklist/scope.go)
 	for _, r := range res.DNSBL {
-		switch r.Status {
-		case blacklist.Listed:
+		switch {
+		case errors.Is(r.Err, blacklist.ErrNotPublic):
+			if !slices.Contains(notAsked, r.Address) {
+				notAsked = append(notAsked, r.Address)
+			}
+		case r.Status == blacklist.Listed:
 			listed++
-		case blacklist.Unknown:
+		case r.Status == blacklist.Unknown:
 			unknown++
 		default:
 			clean++
@@ -227,20 +234,28 @@ func writeDNSBL(ew *errWriter, res *probe.Result, p painter) {
 	}
 	ew.printf("\nDNSBL: %d listed, %d clean, %d unknown\n", listed, clean, unknown)
 	for _, r := range res.DNSBL {
-		switch r.Status {
-		case blacklist.Listed:
+		switch {
+		case errors.Is(r.Err, blacklist.ErrNotPublic):
+		case r.Status == blacklist.Listed:
 			ew.printf("  %s %s on %s: %s %s %s\n", p.paint(ansiRed, "listed"), r.Address, r.List,
 				strings.Join(r.Codes, ","), strings.Join(r.Meanings, "; "), r.Reason)
-		case blacklist.Unknown:
+		case r.Status == blacklist.Unknown:
 			ew.printf("  %s %s on %s: %s\n", p.paint(ansiYellow, "unknown"), r.Address, r.List, r.Error)
 		}
+	}
+	if len(notAsked) > 0 {
+		ew.printf("  not asked of the public lists: %s (not public Internet addresses)\n", strings.Join(notAsked, ", "))
 	}
 	if len(res.DNSBLNamed) > 0 {
 		ew.printf("  named in the reply: %s (asked too)\n", strings.Join(res.DNSBLNamed, ", "))
 	}
 	switch {
 	case len(res.ServerSaw) > 0:
-		ew.printf("  the server's reply names the address it saw: %s (checked)\n", strings.Join(res.ServerSaw, ", "))
+		checked := "checked"
+		if !slices.ContainsFunc(res.ServerSaw, func(a string) bool { return !slices.Contains(notAsked, a) }) {
+			checked = "not asked of the public lists"
+		}
+		ew.printf("  the server's reply names the address it saw: %s (%s)\n", strings.Join(res.ServerSaw, ", "), checked)
 	case res.LocalPrivate && res.PublicIP == "":
 		ew.printf("  note: the local address is private; the address receiving servers see may differ (use --public-ip)\n")
 	}
