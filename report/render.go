@@ -77,7 +77,7 @@ func Text(w io.Writer, res *probe.Result, opts TextOptions) error {
 		ew.printf("  Likely cause:  %s\n", v.Explanation.Cause)
 		ew.printf("  What to do:    %s\n", v.Explanation.Next)
 		if p := v.Explanation.Party; p != "" {
-			ew.printf("  Who acts:      %s\n", partyWords[p])
+			ew.printf("  Who acts:      %s\n", whoActs(v.Category, p))
 		}
 		ew.printf("  Category:      %s (%s)\n", v.Category, v.Permanence)
 		if tlsLine != "" {
@@ -365,9 +365,20 @@ func ExplainedText(w io.Writer, e Explained) error {
 	}
 	ew.printf("What happened: %s\nLikely cause:  %s\nWhat to do:    %s\n", e.Explanation.What, e.Explanation.Cause, e.Explanation.Next)
 	if p := e.Explanation.Party; p != "" {
-		ew.printf("Who acts:      %s\n", partyWords[p])
+		ew.printf("Who acts:      %s\n", whoActs(e.Category, p))
 	}
 	return ew.err
+}
+
+// whoActs is the "Who acts" line. For a text that states no known cause
+// the party is the sender's by default (someone has to find out, and the
+// sender is who wants the mail through), but the text must not pretend
+// the sender is at fault.
+func whoActs(c Category, p Party) string {
+	if c == CategoryOther && p == PartySender {
+		return "unclear from the text; you, the sending side, have to find out (ask the receiving domain's postmaster)"
+	}
+	return partyWords[p]
 }
 
 // partyWords say who has to act, in the text output.

@@ -161,3 +161,19 @@ func TestMXNoAddressNamesTheHost(t *testing.T) {
 	require.NoError(t, MXJSON(&b, []*mx.Route{rt}))
 	assert.Contains(t, b.String(), "name=gone.noaddr.example type=AAAA")
 }
+
+// TestWhoActsOnUnknownText: text that states no known cause does not
+// blame the sender; it says who has to find out.
+func TestWhoActsOnUnknownText(t *testing.T) {
+	for text, want := range map[string]string{
+		"550 Access denied":               "Who acts:      unclear from the text; you, the sending side, have to find out",
+		"550 5.1.1 No such user":          "Who acts:      the recipient or their admin",
+		"554 5.7.1 Spam message rejected": "Who acts:      you, the sending side (your IP",
+	} {
+		e, err := ExplainText(text)
+		require.NoError(t, err)
+		var b bytes.Buffer
+		require.NoError(t, ExplainedText(&b, e))
+		assert.Contains(t, b.String(), want, text)
+	}
+}
