@@ -201,6 +201,15 @@ func explainConnectionRefused(v *Verdict, c explainCtx, w words) Explanation {
 	if c.allConnectFailed {
 		return port25Blocked(v, c)
 	}
+	if v.Party == PartyLocal {
+		// Your own service: Postfix's LMTP hand-off to Dovecot, a content
+		// filter on loopback, or the backend your verify(8) probe asks.
+		return Explanation{
+			What:  "A connection to one of your own mail services failed: " + v.Reason + ".",
+			Cause: "The service (the mailbox server's LMTP socket, a content filter, the backend that recipient verification asks) is not running, or the transport points at the wrong socket path, address or port.",
+			Next:  "Start the service or fix the transport (postconf -n | grep transport; check the socket exists under the queue directory, e.g. private/dovecot-lmtp). Postfix retries the deferred mail by itself once the service answers.",
+		}
+	}
 	return Explanation{
 		What:  "The connection was refused: " + v.Reason + ".",
 		Cause: "No mail server is listening on that address and port (down, restarting, wrong port), or a firewall rejects the connection.",
