@@ -211,6 +211,15 @@ func explainConnectionRefused(v *Verdict, c explainCtx, w words) Explanation {
 	if c.allConnectFailed {
 		return port25Blocked(v, c)
 	}
+	if v.Party == PartyLocal {
+		// Your own service: Postfix's LMTP hand-off to Dovecot, a content
+		// filter on loopback, or the backend your verify(8) probe asks.
+		return Explanation{
+			What:  "A connection to one of your own mail services failed: " + v.Reason + ".",
+			Cause: "The service (the mailbox server's LMTP socket, a content filter, the backend that recipient verification asks) is not running, or the transport points at the wrong socket path, address or port.",
+			Next:  "Start the service or fix the transport (postconf -n | grep transport; check the socket exists under the queue directory, e.g. private/dovecot-lmtp). Postfix retries the deferred mail by itself once the service answers.",
+		}
+	}
 	return Explanation{
 		What:  "The connection was refused: " + v.Reason + ".",
 		Cause: "No mail server is listening on that address and port (down, restarting, wrong port), or a firewall rejects the connection.",
@@ -483,8 +492,15 @@ func blocklistEvidence(c explainCtx) string {
 	var unknownWhy []string
 	addrs := map[string]bool{}
 	perNamed := map[string][]string{}
+	notPublic := map[string]bool{}
 	for _, r := range c.res.DNSBL {
 		if len(ours) > 0 && !ours[r.Address] && !ours[r.Target] {
+			continue
+		}
+		if errors.Is(r.Err, blacklist.ErrNotPublic) {
+			// Not asked, on purpose (blacklist/scope.go): no evidence,
+			// and not a failure of the lists either.
+			notPublic[r.Address] = true
 			continue
 		}
 		addrs[r.Address] = true
@@ -534,6 +550,21 @@ func blocklistEvidence(c explainCtx) string {
 	}
 	if len(listed) > 0 {
 		return "Listed: " + strings.Join(listed, "; ") + "." + namedEvidence(named, perNamed) + note
+	}
+	if len(addrs) == 0 && len(notPublic) > 0 {
+		// A private or loopback address: the server saw the public
+		// address of the NAT or gateway in front of this host.
+		what := "not public Internet addresses"
+		if len(notPublic) == 1 {
+			what = "not a public Internet address"
+		}
+		s := base + namedNote + " The public lists were not asked about " + strings.Join(keys(notPublic), ", ") +
+			": " + what + " (loopback, private or reserved), which no public list lists."
+		if len(c.res.ServerSaw) > 0 {
+			return s + " The reply says the server saw " + strings.Join(c.res.ServerSaw, ", ") +
+				", so it is on your own network and its block comes from its own or a local list."
+		}
+		return s + " The server saw the address your NAT or gateway sends from; pass --public-ip ADDR to check that one."
 	}
 	if len(addrs) == 0 {
 		return base + namedNote + " None of the DNSBL answers concern the address this probe sent from." + note
