@@ -112,7 +112,12 @@ func explain(v *Verdict, c explainCtx) Explanation {
 		e.Party = defaultParty(v.Category)
 	}
 	if v.Rule != nil && v.Rule.Next != "" {
+		// The provider's remedy replaces the generic step, but not what
+		// Postfix itself will do with this reply (a 5xx greeting is retried).
 		e.Next = v.Rule.Next
+		if v.Category == CategoryBlocklisted && c.desc.greeting5xx {
+			e.Next += greeting5xxNote
+		}
 	}
 	return e
 }
@@ -180,10 +185,15 @@ func explainBlocklisted(v *Verdict, c explainCtx, w words) Explanation {
 		Next:  "Check the address with `mailprobe blacklist IP`, remove the cause of the listing (a compromised host or script, an open relay, missing reverse DNS, a dynamic IP range), then request delisting from the list and ask the receiving provider for delisting (postmaster, or the URL in the reply). Meanwhile send through a smarthost with a clean address.",
 	}
 	if c.desc.greeting5xx {
-		e.Next += " Postfix treats a 5xx greeting as temporary (smtp_skip_5xx_greeting = yes) and keeps retrying, so mail stays queued until the block is lifted or the queue lifetime ends."
+		e.Next += greeting5xxNote
 	}
 	return e
 }
+
+// greeting5xxNote: Postfix's smtp(8) defers a 5xx greeting by default
+// (smtp_skip_5xx_greeting = yes, postconf(5)), so a blocklisted greeting
+// keeps the mail queued rather than bouncing it.
+const greeting5xxNote = " Postfix treats a 5xx greeting as temporary (smtp_skip_5xx_greeting = yes) and keeps retrying, so mail stays queued until the block is lifted or the queue lifetime ends."
 
 func explainNullMX(v *Verdict, c explainCtx, w words) Explanation {
 	d := v.Domain
