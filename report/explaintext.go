@@ -168,8 +168,11 @@ func explainFacts(f *textFacts) Explained {
 		v.Party = PartyLocal
 	}
 	// A connection to this host's own services (loopback, a unix socket,
-	// the LMTP hand-off to the local mailbox server) is your own set-up.
-	if (v.Category == CategoryConnectionRefused || v.Category == CategoryConnectionTimeout) && ownService(f) {
+	// the LMTP hand-off to the local mailbox server) is your own set-up;
+	// so is a connection failure a receiving server logs about its client
+	// (its verification probe to its own backend failed: "unverified
+	// address: connect to …").
+	if (v.Category == CategoryConnectionRefused || v.Category == CategoryConnectionTimeout) && (ownService(f) || f.serverSide) {
 		v.Party = PartyLocal
 	}
 	// A DNS failure in answer to MAIL FROM concerns the sender's domain.
