@@ -167,6 +167,12 @@ func explainFacts(f *textFacts) Explained {
 	// the reply is about your credentials, not a client of yours.
 	if f.ownAuth && v.Category == CategoryAuthRequired {
 		v.Party = PartyLocal
+	} else if f.serverSide && v.Category == CategoryAuthRequired && (v.Rule == nil || strings.HasSuffix(v.Rule.File, "generic.yaml")) {
+		// A receiving server's log of a client that did not (or could
+		// not) log in: the client's move, whatever a generic rule's
+		// (a client's) view. mta.yaml's server-side rules (saslauthd
+		// unreachable) keep their own party.
+		v.Party = PartySender
 	}
 	// A connection to this host's own services (loopback, a unix socket,
 	// the LMTP hand-off to the local mailbox server) is your own set-up;
