@@ -9,7 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/mailprobe/mailprobe/lab"
+	"github.com/mailprobe/mailprobe/internal/fakemta"
 	"github.com/mailprobe/mailprobe/probe"
 )
 
@@ -17,9 +17,9 @@ import (
 // session on the other: the protocol with no socket, no dialling, no DNS.
 func pipeRun(t *testing.T, cfg probe.Config, script string, rcpts ...string) (*probe.Attempt, []string) {
 	t.Helper()
-	sc, err := lab.ParseScript(t.Name(), script)
+	sc, err := fakemta.ParseScript(t.Name(), script)
 	require.NoError(t, err)
-	nc, srv, err := lab.PipeScript(sc)
+	nc, srv, err := fakemta.PipeScript(sc)
 	require.NoError(t, err)
 	defer srv.Close()
 	if cfg.HELO == "" {
