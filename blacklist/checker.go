@@ -34,6 +34,11 @@ type Checker struct {
 	// within the lists' rate limits while still making 40 lists cost
 	// about one round trip.
 	Concurrency int
+	// UsedAddrs says the address targets are addresses a probe used (its
+	// own connections' local addresses, the hosts it dialled), not ones a
+	// user named: those that cannot be Internet senders are then kept off
+	// the public lists too (scope.go).
+	UsedAddrs bool
 	// Timeout bounds each single DNSBL query (A, then TXT); 0 means
 	// DefaultTimeout.
 	Timeout time.Duration
@@ -84,10 +89,15 @@ func (c *Checker) Check(ctx context.Context, targets []Target) []Result {
 			as = append(as, t.Addr.Unmap())
 		}
 		as = append(as, addrs[i]...)
-		for _, a := range as {
+		for k, a := range as {
+			// An address the user named is asked as named (127.0.0.2 is
+			// how one tests a list); one that DNS or the probe's own
+			// connection supplied is not asked of public lists when it
+			// cannot be an Internet sender (scope.go).
+			named := k == 0 && t.Addr.IsValid() && !c.UsedAddrs
 			for _, l := range c.Lists {
 				if l.Kind != KindDomain {
-					jobs = append(jobs, job{target: t.Name, address: a.String(), list: l, addr: a})
+					jobs = append(jobs, c.addrJob(t.Name, l, a, "", named))
 				}
 			}
 		}
@@ -111,7 +121,7 @@ func (c *Checker) Check(ctx context.Context, targets []Target) []Result {
 				hasMX = true
 				for _, l := range c.Lists {
 					if l.Kind != KindDomain {
-						jobs = append(jobs, job{target: t.Name, address: a.String(), list: l, addr: a, via: h.Name})
+						jobs = append(jobs, c.addrJob(t.Name, l, a, h.Name, false))
 					}
 				}
 			}
@@ -145,6 +155,17 @@ func (c *Checker) Check(ctx context.Context, targets []Target) []Result {
 		}
 	}
 	return c.run(ctx, jobs)
+}
+
+// addrJob is list l asked about address a of target. A public list is
+// not asked about an address that cannot be an Internet sender unless the
+// user named it: the job reports why instead of a verdict.
+func (c *Checker) addrJob(target string, l List, a netip.Addr, via string, named bool) job {
+	j := job{target: target, address: a.String(), list: l, addr: a, via: via}
+	if l.Public && !named && !PublicAddr(a) {
+		j.failure = fmt.Errorf("%w: %s", ErrNotPublic, a)
+	}
+	return j
 }
 
 // resolveMX finds the MX hosts of the domain targets, concurrently, when
@@ -324,6 +345,7 @@ func (a AddrChecker) CheckAddrs(ctx context.Context, addrs []netip.Addr, named [
 	}
 	c := *a.Checker
 	c.Lists = ListsFor(c.Lists, named)
+	c.UsedAddrs = true
 	return c.Check(ctx, ts)
 }
 

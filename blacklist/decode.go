@@ -31,6 +31,10 @@ var (
 	ErrBadAnswer = errors.New("the resolver's answer does not answer the question asked")
 	// ErrHostNotFound: a host-name target has no A or AAAA records.
 	ErrHostNotFound = errors.New("host name has no addresses")
+	// ErrNotPublic: the address (loopback, private, CGNAT, documentation…)
+	// cannot be an Internet sender, so a public list was not asked about
+	// it (scope.go); name it yourself to ask anyway.
+	ErrNotPublic = errors.New("not asked: not a public Internet address")
 )
 
 // Answer is what a resolver said to one question, reduced to what DNSBL

@@ -43,6 +43,11 @@ type List struct {
 	// (127.0.0.2 / 127.0.0.1 for IP lists, "test" / "invalid" for domain
 	// lists) for lists that publish different ones. Empty means the RFC's.
 	TestListed, TestClean string
+	// Public marks a list of the public Internet (the built-in ones, and
+	// entries of --lists that name one of their zones): it is never asked
+	// about an address PublicAddr rejects that the user did not name
+	// (scope.go).
+	Public bool
 }
 
 // spamhausErrors are the answers Spamhaus (and lists copying its
@@ -83,7 +88,7 @@ func DefaultLists() []List {
 	}
 	dblErr := spamhausErrors()
 	dblErr[ip("127.0.1.255")] = "error: an IP address was asked of a domain list"
-	return []List{
+	lists := []List{
 		{Zone: "zen.spamhaus.org", Kind: KindIP, Name: "Spamhaus ZEN", Codes: zen, ErrorCodes: spamhausErrors(), RefusesPublicResolvers: true},
 		{Zone: "bl.spamcop.net", Kind: KindIP, Name: "SpamCop", Codes: map[netip.Addr]string{
 			ip("127.0.0.2"): "reported as a spam source by SpamCop users",
@@ -115,6 +120,10 @@ func DefaultLists() []List {
 			ip("127.0.0.1"): "error: query blocked (public resolver or over the free-use limit)",
 		}, RefusesPublicResolvers: true},
 	}
+	for i := range lists {
+		lists[i].Public = true
+	}
+	return lists
 }
 
 func ip(s string) netip.Addr { return netip.MustParseAddr(s) }
@@ -222,13 +231,15 @@ func parseListEntry(e string) (List, error) {
 		return List{}, fmt.Errorf("zone %q: want a DNS zone such as bl.example.org", zone)
 	}
 	l := List{Zone: zone, Kind: KindIP}
-	if !hasKind {
-		for _, d := range DefaultLists() {
-			if d.Zone == zone {
+	for _, d := range DefaultLists() {
+		if d.Zone == zone {
+			if !hasKind {
 				l = d
 			}
+			l.Public = true
 		}
-	} else {
+	}
+	if hasKind {
 		switch Kind(strings.ToLower(strings.TrimSpace(kind))) {
 		case KindIP:
 			l.Kind = KindIP

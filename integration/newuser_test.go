@@ -53,8 +53,10 @@ type explainedDoc struct {
 	Recipients []struct {
 		Status      string `json:"status"`
 		Category    string `json:"category"`
+		DSN         string `json:"dsn"`
+		Line        string `json:"line"`
 		Explanation struct {
-			What, Cause, Next string
+			What, Cause, Next, Party string
 		} `json:"explanation"`
 	} `json:"recipients"`
 	DNSBL []struct {
@@ -276,4 +278,29 @@ func TestVerifyFrontDetected(t *testing.T) {
 	assert.Contains(t, out, "reject_unverified_recipient")
 	// One session: ≥ 6 s (one poll per address); three: about a third.
 	assert.Less(t, took, 5*time.Second, out)
+}
+
+// TestMessageRateLimitRealPostfix: Postfix #1's 127.0.6.27 allows one
+// MAIL FROM per client per minute (smtpd_client_message_rate_limit = 1).
+// Within a few probes one is refused at MAIL FROM with Postfix's own
+// "450 4.7.1 Error: too much mail from 127.0.2.66": a rate limit on the
+// sending side, temporary — not a server error.
+func TestMessageRateLimitRealPostfix(t *testing.T) {
+	requireServers(t)
+	for i := 0; i < 3; i++ {
+		out, stderr, code := runRaw(t, "probe", "--server", "127.0.6.27", "--source", clientAddr, "--helo", clientName, "--dnsbl", "never", "-o", "json", "alice@it.test")
+		r := decodeExplained(t, out).Recipients[0]
+		if r.Status == "deliverable" {
+			require.Equal(t, 0, code, out+stderr)
+			continue
+		}
+		assert.Equal(t, 2, code, stderr)
+		assert.Equal(t, "deferred", r.Status)
+		assert.Equal(t, "rate-limited", r.Category)
+		assert.Equal(t, "4.7.1", r.DSN)
+		assert.Contains(t, r.Line, "said: 450 4.7.1 Error: too much mail from "+clientAddr+" (in reply to MAIL FROM command)")
+		assert.Equal(t, "sender", r.Explanation.Party)
+		return
+	}
+	t.Fatal("three probes within a minute, none refused by smtpd_client_message_rate_limit = 1")
 }

@@ -78,11 +78,18 @@ func Run(ctx context.Context, cfg Config, targets []Target) (*Result, error) {
 		return nil, err
 	}
 	start := time.Now()
-	warns := cfg.chooseSenderAndWarn(ctx)
+	// The sender check's lookups (the HELO name's MX, A and AAAA) run
+	// while the recipients' routes are resolved: neither needs the other,
+	// and on a real network that saves two DNS round trips. The sender is
+	// settled, and its warnings shown, before any session opens. It runs
+	// on the caller's ctx, as before the run's clock starts.
+	senderCfg := cfg
+	senderDone := make(chan []string, 1)
+	go func(ctx context.Context) { senderDone <- senderCfg.chooseSenderAndWarn(ctx) }(ctx)
 	p := newProber(cfg)
 	ctx, cancel := p.begin(ctx, start)
 	defer cancel()
-	res := &Result{Started: start, Config: cfg.summary(), Warnings: warns}
+	res := &Result{Started: start}
 
 	// Group recipients by domain (all of them together with --server):
 	// one session per host carries every recipient of its domain.
@@ -110,6 +117,19 @@ func Run(ctx context.Context, cfg Config, targets []Target) (*Result, error) {
 		g.rcpts = append(g.rcpts, &pending{addr: t.Address, out: o})
 	}
 
+	var routes errgroup.Group
+	routes.SetLimit(maxParallelDomains)
+	for _, g := range order {
+		routes.Go(func() error {
+			p.resolveGroup(ctx, g, start)
+			return nil
+		})
+	}
+	_ = routes.Wait()
+	res.Warnings = <-senderDone
+	p.settleSender(senderCfg)
+	res.Config = p.cfg.summary()
+
 	var eg errgroup.Group
 	eg.SetLimit(maxParallelDomains)
 	for _, g := range order {
@@ -133,9 +153,22 @@ type group struct {
 	// rcpts carries every recipient; the catch-all probe, when asked
 	// for, is the last and has no Outcome.
 	rcpts []*pending
+	// targets is where the group's mail goes (resolveGroup); routeFailed
+	// says the route could not be found and every Outcome says why.
+	targets     []target
+	routeFailed bool
 }
 
-func (p *prober) probeGroup(ctx context.Context, g *group, start time.Time) {
+// settleSender takes the sender ChooseSender settled on (cfg is the
+// copy it ran on): From, and the rcpt window the null sender needs.
+func (p *prober) settleSender(cfg Config) {
+	p.cfg.From, p.cfg.SenderAuto, p.cfg.RcptWindow, p.cfg.senderChosen = cfg.From, cfg.SenderAuto, cfg.RcptWindow, cfg.senderChosen
+	p.from, p.fromUTF8 = cfg.From, !isASCII(cfg.From)
+}
+
+// resolveGroup finds the group's route; a failure is every recipient's
+// outcome.
+func (p *prober) resolveGroup(ctx context.Context, g *group, start time.Time) {
 	dnsStart := time.Now()
 	targets, dnsErr := p.route(ctx, g)
 	g.dom.DNSDuration = time.Since(dnsStart)
@@ -144,6 +177,7 @@ func (p *prober) probeGroup(ctx context.Context, g *group, start time.Time) {
 		dnsErr = &Error{Kind: ErrNotChecked, Phase: PhaseDNS, Detail: p.ctxReason(ctx), Err: dnsErr}
 	}
 	if dnsErr != nil {
+		g.routeFailed = true
 		for _, r := range g.rcpts {
 			r.out.DNS = g.dom.DNSDuration
 			r.out.Phase, r.out.Err = PhaseDNS, dnsErr
@@ -151,6 +185,14 @@ func (p *prober) probeGroup(ctx context.Context, g *group, start time.Time) {
 		}
 		return
 	}
+	g.targets = targets
+}
+
+func (p *prober) probeGroup(ctx context.Context, g *group, start time.Time) {
+	if g.routeFailed {
+		return
+	}
+	targets := g.targets
 	if p.cfg.CatchAllCheck {
 		p.addCatchAllProbe(g)
 	}

@@ -234,9 +234,9 @@ func TestCorpusAccuracy(t *testing.T) {
 			}
 			g.m[g.k].add(catOK, permOK, partyOK)
 		}
-		if !catOK || !permOK {
-			misses = append(misses, fmt.Sprintf("line %d [%s] want %s/%s got %s/%s (rule %s): %.160q",
-				it.line, it.Kind, it.Category, it.Permanence, gotCat, gotPerm, got.Rule, it.Text))
+		if !catOK || !permOK || !partyOK {
+			misses = append(misses, fmt.Sprintf("line %d [%s] want %s/%s/%s got %s/%s/%s (rule %s): %.160q",
+				it.line, it.Kind, it.Category, it.Permanence, it.Party, gotCat, gotPerm, got.Explanation.Party, got.Rule, it.Text))
 		}
 	}
 	t.Logf("corpus: %d items; category %.1f %%, permanence %.1f %%, party %.1f %%", all.n, pct(all.cat, all.n), pct(all.perm, all.n), pct(all.party, all.n))

@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -133,4 +134,28 @@ func TestLooksLMTP(t *testing.T) {
 	assert.Contains(t, build(t, 2424, "220 backend.example.org Cyrus LMTP v3.6 server ready").Explanation.Next, "use --protocol lmtp")
 	assert.Contains(t, build(t, 24, "220 vm Dovecot (Debian) ready.").Explanation.Next, "use --protocol lmtp")
 	assert.NotContains(t, build(t, 25, "220 mx.example.org ESMTP").Explanation.Next, "--protocol lmtp")
+}
+
+// TestBlocklistEvidenceNotPublic: a loopback or private address was kept
+// off the public lists (blacklist/scope.go); that is neither "clean" nor
+// the lists' failure, and the text says what to do instead.
+func TestBlocklistEvidenceNotPublic(t *testing.T) {
+	notAsked := func(list string) blacklist.Result {
+		err := fmt.Errorf("%w: 10.0.0.5", blacklist.ErrNotPublic)
+		return blacklist.Result{Target: "10.0.0.5", Address: "10.0.0.5", List: list, Status: blacklist.Unknown, Err: err, Error: err.Error()}
+	}
+	a := tcpAttempt("mx1.blocked.lab.test", "127.0.0.16", 25)
+	a.Local = "10.0.0.5:40000"
+	o, res := fixture("a@blocked.lab.test", a, probe.PhaseRCPT, mustReply(t, "554 5.7.1 Service unavailable; Client host [10.0.0.5] blocked using zen.spamhaus.org"), nil)
+	res.LocalPrivate = true
+	res.DNSBL = []blacklist.Result{notAsked("zen.spamhaus.org"), notAsked("bl.spamcop.net")}
+	c := Judge(o, res).Explanation.Cause
+	assert.Contains(t, c, "The public lists were not asked about 10.0.0.5: not a public Internet address")
+	assert.Contains(t, c, "--public-ip")
+	assert.NotContains(t, c, "No list could be asked", "not asking is no failure of the lists")
+	assert.NotContains(t, c, "provider's own list")
+
+	var b bytes.Buffer
+	require.NoError(t, Text(&b, res, TextOptions{}))
+	assert.Contains(t, b.String(), "DNSBL: 0 listed, 0 clean, 0 unknown\n  not asked of the public lists: 10.0.0.5 (not public Internet addresses)\n")
 }

@@ -112,7 +112,12 @@ func explain(v *Verdict, c explainCtx) Explanation {
 		e.Party = defaultParty(v.Category)
 	}
 	if v.Rule != nil && v.Rule.Next != "" {
+		// The provider's remedy replaces the generic step, but not what
+		// Postfix itself will do with this reply (a 5xx greeting is retried).
 		e.Next = v.Rule.Next
+		if v.Category == CategoryBlocklisted && c.desc.greeting5xx {
+			e.Next += greeting5xxNote
+		}
 	}
 	return e
 }
@@ -180,10 +185,15 @@ func explainBlocklisted(v *Verdict, c explainCtx, w words) Explanation {
 		Next:  "Check the address with `mailprobe blacklist IP`, remove the cause of the listing (a compromised host or script, an open relay, missing reverse DNS, a dynamic IP range), then request delisting from the list and ask the receiving provider for delisting (postmaster, or the URL in the reply). Meanwhile send through a smarthost with a clean address.",
 	}
 	if c.desc.greeting5xx {
-		e.Next += " Postfix treats a 5xx greeting as temporary (smtp_skip_5xx_greeting = yes) and keeps retrying, so mail stays queued until the block is lifted or the queue lifetime ends."
+		e.Next += greeting5xxNote
 	}
 	return e
 }
+
+// greeting5xxNote: Postfix's smtp(8) defers a 5xx greeting by default
+// (smtp_skip_5xx_greeting = yes, postconf(5)), so a blocklisted greeting
+// keeps the mail queued rather than bouncing it.
+const greeting5xxNote = " Postfix treats a 5xx greeting as temporary (smtp_skip_5xx_greeting = yes) and keeps retrying, so mail stays queued until the block is lifted or the queue lifetime ends."
 
 func explainNullMX(v *Verdict, c explainCtx, w words) Explanation {
 	d := v.Domain
@@ -200,6 +210,15 @@ func explainNullMX(v *Verdict, c explainCtx, w words) Explanation {
 func explainConnectionRefused(v *Verdict, c explainCtx, w words) Explanation {
 	if c.allConnectFailed {
 		return port25Blocked(v, c)
+	}
+	if v.Party == PartyLocal {
+		// Your own service: Postfix's LMTP hand-off to Dovecot, a content
+		// filter on loopback, or the backend your verify(8) probe asks.
+		return Explanation{
+			What:  "A connection to one of your own mail services failed: " + v.Reason + ".",
+			Cause: "The service (the mailbox server's LMTP socket, a content filter, the backend that recipient verification asks) is not running, or the transport points at the wrong socket path, address or port.",
+			Next:  "Start the service or fix the transport (postconf -n | grep transport; check the socket exists under the queue directory, e.g. private/dovecot-lmtp). Postfix retries the deferred mail by itself once the service answers.",
+		}
 	}
 	return Explanation{
 		What:  "The connection was refused: " + v.Reason + ".",
@@ -473,8 +492,15 @@ func blocklistEvidence(c explainCtx) string {
 	var unknownWhy []string
 	addrs := map[string]bool{}
 	perNamed := map[string][]string{}
+	notPublic := map[string]bool{}
 	for _, r := range c.res.DNSBL {
 		if len(ours) > 0 && !ours[r.Address] && !ours[r.Target] {
+			continue
+		}
+		if errors.Is(r.Err, blacklist.ErrNotPublic) {
+			// Not asked, on purpose (blacklist/scope.go): no evidence,
+			// and not a failure of the lists either.
+			notPublic[r.Address] = true
 			continue
 		}
 		addrs[r.Address] = true
@@ -524,6 +550,21 @@ func blocklistEvidence(c explainCtx) string {
 	}
 	if len(listed) > 0 {
 		return "Listed: " + strings.Join(listed, "; ") + "." + namedEvidence(named, perNamed) + note
+	}
+	if len(addrs) == 0 && len(notPublic) > 0 {
+		// A private or loopback address: the server saw the public
+		// address of the NAT or gateway in front of this host.
+		what := "not public Internet addresses"
+		if len(notPublic) == 1 {
+			what = "not a public Internet address"
+		}
+		s := base + namedNote + " The public lists were not asked about " + strings.Join(keys(notPublic), ", ") +
+			": " + what + " (loopback, private or reserved), which no public list lists."
+		if len(c.res.ServerSaw) > 0 {
+			return s + " The reply says the server saw " + strings.Join(c.res.ServerSaw, ", ") +
+				", so it is on your own network and its block comes from its own or a local list."
+		}
+		return s + " The server saw the address your NAT or gateway sends from; pass --public-ip ADDR to check that one."
 	}
 	if len(addrs) == 0 {
 		return base + namedNote + " None of the DNSBL answers concern the address this probe sent from." + note

@@ -155,9 +155,24 @@ func explainFacts(f *textFacts) Explained {
 	if f.serverSide && !recipientSide(v.Category) && (v.Rule == nil || strings.HasSuffix(v.Rule.File, "generic.yaml") && v.Rule.Party != PartyLocal) {
 		v.Party = PartySender
 	}
+	// smtpd's reject of a client for its own trouble (452 Insufficient
+	// system storage, 451 Temporary lookup failure, Server configuration
+	// problem): the rejecting server is this one, your own set-up.
+	if f.serverSide && f.line != nil && f.line.Kind == LineReject && v.Category == CategoryServerError {
+		v.Party = PartyLocal
+	}
+	// Postfix smtp(8) failing to log in to the next hop ("SASL
+	// authentication failed; server … said: 535 …", smtp_sasl_glue.c):
+	// the reply is about your credentials, not a client of yours.
+	if f.ownAuth && v.Category == CategoryAuthRequired {
+		v.Party = PartyLocal
+	}
 	// A connection to this host's own services (loopback, a unix socket,
-	// the LMTP hand-off to the local mailbox server) is your own set-up.
-	if (v.Category == CategoryConnectionRefused || v.Category == CategoryConnectionTimeout) && ownService(f) {
+	// the LMTP hand-off to the local mailbox server) is your own set-up;
+	// so is a connection failure a receiving server logs about its client
+	// (its verification probe to its own backend failed: "unverified
+	// address: connect to …").
+	if (v.Category == CategoryConnectionRefused || v.Category == CategoryConnectionTimeout) && (ownService(f) || f.serverSide) {
 		v.Party = PartyLocal
 	}
 	// A DNS failure in answer to MAIL FROM concerns the sender's domain.
@@ -185,7 +200,9 @@ func ownService(f *textFacts) bool {
 		return true
 	}
 	low := strings.ToLower(f.text)
-	for _, m := range []string{"connect to 127.", "[127.", "connect to localhost", "[::1]", "connect to private/", "connect to public/", "connect to /"} {
+	// "problem talking to service …" is always one of master.cf's own
+	// services (Postfix's mail_connect/attr_clnt warnings).
+	for _, m := range []string{"connect to 127.", "[127.", "connect to localhost", "[::1]", "connect to private/", "connect to public/", "connect to /", "talking to server 127.", "problem talking to service "} {
 		if strings.Contains(low, m) {
 			return true
 		}

@@ -3,6 +3,9 @@ package report
 import (
 	"slices"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // FuzzExplainText covers the text readers (bare replies, every MTA's
@@ -43,4 +46,26 @@ func FuzzExplainText(f *testing.F) {
 			t.Fatalf("second answer differs for %q", s)
 		}
 	})
+}
+
+// Who has to act when the log line's context, not the reply, says it:
+// smtpd rejecting a client for its own trouble, Postfix smtp(8) failing
+// to log in to the next hop, a warning about one of master.cf's own
+// services. Texts from testdata/explain/corpus.jsonl (sources there).
+func TestExplainTextPartyFromContext(t *testing.T) {
+	for _, tc := range []struct {
+		text  string
+		cat   Category
+		party Party
+	}{
+		{"reject:         MAIL from host[10.0.0.1]: 451 4.3.0 <f@example.com>:  Temporary lookup failure;                                         from=<f@example.com>                     proto=ESMTP helo=<example.com>", CategoryServerError, PartyLocal},
+		{"SASL authentication failed; server example.com[10.0.0.1] said: 535 Error: authentication failed", CategoryAuthRequired, PartyLocal},
+		{"warning: problem talking to service private/scache: Connection timed out", CategoryConnectionTimeout, PartyLocal},
+		{"reject:         RCPT from host[10.0.0.1]: 450 4.1.2 <to@example.com>: Recipient address rejected: Domain not found;                      from=<f@sample.net> to=<eto@example.com> proto=ESMTP helo=<sample.net>", CategoryDNSFailure, PartySender},
+	} {
+		e, err := ExplainText(tc.text)
+		require.NoError(t, err)
+		assert.Equal(t, tc.cat, e.Category, tc.text)
+		assert.Equal(t, tc.party, e.Party, tc.text)
+	}
 }

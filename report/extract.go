@@ -61,7 +61,10 @@ type textFacts struct {
 	// serverSide: the receiving server's log about one of its clients
 	// (smtpd rejects, postscreen, Exim's H=… rejected, sendmail's
 	// check_rcpt): the client is the sending side.
-	serverSide                bool
+	serverSide bool
+	// ownAuth: Postfix smtp(8)'s own SASL login to the next hop failed
+	// (smtp_sasl_glue.c "SASL [CACHED] authentication failed; server …").
+	ownAuth                   bool
 	recipient, relay, command string
 	line                      *PostfixLine
 }
@@ -172,6 +175,7 @@ func (f *textFacts) facts() {
 	}
 	f.lost = strings.Contains(low, "lost connection")
 	f.serverSide = serverSide(f, low)
+	f.ownAuth = strings.Contains(low, "authentication failed; server ") || strings.Contains(low, "authentication failed; cannot authenticate to server")
 	f.noData = strings.Contains(low, "host found but no data record")
 }
 

@@ -132,6 +132,12 @@ func cutQueueID(s string) (id, rest string, ok bool) {
 		return "", s, false
 	}
 	id = s[:i]
+	// smtpd_check.c's action words look like long queue IDs: "reject:",
+	// "discard:" at the start of a line quoted without its "NOQUEUE: ".
+	switch id {
+	case "reject", "discard", "hold", "warn", "filter", "redirect":
+		return "", s, false
+	}
 	if id != "NOQUEUE" && (len(id) < 5 || len(id) > 20 || !isQueueID(id)) {
 		return "", s, false
 	}
@@ -155,12 +161,19 @@ func cutReject(s string) (cmd, host, body string, ok bool) {
 	if !ok {
 		return "", "", "", false
 	}
+	// Runs of spaces between the words, as in column-aligned quotes
+	// ("reject:      CONNECT        from host[…]: …"), are one separator.
+	rest = strings.TrimLeft(rest, " ")
 	sp := strings.IndexByte(rest, ' ')
-	if sp <= 0 || !strings.HasPrefix(rest[sp:], " from ") {
+	if sp <= 0 {
 		return "", "", "", false
 	}
 	cmd = rest[:sp]
-	rest = rest[sp+len(" from "):]
+	rest = strings.TrimLeft(rest[sp:], " ")
+	if !strings.HasPrefix(rest, "from ") {
+		return "", "", "", false
+	}
+	rest = strings.TrimLeft(rest[len("from "):], " ")
 	// The host has no spaces; it ends at the first ": ".
 	j := strings.Index(rest, ": ")
 	if j <= 0 || strings.ContainsAny(rest[:j], " \t") {
@@ -249,7 +262,9 @@ func CutDeliveryFields(s string, field func(key, val string)) (status, reason st
 		if eq <= 0 {
 			break
 		}
-		key := s[:eq]
+		// Fields quoted with their columns aligned (postfix-logwatch's
+		// test data, admins' pastes) have runs of spaces after the comma.
+		key := strings.TrimLeft(s[:eq], " \t")
 		s = s[eq+1:]
 		if key == "status" {
 			sp := strings.IndexByte(s, ' ')
@@ -320,6 +335,20 @@ func parseDelivery(pl *PostfixLine, s string) error {
 	return nil
 }
 
+// fieldsStart finds smtpd_check.c's "; from=<…> to=<…> proto=…" tail of
+// a reject line: the index of "from=<" after the last "; " (or ";" and a
+// run of spaces, in column-aligned quotes); -1 when there is none.
+func fieldsStart(body string) int {
+	i := strings.LastIndex(body, " from=<")
+	if i < 0 {
+		return -1
+	}
+	if head := strings.TrimRight(body[:i+1], " "); strings.HasSuffix(head, ";") {
+		return i + 1
+	}
+	return -1
+}
+
 // parseReject reads smtpd_check.c's reject log:
 // "reject: RCPT from host[addr]: 450 4.1.1 <a@b>: Recipient address
 // rejected: …; from=<s> to=<r> proto=ESMTP helo=<h>".
@@ -333,9 +362,10 @@ func parseReject(pl *PostfixLine, s string) {
 	pl.Kind = LineReject
 	pl.Command = cmd
 	pl.Host = host
-	if i := strings.LastIndex(body, "; from=<"); i >= 0 {
-		tail := body[i+2:]
-		body = body[:i]
+	if i := fieldsStart(body); i >= 0 {
+		tail := body[i:]
+		body = strings.TrimRight(body[:i], " ")
+		body = body[:len(body)-1]
 		pl.From = between(tail, "from=<", ">")
 		pl.To = between(tail, " to=<", ">")
 		pl.Proto = between(tail, " proto=", " ")

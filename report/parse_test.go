@@ -191,3 +191,36 @@ func FuzzCuttersMatchRegexps(f *testing.F) {
 		}
 	})
 }
+
+// Column-aligned quotes of Postfix lines (postfix-logwatch's #TD test
+// data, jsoref/logwatch-mirror:scripts/services/postfix@be8b7fd2cd925c7de9443f7c341f647075811a9c):
+// runs of spaces between the fields, and "reject:" without "NOQUEUE: ",
+// which must not be read as a long queue ID.
+func TestParsePostfixLineAligned(t *testing.T) {
+	for _, tc := range []struct {
+		line                           string
+		kind                           LineKind
+		cmd, host, to, from, status, r string
+	}{
+		{line: "reject:         RCPT from host[10.0.0.1]: 452                         Insufficient system storage;                                      from=<f@sample.com> to=<eto@sample.net>",
+			kind: LineReject, cmd: "RCPT TO", host: "host[10.0.0.1]", to: "eto@sample.net", from: "f@sample.com",
+			r: "452                         Insufficient system storage"},
+		{line: "reject:      CONNECT from unk[unknown]:  421 4.7.1                    Client host rejected: cannot find your reverse hostname, [unknown];                                         proto=SMTP",
+			kind: LineReject, cmd: "CONNECT", host: "unk[unknown]",
+			r: " 421 4.7.1                    Client host rejected: cannot find your reverse hostname, [unknown];                                         proto=SMTP"},
+		{line: "to=<envto@example.com>,                  relay=none,  delay=0,                                       status=bounced (Host or domain name not found. Name service error for name=unknown.com type=A: Host not found)",
+			kind: LineDelivery, to: "envto@example.com", status: "bounced",
+			r: "Host or domain name not found. Name service error for name=unknown.com type=A: Host not found"},
+	} {
+		pl, err := ParsePostfixLine(tc.line)
+		require.NoError(t, err, tc.line)
+		assert.Equal(t, tc.kind, pl.Kind, tc.line)
+		assert.Equal(t, tc.cmd, pl.Command, tc.line)
+		assert.Equal(t, tc.host, pl.Host, tc.line)
+		assert.Equal(t, tc.to, pl.To, tc.line)
+		assert.Equal(t, tc.from, pl.From, tc.line)
+		assert.Equal(t, tc.status, pl.Status, tc.line)
+		assert.Equal(t, tc.r, pl.Reason, tc.line)
+		assert.Empty(t, pl.QueueID, tc.line)
+	}
+}

@@ -2,8 +2,10 @@ package report
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -75,7 +77,7 @@ func Text(w io.Writer, res *probe.Result, opts TextOptions) error {
 		ew.printf("  Likely cause:  %s\n", v.Explanation.Cause)
 		ew.printf("  What to do:    %s\n", v.Explanation.Next)
 		if p := v.Explanation.Party; p != "" {
-			ew.printf("  Who acts:      %s\n", partyWords[p])
+			ew.printf("  Who acts:      %s\n", whoActs(v.Category, p))
 		}
 		ew.printf("  Category:      %s (%s)\n", v.Category, v.Permanence)
 		if tlsLine != "" {
@@ -215,11 +217,16 @@ func writeDNSBL(ew *errWriter, res *probe.Result, p painter) {
 		return
 	}
 	listed, unknown, clean := 0, 0, 0
+	var notAsked []string // addresses kept off the public lists (blacklist/scope.go)
 	for _, r := range res.DNSBL {
-		switch r.Status {
-		case blacklist.Listed:
+		switch {
+		case errors.Is(r.Err, blacklist.ErrNotPublic):
+			if !slices.Contains(notAsked, r.Address) {
+				notAsked = append(notAsked, r.Address)
+			}
+		case r.Status == blacklist.Listed:
 			listed++
-		case blacklist.Unknown:
+		case r.Status == blacklist.Unknown:
 			unknown++
 		default:
 			clean++
@@ -227,20 +234,28 @@ func writeDNSBL(ew *errWriter, res *probe.Result, p painter) {
 	}
 	ew.printf("\nDNSBL: %d listed, %d clean, %d unknown\n", listed, clean, unknown)
 	for _, r := range res.DNSBL {
-		switch r.Status {
-		case blacklist.Listed:
+		switch {
+		case errors.Is(r.Err, blacklist.ErrNotPublic):
+		case r.Status == blacklist.Listed:
 			ew.printf("  %s %s on %s: %s %s %s\n", p.paint(ansiRed, "listed"), r.Address, r.List,
 				strings.Join(r.Codes, ","), strings.Join(r.Meanings, "; "), r.Reason)
-		case blacklist.Unknown:
+		case r.Status == blacklist.Unknown:
 			ew.printf("  %s %s on %s: %s\n", p.paint(ansiYellow, "unknown"), r.Address, r.List, r.Error)
 		}
+	}
+	if len(notAsked) > 0 {
+		ew.printf("  not asked of the public lists: %s (not public Internet addresses)\n", strings.Join(notAsked, ", "))
 	}
 	if len(res.DNSBLNamed) > 0 {
 		ew.printf("  named in the reply: %s (asked too)\n", strings.Join(res.DNSBLNamed, ", "))
 	}
 	switch {
 	case len(res.ServerSaw) > 0:
-		ew.printf("  the server's reply names the address it saw: %s (checked)\n", strings.Join(res.ServerSaw, ", "))
+		checked := "checked"
+		if !slices.ContainsFunc(res.ServerSaw, func(a string) bool { return !slices.Contains(notAsked, a) }) {
+			checked = "not asked of the public lists"
+		}
+		ew.printf("  the server's reply names the address it saw: %s (%s)\n", strings.Join(res.ServerSaw, ", "), checked)
 	case res.LocalPrivate && res.PublicIP == "":
 		ew.printf("  note: the local address is private; the address receiving servers see may differ (use --public-ip)\n")
 	}
@@ -350,9 +365,20 @@ func ExplainedText(w io.Writer, e Explained) error {
 	}
 	ew.printf("What happened: %s\nLikely cause:  %s\nWhat to do:    %s\n", e.Explanation.What, e.Explanation.Cause, e.Explanation.Next)
 	if p := e.Explanation.Party; p != "" {
-		ew.printf("Who acts:      %s\n", partyWords[p])
+		ew.printf("Who acts:      %s\n", whoActs(e.Category, p))
 	}
 	return ew.err
+}
+
+// whoActs is the "Who acts" line. For a text that states no known cause
+// the party is the sender's by default (someone has to find out, and the
+// sender is who wants the mail through), but the text must not pretend
+// the sender is at fault.
+func whoActs(c Category, p Party) string {
+	if c == CategoryOther && p == PartySender {
+		return "unclear from the text; you, the sending side, have to find out (ask the receiving domain's postmaster)"
+	}
+	return partyWords[p]
 }
 
 // partyWords say who has to act, in the text output.

@@ -161,3 +161,33 @@ func TestMXNoAddressNamesTheHost(t *testing.T) {
 	require.NoError(t, MXJSON(&b, []*mx.Route{rt}))
 	assert.Contains(t, b.String(), "name=gone.noaddr.example type=AAAA")
 }
+
+// TestWhoActsOnUnknownText: text that states no known cause does not
+// blame the sender; it says who has to find out.
+func TestWhoActsOnUnknownText(t *testing.T) {
+	for text, want := range map[string]string{
+		"550 Access denied":               "Who acts:      unclear from the text; you, the sending side, have to find out",
+		"550 5.1.1 No such user":          "Who acts:      the recipient or their admin",
+		"554 5.7.1 Spam message rejected": "Who acts:      you, the sending side (your IP",
+	} {
+		e, err := ExplainText(text)
+		require.NoError(t, err)
+		var b bytes.Buffer
+		require.NoError(t, ExplainedText(&b, e))
+		assert.Contains(t, b.String(), want, text)
+	}
+}
+
+// TestUnverifiedBackendUnreachable: a receiving Postfix whose verify(8)
+// probe cannot reach its own backend logs "unverified address: connect to
+// …": the cause is that connection, and the log's owner has to act — not
+// an unknown user (the rule postfix-unverified-unreachable; the line is
+// https://github.com/modoboa/modoboa/issues/1131).
+func TestUnverifiedBackendUnreachable(t *testing.T) {
+	e, err := ExplainText("Jun  1 11:46:57 icrvsgw003-wina postfix/smtpd[14628]: NOQUEUE: reject: RCPT from unknown[1.2.3.4]: 450 4.1.1 <recipient@otherdomain.com>: Recipient address rejected: unverified address: connect to modoboa.server.com[private/dovecot-lmtp]: No such file or directory; from=<sender@domain.com> to=<recipient@otherdomain.com> proto=ESMTP helo=<smtp10.domain.com>")
+	require.NoError(t, err)
+	assert.Equal(t, CategoryConnectionRefused, e.Category)
+	assert.Equal(t, PermanenceTemporary, e.Permanence)
+	assert.Equal(t, PartyLocal, e.Party)
+	assert.Contains(t, e.Explanation.What, "one of your own mail services failed")
+}

@@ -35,7 +35,10 @@ func TestRuleExamples(t *testing.T) {
 				e, err := ExplainText(ex.Text)
 				require.NoError(t, err, ex.Text)
 				assert.Equal(t, r.Category, e.Category, "%s (%s)", ex.Text, ex.Source)
-				if e.Rule == r.ID {
+				// A generic rule's party is a client's view of the reply; in
+				// a receiving server's own log line explaintext.go decides
+				// the party from who logged it.
+				if e.Rule == r.ID && !(readText(ex.Text).serverSide && strings.HasSuffix(r.File, "generic.yaml")) {
 					assert.Equal(t, r.Party, e.Explanation.Party, "%s (%s)", ex.Text, ex.Source)
 				}
 			})

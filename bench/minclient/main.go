@@ -9,7 +9,9 @@
 //     and AAAA in parallel (it has no MX: RFC 5321 §5.1 implicit MX), as
 //     mailprobe asks before choosing double-bounce@HELO as the sender;
 //   - the recipient domain's MX, then the host's A and AAAA in parallel
-//     (mailprobe's default --family any);
+//     (mailprobe's default --family any); mailprobe runs these while the
+//     sender check's lookups are under way, this client after them, as a
+//     bare client would (on loopback the difference is within the noise);
 //   - connect, greeting, EHLO, and — the server offers PIPELINING —
 //     MAIL, RCPT, RSET and QUIT in one write (RFC 2920 §3.1), as
 //     mailprobe sends them; never DATA.
