@@ -40,12 +40,8 @@ func pipeRun(t *testing.T, cfg probe.Config, script string, rcpts ...string) (*p
 	att, err := probe.RunConn(context.Background(), cfg, nc, "mx.lab.test", addrs)
 	require.NoError(t, err)
 	_ = srv.Close() // the commands are all in once the script is ended
-	var lines []string
-	for _, c := range srv.Commands() {
-		lines = append(lines, c.Line)
-	}
 	require.False(t, srv.SawVerb("DATA"), "a probe never sends DATA")
-	return att, lines
+	return att, srv.Lines()
 }
 
 const noReply = -1
