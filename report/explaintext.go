@@ -68,14 +68,15 @@ func classifyFacts(f *textFacts) Classification {
 			renh = enh
 		}
 		cl := ClassifyText(f.reply.Code, renh, f.reply.Text())
-		if cl.Rule == nil {
-			// A multi-line reply the bouncing MTA joined keeps the
-			// continuation codes inside sentences ("is receiving
-			// 450-4.2.1 mail at a rate"): match once more without them.
-			if t := unfold(f.reply.Text()); t != f.reply.Text() {
-				if c2 := ClassifyText(f.reply.Code, renh, t); c2.Rule != nil {
-					cl = c2
-				}
+		// A multi-line reply the bouncing MTA joined keeps the
+		// continuation codes inside sentences ("is receiving
+		// 450-4.2.1 mail at a rate", "unusual rate of 550-5.7.1
+		// unsolicited mail"): the text without them is what the reply
+		// says, so its match wins over one the split left to a broader
+		// word.
+		if t := unfold(f.reply.Text()); t != f.reply.Text() {
+			if c2 := ClassifyText(f.reply.Code, renh, t); c2.Rule != nil {
+				cl = c2
 			}
 		}
 		if cl.Rule == nil && f.text != "" && f.text != f.reply.Text() && cl.Category != CategoryDeliverable {
@@ -166,6 +167,12 @@ func explainFacts(f *textFacts) Explained {
 	// the reply is about your credentials, not a client of yours.
 	if f.ownAuth && v.Category == CategoryAuthRequired {
 		v.Party = PartyLocal
+	} else if f.serverSide && v.Category == CategoryAuthRequired && (v.Rule == nil || strings.HasSuffix(v.Rule.File, "generic.yaml")) {
+		// A receiving server's log of a client that did not (or could
+		// not) log in: the client's move, whatever a generic rule's
+		// (a client's) view. mta.yaml's server-side rules (saslauthd
+		// unreachable) keep their own party.
+		v.Party = PartySender
 	}
 	// A connection to this host's own services (loopback, a unix socket,
 	// the LMTP hand-off to the local mailbox server) is your own set-up;

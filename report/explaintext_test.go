@@ -62,10 +62,29 @@ func TestExplainTextPartyFromContext(t *testing.T) {
 		{"SASL authentication failed; server example.com[10.0.0.1] said: 535 Error: authentication failed", CategoryAuthRequired, PartyLocal},
 		{"warning: problem talking to service private/scache: Connection timed out", CategoryConnectionTimeout, PartyLocal},
 		{"reject:         RCPT from host[10.0.0.1]: 450 4.1.2 <to@example.com>: Recipient address rejected: Domain not found;                      from=<f@sample.net> to=<eto@example.com> proto=ESMTP helo=<sample.net>", CategoryDNSFailure, PartySender},
+		{"Jun 29 13:54:29 server exim[1234]: H=(smtpclient.test) [1.136.28.14]:17125 X=TLS1.3:TLS_AES_128_GCM_SHA256:128 CV=no F=<info@toto.com.au> rejected RCPT <tutu@titi.com.au>: SMTP AUTH is required for message submission on port 587", CategoryAuthRequired, PartySender},
+		{"relay=a.b.c[x.x.x.x]:25, delay=151584, delays=151578/0.02/6.2/0, dsn=4.7.0, status=deferred (SASL authentication failed: server a.b.c[x.x.x.x] offered no compatible authentication mechanisms for this type of connection security)", CategoryAuthRequired, PartyLocal},
 	} {
 		e, err := ExplainText(tc.text)
 		require.NoError(t, err)
 		assert.Equal(t, tc.cat, e.Category, tc.text)
 		assert.Equal(t, tc.party, e.Party, tc.text)
 	}
+}
+
+// A reply in a comma-separated field (Exchange's SMTP protocol log,
+// crowdsecurity/hub:.tests/exchange-smtp-bf/exchange-smtp-bf.log) counts
+// with its enhanced code; a bare number after a comma does not (the
+// second text is a constructed negative case, not a recorded line).
+func TestExplainTextCommaField(t *testing.T) {
+	e, err := ExplainText(`2022-07-20T21:12:06.270Z,EXCHANGE-1\Default Frontend EXCHANGE-1,08DA4F7C11473A60,9,192.168.9.241:25,192.168.9.212:53722,>,535 5.7.3 Authentication unsuccessful,`)
+	require.NoError(t, err)
+	assert.Equal(t, 535, e.Code)
+	assert.Equal(t, "5.7.3", e.Enhanced)
+	assert.Equal(t, CategoryAuthRequired, e.Category)
+	assert.Equal(t, PermanencePermanent, e.Permanence)
+
+	e, err = ExplainText("Jun 17 14:37:39 robin sm-mta[2794]: 55HIbcGI002794: from=<root@yourhost.com>, size=108,550 bytes")
+	require.NoError(t, err)
+	assert.Equal(t, 0, e.Code)
 }

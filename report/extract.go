@@ -175,7 +175,10 @@ func (f *textFacts) facts() {
 	}
 	f.lost = strings.Contains(low, "lost connection")
 	f.serverSide = serverSide(f, low)
-	f.ownAuth = strings.Contains(low, "authentication failed; server ") || strings.Contains(low, "authentication failed; cannot authenticate to server")
+	// (Postfix 2.x: "SASL authentication failed: server … offered no
+	// compatible authentication mechanisms".)
+	f.ownAuth = strings.Contains(low, "sasl authentication failed; server ") || strings.Contains(low, "sasl [cached] authentication failed; server ") ||
+		strings.Contains(low, "authentication failed; cannot authenticate to server") || strings.Contains(low, "sasl authentication failed: server ")
 	f.noData = strings.Contains(low, "host found but no data record")
 }
 
@@ -826,7 +829,12 @@ func embeddedReply(s string) *probe.Reply {
 		if !replyStart(s, i) {
 			continue
 		}
-		if i > 0 && !strings.ContainsRune(" \t\n:'\"(<[#;", rune(s[i-1])) {
+		// "," as in Exchange's protocol log fields (",>,535 5.7.3 …"):
+		// such a reply counts only with its enhanced code (score 3).
+		// "response=" as nodemailer writes a server's closing reply
+		// ("Server terminates connection. response=421-4.7.0 …"); other
+		// key=value numbers (delay=, size=) stay values.
+		if i > 0 && !strings.ContainsRune(" \t\n:'\"(<[#;,", rune(s[i-1])) && !strings.HasSuffix(s[:i], "response=") {
 			continue
 		}
 		if i == 0 {
