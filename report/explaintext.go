@@ -68,14 +68,15 @@ func classifyFacts(f *textFacts) Classification {
 			renh = enh
 		}
 		cl := ClassifyText(f.reply.Code, renh, f.reply.Text())
-		if cl.Rule == nil {
-			// A multi-line reply the bouncing MTA joined keeps the
-			// continuation codes inside sentences ("is receiving
-			// 450-4.2.1 mail at a rate"): match once more without them.
-			if t := unfold(f.reply.Text()); t != f.reply.Text() {
-				if c2 := ClassifyText(f.reply.Code, renh, t); c2.Rule != nil {
-					cl = c2
-				}
+		// A multi-line reply the bouncing MTA joined keeps the
+		// continuation codes inside sentences ("is receiving
+		// 450-4.2.1 mail at a rate", "unusual rate of 550-5.7.1
+		// unsolicited mail"): the text without them is what the reply
+		// says, so its match wins over one the split left to a broader
+		// word.
+		if t := unfold(f.reply.Text()); t != f.reply.Text() {
+			if c2 := ClassifyText(f.reply.Code, renh, t); c2.Rule != nil {
+				cl = c2
 			}
 		}
 		if cl.Rule == nil && f.text != "" && f.text != f.reply.Text() && cl.Category != CategoryDeliverable {

@@ -892,7 +892,10 @@ func embeddedReply(s string) *probe.Reply {
 		}
 		// "," as in Exchange's protocol log fields (",>,535 5.7.3 …"):
 		// such a reply counts only with its enhanced code (score 3).
-		if i > 0 && !strings.ContainsRune(" \t\n:'\"(<[#;,", rune(s[i-1])) {
+		// "response=" as nodemailer writes a server's closing reply
+		// ("Server terminates connection. response=421-4.7.0 …"); other
+		// key=value numbers (delay=, size=) stay values.
+		if i > 0 && !strings.ContainsRune(" \t\n:'\"(<[#;,", rune(s[i-1])) && !strings.HasSuffix(s[:i], "response=") {
 			continue
 		}
 		if i == 0 {
