@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -20,28 +19,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/mailprobe/mailprobe/lab"
+	"github.com/mailprobe/mailprobe/internal/fakemta"
 )
-
-// startScript serves a lab script on loopback for the test's duration.
-func startScript(t *testing.T, name string) *lab.ScriptServer {
-	t.Helper()
-	s, err := lab.StartScript(name)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = s.Close() })
-	return s
-}
-
-// parseScript serves an inline script.
-func serveScript(t *testing.T, text string) *lab.ScriptServer {
-	t.Helper()
-	sc, err := lab.ParseScript(t.Name(), text)
-	require.NoError(t, err)
-	s, err := lab.NewScriptServer(sc)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = s.Close() })
-	return s
-}
 
 // serverModule is a module probing lab script servers on 127.0.0.1.
 const serverModule = `
@@ -179,7 +158,7 @@ func TestGlobMatch(t *testing.T) {
 }
 
 func TestAllowList(t *testing.T) {
-	srv := startScript(t, "starttls-valid")
+	srv := fakemta.ServeShipped(t, "starttls-valid")
 	cfg := "modules:" + fmt.Sprintf(serverModule, "lab") + `
   mx:
     target: mx
@@ -232,7 +211,7 @@ func TestAllowList(t *testing.T) {
 }
 
 func TestProbeMetrics(t *testing.T) {
-	srv := startScript(t, "starttls-valid")
+	srv := fakemta.ServeShipped(t, "starttls-valid")
 	s, _ := newTestServer(t, "modules:"+fmt.Sprintf(serverModule, "lab"), nil)
 	a := get(t, s.Handler(), "/probe?module=lab&target="+srv.Addr(), map[string]string{ScrapeTimeoutHeader: "5"})
 	require.Equal(t, 200, a.code, a.body)
@@ -278,7 +257,7 @@ func TestProbeMetrics(t *testing.T) {
 func TestLabelValuesAreBounded(t *testing.T) {
 	// A hostile server's text must never become a label value: only
 	// codes, the category vocabulary and names from DNS/config do.
-	srv := serveScript(t, `send 220 evil.lab.test ESMTP
+	srv := fakemta.ServeText(t, t.Name(), `send 220 evil.lab.test ESMTP
 expect EHLO|HELO
 send 250 evil.lab.test
 expect MAIL
@@ -311,7 +290,7 @@ func TestScrapeTimeoutCut(t *testing.T) {
 	// The server greets and then never answers: a probe only its budget
 	// ends. It must say timeout, not interrupted, name the cause, and
 	// answer before Prometheus's own timeout.
-	srv := startScript(t, "greeting-then-silence")
+	srv := fakemta.ServeShipped(t, "greeting-then-silence")
 	cfg := "modules:" + strings.ReplaceAll(strings.ReplaceAll(fmt.Sprintf(serverModule, "lab"), "phase_timeout: 3s", "phase_timeout: 30s"), "timeout: 5s", "timeout: 1500ms")
 	cases := []struct {
 		name     string
@@ -377,7 +356,7 @@ close
 	t.Run("max-concurrent bounds all probes", func(t *testing.T) {
 		var addrs []string
 		for range 6 {
-			addrs = append(addrs, serveScript(t, slow).Addr())
+			addrs = append(addrs, fakemta.ServeText(t, t.Name(), slow).Addr())
 		}
 		s, _ := newTestServer(t, "modules:"+fmt.Sprintf(serverModule, "lab"), func(o *Options) { o.MaxConcurrent = 2 })
 		peak := watchPeak(t, func() int { return len(s.sem) })
@@ -398,7 +377,7 @@ close
 		assert.Equal(t, 2, peak(), "never more than --max-concurrent at once, and the bound is used")
 	})
 	t.Run("one probe per target and module at once", func(t *testing.T) {
-		addr := serveScript(t, slow).Addr()
+		addr := fakemta.ServeText(t, t.Name(), slow).Addr()
 		s, _ := newTestServer(t, "modules:"+fmt.Sprintf(serverModule, "lab")+fmt.Sprintf(serverModule, "other"), func(o *Options) { o.MaxConcurrent = 10 })
 		peak := watchPeak(t, func() int { return len(s.sem) })
 		var wg sync.WaitGroup
@@ -418,7 +397,7 @@ close
 		assert.Equal(t, 2, peak())
 	})
 	t.Run("a slot that never frees ends in 503 within the budget", func(t *testing.T) {
-		addr := serveScript(t, slow).Addr()
+		addr := fakemta.ServeText(t, t.Name(), slow).Addr()
 		s, _ := newTestServer(t, "modules:"+fmt.Sprintf(serverModule, "lab"), func(o *Options) { o.MaxConcurrent = 1 })
 		s.sem <- struct{}{} // every slot taken
 		defer func() { <-s.sem }()
@@ -459,7 +438,7 @@ func watchPeak(t *testing.T, n func() int) func() int {
 }
 
 func TestBackoffAfter421(t *testing.T) {
-	srv := startScript(t, "421-at-rcpt")
+	srv := fakemta.ServeShipped(t, "421-at-rcpt")
 	s, _ := newTestServer(t, "modules:"+fmt.Sprintf(serverModule, "lab"), nil)
 	now := time.Now()
 	s.now = func() time.Time { return now }
@@ -562,7 +541,7 @@ func TestHealthReady(t *testing.T) {
 }
 
 func TestDebug(t *testing.T) {
-	srv := startScript(t, "starttls-valid")
+	srv := fakemta.ServeShipped(t, "starttls-valid")
 	s, _ := newTestServer(t, "modules:"+fmt.Sprintf(serverModule, "lab"), nil)
 	a := get(t, s.Handler(), "/probe?module=lab&debug=true&target="+srv.Addr(), nil)
 	require.Equal(t, 200, a.code)
@@ -629,24 +608,7 @@ func TestBackoffHoldsForWaitingScrapes(t *testing.T) {
 	// A server that is slow to say 421: scrapes that arrive while the
 	// first probe runs wait for it, then get its result, never a session
 	// of their own.
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	t.Cleanup(func() { l.Close() })
-	var conns atomic.Int32
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			conns.Add(1)
-			go func() {
-				defer c.Close()
-				time.Sleep(300 * time.Millisecond)
-				_, _ = c.Write([]byte("421 4.3.2 busy.lab.test Service not available, closing transmission channel\r\n"))
-			}()
-		}
-	}()
+	l := fakemta.ServeText(t, "slow-421", "sleep 300ms\nsend 421 4.3.2 busy.lab.test Service not available, closing transmission channel\nclose")
 	s, _ := newTestServer(t, "modules:"+fmt.Sprintf(serverModule, "lab"), nil)
 	var wg sync.WaitGroup
 	bodies := make([]string, 3)
@@ -654,11 +616,11 @@ func TestBackoffHoldsForWaitingScrapes(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			bodies[i] = get(t, s.Handler(), "/probe?module=lab&target="+l.Addr().String(), nil).body
+			bodies[i] = get(t, s.Handler(), "/probe?module=lab&target="+l.Addr(), nil).body
 		}()
 	}
 	wg.Wait()
-	assert.Equal(t, int32(1), conns.Load(), "one session for three scrapes")
+	assert.Equal(t, 1, l.Conns(), "one session for three scrapes")
 	backoff := 0
 	for _, b := range bodies {
 		v, _ := series(b, "probe_smtp_status_code", `phase="greeting"`)

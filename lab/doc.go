@@ -7,12 +7,16 @@
 // (also on a unix socket) and a few scripted servers behave like the real
 // cases in the seed maillogs; a prober pointed at DNSAddr with --port P
 // therefore reaches every MX host as an MTA would, and addresses left
-// unbound refuse connections the way a dead MX does. Every server's read
-// side is tapped below the SMTP engine — STARTTLS is terminated inside the
-// tap, so the tap sees plaintext — and each received line is recorded, so
-// a test can prove that no DATA or BDAT was ever sent (the go-smtp
-// sessions refuse DATA too). ScriptServer runs hostile scripts
-// (testdata/scripts, embedded) line by line for the hostile-server tests.
+// unbound refuse connections the way a dead MX does. The servers are
+// built on internal/fakemta, the one fake MTA: the go-smtp hosts sit
+// behind its TapListener, which records every received line below the
+// SMTP engine and terminates STARTTLS itself, so the recorder sees
+// plaintext and a test can prove that no DATA or BDAT was ever sent (the
+// go-smtp sessions refuse DATA too); the greeting-time misbehaviour (421,
+// 554, silence) is a fakemta script. What is the lab's own: the
+// scenarios, the DNS zone, and the recipient policies of its go-smtp
+// backend (smtp.go). The hostile scripted servers of the hostile-server
+// tests are fakemta's too (fakemta.StartScript).
 //
 // The scenarios, in the order Scenarios returns them (Want: status, dsn,
 // category):

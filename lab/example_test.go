@@ -40,26 +40,3 @@ func ExampleStart() {
 	// 421 mx1.busy.lab.test out of connection slots
 	// DATA seen: false
 }
-
-// Serve one of the shipped hostile scripts and read its greeting.
-func ExampleStartScript() {
-	s, err := lab.StartScript("drop-after-greeting")
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	defer s.Close()
-
-	c, err := net.Dial("tcp", s.Addr())
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	defer c.Close()
-	r := bufio.NewReader(c)
-	greeting, _ := r.ReadString('\n')
-	_, err = r.ReadString('\n')
-	fmt.Printf("%q then %v\n", greeting, err)
-	// Output:
-	// "220 drop.lab.test ESMTP\r\n" then EOF
-}

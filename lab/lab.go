@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/mailprobe/mailprobe/internal/dnsserve"
+	"github.com/mailprobe/mailprobe/internal/fakemta"
 
 	"github.com/emersion/go-smtp"
 )
@@ -45,14 +46,13 @@ type Lab struct {
 	port    int
 	dir     string
 	cert    *x509.Certificate
-	rec     *recorder
+	rec     *fakemta.Recorder
 	grey    greylist
 	expand  *strings.Replacer
-	conns   connSet // every go-smtp connection, so Close can end them
 	dns     *dnsserve.Server
 	smtp    []*smtp.Server
-	taps    []*tapListener
-	runners []*scriptRunner
+	taps    []*fakemta.TapListener // every go-smtp listener, so Close can end its connections
+	scripts []*fakemta.ScriptServer
 	serveWG sync.WaitGroup
 	stop    func() bool // undoes the context.AfterFunc
 	once    sync.Once
@@ -79,24 +79,24 @@ func Start(ctx context.Context, opts Options) (*Lab, error) {
 	if err != nil {
 		return nil, err
 	}
-	l := &Lab{opts: opts, rec: &recorder{}}
+	l := &Lab{opts: opts, rec: &fakemta.Recorder{}}
 	now := opts.Now
 	if now.IsZero() {
 		now = time.Now()
 	}
 	// The STARTTLS scenario's certificate: self-signed, for the MX name
 	// the prober connects to (so only the authority is unknown).
-	tlsCert, leaf, err := newCert(certSpec{
-		cn: "mx1.tls.lab.test", dnsNames: []string{"mx1.tls.lab.test"},
-		notBefore: now.Add(-time.Hour), notAfter: now.Add(30 * 24 * time.Hour),
-	}, nil, nil)
+	tlsCert, err := fakemta.NewCert(fakemta.CertSpec{
+		CN: "mx1.tls.lab.test", Org: "mailprobe lab", DNSNames: []string{"mx1.tls.lab.test"},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(30 * 24 * time.Hour),
+	}, nil)
 	if err != nil {
 		return nil, err
 	}
-	l.cert = leaf
+	l.cert = tlsCert.Leaf
 	tlsCfg := &tls.Config{Certificates: []tls.Certificate{tlsCert}, MinVersion: tls.VersionTLS12}
 
-	scripts := make(map[string]*Script)
+	scripts := make(map[string]*fakemta.Script)
 	for _, spec := range labServers {
 		if spec.kind != kindScript {
 			continue
@@ -108,7 +108,7 @@ func Start(ctx context.Context, opts Options) (*Lab, error) {
 				text = "sleep " + d.String() + "\nclose"
 			}
 		}
-		if scripts[spec.ip], err = ParseScript(spec.name, text); err != nil {
+		if scripts[spec.ip], err = fakemta.ParseScript(spec.name, text); err != nil {
 			return nil, err
 		}
 	}
@@ -141,7 +141,7 @@ func Start(ctx context.Context, opts Options) (*Lab, error) {
 			srv.Domain = spec.name
 			srv.LMTP = spec.kind == kindLMTP
 			srv.ErrorLog = logger
-			if spec.starttls != starttlsNone {
+			if spec.starttls != fakemta.STARTTLSNone {
 				// Only so go-smtp advertises STARTTLS; the tap answers it.
 				srv.TLSConfig = tlsCfg
 			}
@@ -151,9 +151,13 @@ func Start(ctx context.Context, opts Options) (*Lab, error) {
 				l.serveSMTP(srv, unixLn, spec, tlsCfg)
 			}
 		case kindScript:
-			r := newScriptRunner(scripts[spec.ip], spec.name, l.rec)
-			r.serve(ln)
-			l.runners = append(l.runners, r)
+			ss, err := fakemta.ServeScript(ln, scripts[spec.ip], spec.name, l.rec)
+			if err != nil {
+				b.closeAll()
+				_ = l.Close()
+				return nil, err
+			}
+			l.scripts = append(l.scripts, ss)
 		}
 	}
 
@@ -163,7 +167,7 @@ func Start(ctx context.Context, opts Options) (*Lab, error) {
 }
 
 func (l *Lab) serveSMTP(srv *smtp.Server, ln net.Listener, spec *serverSpec, tlsCfg *tls.Config) {
-	t := &tapListener{Listener: ln, server: spec.name, rec: l.rec, conns: &l.conns, starttls: spec.starttls, tlsCfg: tlsCfg}
+	t := &fakemta.TapListener{Listener: ln, Server: spec.name, Rec: l.rec, STARTTLS: spec.starttls, TLSConfig: tlsCfg}
 	l.taps = append(l.taps, t)
 	l.serveWG.Add(1)
 	go func() {
@@ -253,8 +257,8 @@ func (l *Lab) Close() error {
 		// Shutdown waits on its connection goroutines.
 		l.serveWG.Wait()
 		l.shutdownSMTP()
-		for _, r := range l.runners {
-			r.close()
+		for _, ss := range l.scripts {
+			_ = ss.Close()
 		}
 		if err := os.RemoveAll(l.dir); err != nil {
 			errs = append(errs, err)
@@ -265,7 +269,9 @@ func (l *Lab) Close() error {
 }
 
 func (l *Lab) shutdownSMTP() {
-	l.conns.closeAll()
+	for _, t := range l.taps {
+		t.CloseConns()
+	}
 	for _, srv := range l.smtp {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		_ = srv.Shutdown(ctx)
@@ -315,11 +321,11 @@ func (l *Lab) Scenario(name string) (Scenario, bool) {
 
 // Commands returns every command line the lab's servers received, in
 // arrival order per connection.
-func (l *Lab) Commands() []Command { return l.rec.snapshot() }
+func (l *Lab) Commands() []fakemta.Command { return l.rec.Commands() }
 
 // SawVerb reports whether any lab server received a line with this verb
 // (case-insensitive), e.g. SawVerb("DATA").
-func (l *Lab) SawVerb(verb string) bool { return l.rec.sawVerb(verb) }
+func (l *Lab) SawVerb(verb string) bool { return l.rec.SawVerb(verb) }
 
 // ResetGreylist forgets every greylisting triplet, so the greylisted
 // scenario defers again.

@@ -9,14 +9,16 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
+	"github.com/mailprobe/mailprobe/internal/fakemta"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
 func TestStartAndCloseLeaveNothingBehind(t *testing.T) {
 	var dir string
-	noGoroutineLeak(t, func() {
+	fakemta.NoGoroutineLeak(t, func() {
 		l, err := Start(context.Background(), Options{})
 		require.NoError(t, err)
 		dir = l.dir
@@ -43,14 +45,14 @@ func TestCancellingTheContextClosesTheLab(t *testing.T) {
 	require.NoError(t, err)
 	addr := net.JoinHostPort("127.0.0.10", strconv.Itoa(l.Port()))
 	cancel()
-	eventually(t, "the lab stops listening", func() bool {
+	require.Eventually(t, func() bool {
 		c, err := net.Dial("tcp", addr)
 		if err == nil {
 			c.Close()
 			return false
 		}
 		return errors.Is(err, syscall.ECONNREFUSED)
-	})
+	}, 10*time.Second, 5*time.Millisecond, "the lab stops listening")
 	require.NoError(t, l.Close())
 }
 
@@ -128,18 +130,18 @@ func TestWantReasonsQuoteTheServers(t *testing.T) {
 			if host != ip {
 				assert.Contains(t, sc.DNS, host+". 300 IN A "+ip, "the reason names an MX host the DNS does not serve")
 			}
-			c := dial(t, "tcp", net.JoinHostPort(ip, p))
-			greeting := c.reply()
+			c := fakemta.Dial(t, "tcp", net.JoinHostPort(ip, p))
+			greeting := c.Reply()
 			require.True(t, strings.HasPrefix(greeting[0], "220 "), "%q", greeting)
 			hello := "EHLO"
 			if sc.Protocol == "lmtp" {
 				hello = "LHLO"
 			}
-			require.Equal(t, "250", c.cmd(hello + " probe.lab.test")[0][:3])
-			got := c.cmd("MAIL FROM:<postmaster@probe.lab.test>")
+			require.Equal(t, "250", c.Cmd(hello + " probe.lab.test")[0][:3])
+			got := c.Cmd("MAIL FROM:<postmaster@probe.lab.test>")
 			if cmd == "RCPT TO command)" {
 				require.Equal(t, "250", got[0][:3], "%q", got)
-				got = c.cmd("RCPT TO:<" + sc.Target + ">")
+				got = c.Cmd("RCPT TO:<" + sc.Target + ">")
 			} else {
 				require.Equal(t, "MAIL FROM command)", cmd)
 			}

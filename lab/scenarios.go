@@ -1,5 +1,7 @@
 package lab
 
+import "github.com/mailprobe/mailprobe/internal/fakemta"
+
 // Scenario is one case the lab reproduces: where mail goes (Target), how
 // the prober reaches it, and what a correct report says about it.
 type Scenario struct {
@@ -60,7 +62,7 @@ type serverSpec struct {
 	kind       serverKind
 	rcpt       rcptPolicy
 	requireTLS bool // MAIL gets 530 5.7.0
-	starttls   starttlsPolicy
+	starttls   fakemta.STARTTLSPolicy
 	script     string // for kindScript; "{silent}" is replaced at Start
 }
 
@@ -113,14 +115,14 @@ var labServers = []serverSpec{
 	// set.
 	{name: "mx1.silent.lab.test", ip: "127.0.0.22", kind: kindScript, script: "{silent}"},
 	{name: "implicit.lab.test", ip: "127.0.0.23", kind: kindSMTP, rcpt: postfixMailbox(acceptUsers)},
-	{name: "mx1.tls.lab.test", ip: "127.0.0.24", kind: kindSMTP, rcpt: postfixMailbox(tlsUsers), starttls: starttlsOffer},
+	{name: "mx1.tls.lab.test", ip: "127.0.0.24", kind: kindSMTP, rcpt: postfixMailbox(tlsUsers), starttls: fakemta.STARTTLSOffer},
 	// Postfix with smtpd_tls_security_level=encrypt whose certificate did
 	// not load: it still announces STARTTLS, answers it "454 4.7.0 TLS not
 	// available due to local problem", and refuses MAIL. A client on
 	// opportunistic TLS carries on in plaintext (smtp_proto.c: "Else try
 	// to continue in plain-text mode") and meets the 530 at MAIL, so the
 	// outcome is the same with --starttls auto and never.
-	{name: "mx1.tlsreq.lab.test", ip: "127.0.0.25", kind: kindSMTP, rcpt: catchAll, requireTLS: true, starttls: starttlsRefuse},
+	{name: "mx1.tlsreq.lab.test", ip: "127.0.0.25", kind: kindSMTP, rcpt: catchAll, requireTLS: true, starttls: fakemta.STARTTLSRefuse},
 	{name: "mx1.catchall.lab.test", ip: "127.0.0.26", kind: kindSMTP, rcpt: catchAll},
 	{name: "lmtp.lab.test", ip: "127.0.0.27", kind: kindLMTP, rcpt: dovecotMailbox(lmtpUsers)},
 	{name: "mx1.qmail.lab.test", ip: "127.0.0.28", kind: kindSMTP, rcpt: qmailRelayDenied},

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/emersion/go-smtp"
+	"github.com/mailprobe/mailprobe/internal/fakemta"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -33,13 +34,13 @@ func TestDeliverableScenariosAcceptTheRecipient(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.rcpt, func(t *testing.T) {
-			c := dial(t, "tcp", addr(l, tt.ip))
-			assert.Regexp(t, `^220 \S+ ESMTP`, c.reply()[0])
-			c.cmd("EHLO probe.lab.test")
-			assert.Equal(t, "250", c.cmd("MAIL FROM:<postmaster@probe.lab.test>")[0][:3])
-			assert.Equal(t, []string{tt.want}, c.cmd("RCPT TO:<"+tt.rcpt+">"))
-			assert.Equal(t, "250", c.cmd("RSET")[0][:3])
-			assert.Equal(t, "221", c.cmd("QUIT")[0][:3])
+			c := fakemta.Dial(t, "tcp", addr(l, tt.ip))
+			assert.Regexp(t, `^220 \S+ ESMTP`, c.Reply()[0])
+			c.Cmd("EHLO probe.lab.test")
+			assert.Equal(t, "250", c.Cmd("MAIL FROM:<postmaster@probe.lab.test>")[0][:3])
+			assert.Equal(t, []string{tt.want}, c.Cmd("RCPT TO:<"+tt.rcpt+">"))
+			assert.Equal(t, "250", c.Cmd("RSET")[0][:3])
+			assert.Equal(t, "221", c.Cmd("QUIT")[0][:3])
 		})
 	}
 }
@@ -47,11 +48,11 @@ func TestDeliverableScenariosAcceptTheRecipient(t *testing.T) {
 func TestGreylistingDefersTheFirstTryOfATriplet(t *testing.T) {
 	l := startLab(t, Options{})
 	try := func(from, rcpt string) string {
-		c := dial(t, "tcp", addr(l, "127.0.0.14"))
-		c.reply()
-		c.cmd("EHLO probe.lab.test")
-		c.cmd("MAIL FROM:<" + from + ">")
-		return c.cmd("RCPT TO:<" + rcpt + ">")[0]
+		c := fakemta.Dial(t, "tcp", addr(l, "127.0.0.14"))
+		c.Reply()
+		c.Cmd("EHLO probe.lab.test")
+		c.Cmd("MAIL FROM:<" + from + ">")
+		return c.Cmd("RCPT TO:<" + rcpt + ">")[0]
 	}
 	const deferred = "450 4.7.1 <alice@greylist.lab.test>: Recipient address rejected: Greylisted, see http://postgrey.schweikert.ch/help/greylist.lab.test.html"
 	assert.Equal(t, deferred, try("a@probe.lab.test", "alice@greylist.lab.test"))
@@ -64,48 +65,48 @@ func TestGreylistingDefersTheFirstTryOfATriplet(t *testing.T) {
 	assert.Equal(t, deferred, try("a@probe.lab.test", "alice@greylist.lab.test"))
 
 	other := startLab(t, Options{})
-	c := dial(t, "tcp", addr(other, "127.0.0.14"))
-	c.reply()
-	c.cmd("EHLO probe.lab.test")
-	c.cmd("MAIL FROM:<a@probe.lab.test>")
-	assert.Equal(t, deferred, c.cmd("RCPT TO:<alice@greylist.lab.test>")[0], "a new lab has its own greylist")
+	c := fakemta.Dial(t, "tcp", addr(other, "127.0.0.14"))
+	c.Reply()
+	c.Cmd("EHLO probe.lab.test")
+	c.Cmd("MAIL FROM:<a@probe.lab.test>")
+	assert.Equal(t, deferred, c.Cmd("RCPT TO:<alice@greylist.lab.test>")[0], "a new lab has its own greylist")
 }
 
 func TestGreetingTimeRefusals(t *testing.T) {
 	l := startLab(t, Options{})
 
 	t.Run("421 out of connection slots, then close", func(t *testing.T) {
-		c := dial(t, "tcp", addr(l, "127.0.0.15"))
-		assert.Equal(t, []string{"421 mx1.busy.lab.test out of connection slots"}, c.reply())
-		assert.Empty(t, c.readAll())
+		c := fakemta.Dial(t, "tcp", addr(l, "127.0.0.15"))
+		assert.Equal(t, []string{"421 mx1.busy.lab.test out of connection slots"}, c.Reply())
+		assert.Empty(t, c.ReadAll())
 	})
 	t.Run("554 black listed, then only QUIT", func(t *testing.T) {
-		c := dial(t, "tcp", addr(l, "127.0.0.16"))
+		c := fakemta.Dial(t, "tcp", addr(l, "127.0.0.16"))
 		assert.Equal(t, []string{
 			"554-kundenserver.de (mxeue112) Nemesis ESMTP Service not available",
 			"554-No SMTP service",
 			"554-IP address is black listed.",
 			"554 For explanation visit https://help.1and1.com/smtp-error-messages?ip=127.0.0.1&c=bl",
-		}, c.reply())
-		assert.Equal(t, []string{"503 5.5.1 Error: bad sequence of commands"}, c.cmd("EHLO probe.lab.test"))
-		assert.Equal(t, "221", c.cmd("QUIT")[0][:3])
-		assert.Empty(t, c.readAll())
+		}, c.Reply())
+		assert.Equal(t, []string{"503 5.5.1 Error: bad sequence of commands"}, c.Cmd("EHLO probe.lab.test"))
+		assert.Equal(t, "221", c.Cmd("QUIT")[0][:3])
+		assert.Empty(t, c.ReadAll())
 	})
 }
 
 func TestSilentServerNeverGreets(t *testing.T) {
 	t.Run("holds the connection and records what arrives", func(t *testing.T) {
 		l := startLab(t, Options{})
-		c := dial(t, "tcp", addr(l, "127.0.0.22"))
-		c.send("EHLO impatient.lab.test")
-		eventually(t, "the silent server records EHLO", func() bool {
-			return strings.Join(verbs(l.Commands(), "mx1.silent.lab.test"), " ") == "EHLO"
-		})
+		c := fakemta.Dial(t, "tcp", addr(l, "127.0.0.22"))
+		c.Send("EHLO impatient.lab.test")
+		require.Eventually(t, func() bool {
+			return strings.Join(fakemta.Verbs(l.Commands(), "mx1.silent.lab.test"), " ") == "EHLO"
+		}, 10*time.Second, 5*time.Millisecond, "the silent server records EHLO")
 	})
 	t.Run("SilentGreetingTimeout closes without a byte", func(t *testing.T) {
 		l := startLab(t, Options{SilentGreetingTimeout: 20 * time.Millisecond})
-		c := dial(t, "tcp", addr(l, "127.0.0.22"))
-		assert.Empty(t, c.readAll())
+		c := fakemta.Dial(t, "tcp", addr(l, "127.0.0.22"))
+		assert.Empty(t, c.ReadAll())
 	})
 }
 
@@ -119,54 +120,54 @@ func TestDeadMXRefusesConnections(t *testing.T) {
 
 func TestSTARTTLSWithTheSelfSignedCertificate(t *testing.T) {
 	l := startLab(t, Options{})
-	c := dial(t, "tcp", addr(l, "127.0.0.24"))
-	c.reply()
-	assert.Contains(t, c.cmd("EHLO probe.lab.test"), "250-STARTTLS")
-	assert.Equal(t, []string{"220 2.0.0 Ready to start TLS"}, c.cmd("STARTTLS"))
+	c := fakemta.Dial(t, "tcp", addr(l, "127.0.0.24"))
+	c.Reply()
+	assert.Contains(t, c.Cmd("EHLO probe.lab.test"), "250-STARTTLS")
+	assert.Equal(t, []string{"220 2.0.0 Ready to start TLS"}, c.Cmd("STARTTLS"))
 
 	roots := x509.NewCertPool()
 	roots.AddCert(l.Certificate())
-	require.NoError(t, c.starttls(&tls.Config{ServerName: "mx1.tls.lab.test", RootCAs: roots}),
+	require.NoError(t, c.StartTLS(&tls.Config{ServerName: "mx1.tls.lab.test", RootCAs: roots}),
 		"the certificate is for the MX name; only its authority is unknown")
 	assert.Equal(t, "mx1.tls.lab.test", l.Certificate().Subject.CommonName)
 	assert.Equal(t, l.Certificate().Issuer.String(), l.Certificate().Subject.String(), "self-signed")
 
-	ehlo := c.cmd("EHLO probe.lab.test")
+	ehlo := c.Cmd("EHLO probe.lab.test")
 	assert.NotContains(t, ehlo, "250-STARTTLS", "not offered again inside TLS")
-	c.cmd("MAIL FROM:<postmaster@probe.lab.test>")
-	assert.Equal(t, []string{"250 2.1.5 Ok"}, c.cmd("RCPT TO:<alice@tls.lab.test>"))
-	data := c.cmd("DATA")
+	c.Cmd("MAIL FROM:<postmaster@probe.lab.test>")
+	assert.Equal(t, []string{"250 2.1.5 Ok"}, c.Cmd("RCPT TO:<alice@tls.lab.test>"))
+	data := c.Cmd("DATA")
 	assert.NotEqual(t, "354", data[0][:3], "the lab never takes a message")
-	c.cmd("QUIT")
+	c.Cmd("QUIT")
 
 	// The recorder sits above TLS: the commands after STARTTLS are
 	// plaintext in the record, DATA included.
-	assert.Equal(t, []string{"EHLO", "STARTTLS", "EHLO", "MAIL", "RCPT", "DATA", "QUIT"}, verbs(l.Commands(), "mx1.tls.lab.test"))
+	assert.Equal(t, []string{"EHLO", "STARTTLS", "EHLO", "MAIL", "RCPT", "DATA", "QUIT"}, fakemta.Verbs(l.Commands(), "mx1.tls.lab.test"))
 	assert.True(t, l.SawVerb("data"))
 }
 
 func TestSTARTTLSRequiredButBroken(t *testing.T) {
 	l := startLab(t, Options{})
-	c := dial(t, "tcp", addr(l, "127.0.0.25"))
-	c.reply()
-	assert.Contains(t, c.cmd("EHLO probe.lab.test"), "250-STARTTLS")
-	assert.Equal(t, []string{"454 4.7.0 TLS not available due to local problem"}, c.cmd("STARTTLS"))
-	assert.Equal(t, []string{"530 5.7.0 Must issue a STARTTLS command first"}, c.cmd("MAIL FROM:<postmaster@probe.lab.test>"))
+	c := fakemta.Dial(t, "tcp", addr(l, "127.0.0.25"))
+	c.Reply()
+	assert.Contains(t, c.Cmd("EHLO probe.lab.test"), "250-STARTTLS")
+	assert.Equal(t, []string{"454 4.7.0 TLS not available due to local problem"}, c.Cmd("STARTTLS"))
+	assert.Equal(t, []string{"530 5.7.0 Must issue a STARTTLS command first"}, c.Cmd("MAIL FROM:<postmaster@probe.lab.test>"))
 }
 
 func TestLMTPBackend(t *testing.T) {
 	l := startLab(t, Options{})
 	for _, target := range []struct{ network, addr string }{{"tcp", addr(l, "127.0.0.27")}, {"unix", l.LMTPSocket()}} {
 		t.Run(target.network, func(t *testing.T) {
-			c := dial(t, target.network, target.addr)
-			assert.Equal(t, "220 lmtp.lab.test LMTP Service Ready", c.reply()[0])
-			assert.Equal(t, "500", c.cmd("EHLO probe.lab.test")[0][:3], "LMTP wants LHLO")
-			assert.Equal(t, "250", c.cmd("LHLO probe.lab.test")[0][:3])
-			c.cmd("MAIL FROM:<postmaster@probe.lab.test>")
-			assert.Equal(t, []string{"250 2.1.5 OK"}, c.cmd("RCPT TO:<django@lmtp.lab.test>"))
+			c := fakemta.Dial(t, target.network, target.addr)
+			assert.Equal(t, "220 lmtp.lab.test LMTP Service Ready", c.Reply()[0])
+			assert.Equal(t, "500", c.Cmd("EHLO probe.lab.test")[0][:3], "LMTP wants LHLO")
+			assert.Equal(t, "250", c.Cmd("LHLO probe.lab.test")[0][:3])
+			c.Cmd("MAIL FROM:<postmaster@probe.lab.test>")
+			assert.Equal(t, []string{"250 2.1.5 OK"}, c.Cmd("RCPT TO:<django@lmtp.lab.test>"))
 			assert.Equal(t, []string{"550 5.1.1 <paeddrigg@lmtp.lab.test> User doesn't exist: paeddrigg@lmtp.lab.test"},
-				c.cmd("RCPT TO:<paeddrigg@lmtp.lab.test>"))
-			c.cmd("QUIT")
+				c.Cmd("RCPT TO:<paeddrigg@lmtp.lab.test>"))
+			c.Cmd("QUIT")
 		})
 	}
 	var remotes []string
@@ -182,18 +183,17 @@ func TestLMTPBackend(t *testing.T) {
 func TestDATAIsRefusedAndRecorded(t *testing.T) {
 	l := startLab(t, Options{})
 	assert.False(t, l.SawVerb("DATA"))
-	c := dial(t, "tcp", addr(l, "127.0.0.10"))
-	c.reply()
-	c.cmd("EHLO probe.lab.test")
-	c.cmd("MAIL FROM:<postmaster@probe.lab.test>")
-	c.cmd("RCPT TO:<alice@accept.lab.test>")
-	assert.Equal(t, []string{"502 5.5.1 Missing RCPT TO command."}, c.cmd("DATA"), "accepted recipients are not counted by go-smtp")
+	c := fakemta.Dial(t, "tcp", addr(l, "127.0.0.10"))
+	c.Reply()
+	c.Cmd("EHLO probe.lab.test")
+	c.Cmd("MAIL FROM:<postmaster@probe.lab.test>")
+	c.Cmd("RCPT TO:<alice@accept.lab.test>")
+	assert.Equal(t, []string{"502 5.5.1 Missing RCPT TO command."}, c.Cmd("DATA"), "accepted recipients are not counted by go-smtp")
 	// The chunk follows BDAT even when BDAT is refused (RFC 3030 §2).
 	// One write, so the chunk is there whenever the server reads it.
-	_, err := c.c.Write([]byte("BDAT 10 LAST\r\n0123456789"))
-	require.NoError(t, err)
-	assert.Equal(t, []string{"502 5.5.1 Missing RCPT TO command."}, c.reply())
-	c.cmd("QUIT")
+	c.Write("BDAT 10 LAST\r\n0123456789")
+	assert.Equal(t, []string{"502 5.5.1 Missing RCPT TO command."}, c.Reply())
+	c.Cmd("QUIT")
 
 	assert.True(t, l.SawVerb("DATA"))
 	assert.True(t, l.SawVerb("bdat"))

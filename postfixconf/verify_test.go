@@ -2,76 +2,28 @@ package postfixconf
 
 import (
 	"context"
-	"errors"
-	"io"
 	"net"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/emersion/go-smtp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mailprobe/mailprobe/internal/fakemta"
 	"github.com/mailprobe/mailprobe/probe"
 )
-
-// acceptAll is an in-process server that accepts every RCPT after a
-// pause, and records what the client said.
-type acceptAll struct {
-	delay time.Duration
-	mu    sync.Mutex
-	helo  []string
-	from  []string
-	rcpts []string
-	data  bool
-}
-
-func (b *acceptAll) NewSession(c *smtp.Conn) (smtp.Session, error) {
-	b.mu.Lock()
-	b.helo = append(b.helo, c.Hostname())
-	b.mu.Unlock()
-	return &acceptSession{b}, nil
-}
-
-type acceptSession struct{ b *acceptAll }
-
-func (s *acceptSession) Reset()        {}
-func (s *acceptSession) Logout() error { return nil }
-func (s *acceptSession) Mail(from string, _ *smtp.MailOptions) error {
-	s.b.mu.Lock()
-	defer s.b.mu.Unlock()
-	s.b.from = append(s.b.from, from)
-	return nil
-}
-func (s *acceptSession) Rcpt(to string, _ *smtp.RcptOptions) error {
-	time.Sleep(s.b.delay)
-	s.b.mu.Lock()
-	defer s.b.mu.Unlock()
-	s.b.rcpts = append(s.b.rcpts, to)
-	return nil
-}
-func (s *acceptSession) Data(io.Reader) error {
-	s.b.mu.Lock()
-	defer s.b.mu.Unlock()
-	s.b.data = true
-	return errors.New("DATA must never arrive")
-}
 
 // TestVerifyWarnings runs Verify against a catch-all backend that answers
 // slower than smtpd waits (address_verify_poll_count = 1), in a
 // configuration without relay_recipient_maps: the prediction is accept,
 // and the three warnings say why that means little.
 func TestVerifyWarnings(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	be := &acceptAll{delay: 20 * time.Millisecond}
-	srv := smtp.NewServer(be)
-	srv.Domain = "catch.test"
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close() })
-	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	be := fakemta.StartSMTP(t, &fakemta.SMTP{Domain: "catch.test", Rcpt: func(string) error {
+		time.Sleep(20 * time.Millisecond)
+		return nil
+	}})
+	_, port, _ := net.SplitHostPort(be.Addr)
 
 	tools := &Tools{Dir: configDir(t, "catchall", "@PORT@", port), Timeout: 20 * time.Second}
 	c, err := Load(context.Background(), tools)
@@ -99,13 +51,11 @@ func TestVerifyWarnings(t *testing.T) {
 	assert.Contains(t, kinds, "poll-count")
 	assert.Contains(t, kinds["missing-recipient-map"], "relay_recipient_maps is empty")
 
-	be.mu.Lock()
-	defer be.mu.Unlock()
-	assert.False(t, be.data, "never DATA")
+	assert.False(t, be.SawVerb("DATA"), "never DATA")
 	// the verify service's sender ($double_bounce_sender@$myorigin) and smtp_helo_name
-	assert.Contains(t, be.from, "double-bounce@mx.example.test")
-	assert.Contains(t, be.helo, "verify-helo.example.test")
-	assert.Len(t, be.rcpts, 3, "two recipients and one random local part")
+	assert.Contains(t, be.Mails(), "double-bounce@mx.example.test")
+	assert.Contains(t, be.Hellos(), "verify-helo.example.test")
+	assert.Len(t, be.Rcpts(), 3, "two recipients and one random local part")
 	require.Len(t, rep.Stats, 1)
 	if rep.Stats[0].SlowRcpts > 0 {
 		// A machine so loaded that 20 ms answers took probe.SlowRcpt
@@ -115,7 +65,7 @@ func TestVerifyWarnings(t *testing.T) {
 		t.Logf("backend judged slow (%v for %d RCPTs): session reuse not asserted", rep.Stats[0].SlowRcptTime, rep.Stats[0].SlowRcpts)
 		return
 	}
-	assert.Len(t, be.helo, 1, "one session for the nexthop")
+	assert.Len(t, be.Hellos(), 1, "one session for the nexthop")
 	assert.Equal(t, 1, rep.Stats[0].Sessions)
 }
 
@@ -143,11 +93,7 @@ func (l onlyFrom) Accept() (net.Conn, error) {
 func TestVerifyBindOnly(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.5.30:0")
 	require.NoError(t, err)
-	be := &acceptAll{}
-	srv := smtp.NewServer(be)
-	srv.Domain = "bind.test"
-	go func() { _ = srv.Serve(onlyFrom{ln, "127.0.5.66"}) }()
-	t.Cleanup(func() { _ = srv.Close() })
+	fakemta.StartSMTP(t, &fakemta.SMTP{Listener: onlyFrom{ln, "127.0.5.66"}, Domain: "bind.test"})
 	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
 
 	tools := &Tools{Dir: configDir(t, "bindonly", "@PORT@", port), Timeout: 20 * time.Second}

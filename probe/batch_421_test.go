@@ -46,7 +46,7 @@ func TestBatch421AtEveryRcpt(t *testing.T) {
 			}
 			assert.Less(t, elapsed, bound+2*time.Second, "ends within the stated bound (%s of back-off)", bound)
 			assert.GreaterOrEqual(t, elapsed, DefaultBackoff, "the server's push-back was honoured")
-			requireNoDataIn(t, f.Commands())
+			requireNoDataIn(t, f.Lines())
 		})
 	}
 }

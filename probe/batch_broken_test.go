@@ -34,5 +34,5 @@ func TestBatchServerOutOfStepEverySession(t *testing.T) {
 	assert.Equal(t, 1, st.Broken)
 	assert.Equal(t, DefaultMaxGiveUps, st.GaveUp)
 	assert.LessOrEqual(t, st.Sessions, DefaultMaxGiveUps*DefaultMaxReconnects, "sessions")
-	requireNoDataIn(t, f.Commands())
+	requireNoDataIn(t, f.Lines())
 }

@@ -208,7 +208,7 @@ func TestBatchFaults(t *testing.T) {
 			addrs := mixed(tt.n, tt.k)
 			items, st := runBatch(t, context.Background(), batchConfig(f.Addr), tt.opts, addrs, nil)
 			requireCodes(t, items, wantCode)
-			requireNoDataIn(t, f.Commands())
+			requireNoDataIn(t, f.Lines())
 			if tt.check != nil {
 				tt.check(t, f, st)
 			}
@@ -238,7 +238,7 @@ func TestBatchPoisonAddressDoesNotStopTheBatch(t *testing.T) {
 		assert.Equal(t, 250, it.Outcome.Reply.Code)
 	}
 	assert.Equal(t, 1, st.GaveUp)
-	requireNoDataIn(t, f.Commands())
+	requireNoDataIn(t, f.Lines())
 }
 
 func TestBatchServerDown(t *testing.T) {
@@ -318,7 +318,7 @@ func TestBatchCancelMidBatch(t *testing.T) {
 	assert.Positive(t, notChecked)
 	assert.Equal(t, notChecked, st.NotChecked)
 	assert.True(t, st.Interrupted)
-	requireNoDataIn(t, f.Commands())
+	requireNoDataIn(t, f.Lines())
 }
 
 func TestBatchCancelWhileServerHangs(t *testing.T) {
@@ -338,7 +338,7 @@ func TestBatchCancelWhileServerHangs(t *testing.T) {
 	}()
 	// Cancel once the server holds the first RCPT.
 	require.Eventually(t, func() bool {
-		for _, c := range f.Commands() {
+		for _, c := range f.Lines() {
 			if strings.HasPrefix(c, "RCPT") {
 				return true
 			}
@@ -400,11 +400,8 @@ func TestBatchGoSMTPAndLMTPSocket(t *testing.T) {
 		sock := filepath.Join(t.TempDir(), "lmtp")
 		l, err := net.Listen("unix", sock)
 		require.NoError(t, err)
-		rec := &recorder{}
-		s := smtp.NewServer(&backend{rcpt: known})
-		s.LMTP, s.Domain = true, "backend.test"
-		go func() { _ = s.Serve(tapListener{l, rec}) }()
-		t.Cleanup(func() { _ = s.Close(); _ = os.Remove(sock) })
+		rec := fakemta.StartSMTP(t, &fakemta.SMTP{Listener: l, LMTP: true, Domain: "backend.test", Rcpt: known})
+		t.Cleanup(func() { _ = os.Remove(sock) })
 		cfg := batchConfig("unix:" + sock)
 		cfg.Protocol = ProtocolLMTP
 		items, st := runBatch(t, context.Background(), cfg, BatchOptions{}, addrs, nil)
@@ -413,7 +410,7 @@ func TestBatchGoSMTPAndLMTPSocket(t *testing.T) {
 		// LMTP keeps no error count: no rotations, two sessions.
 		assert.Zero(t, st.ErrorRotations)
 		assert.LessOrEqual(t, st.Sessions, 2)
-		for _, c := range rec.commands() {
+		for _, c := range rec.Lines() {
 			if strings.HasPrefix(c, "EHLO") {
 				t.Fatalf("LMTP session sent EHLO")
 			}
@@ -500,18 +497,13 @@ func TestBatchViaMX(t *testing.T) {
 	if err != nil {
 		t.Skipf("127.0.0.2:%s not available: %v", port, err)
 	}
-	serve := func(l net.Listener, name string) *recorder {
-		rec := &recorder{}
-		s := smtp.NewServer(&backend{rcpt: func(to string) error {
+	serve := func(l net.Listener, name string) *fakemta.SMTP {
+		return fakemta.StartSMTP(t, &fakemta.SMTP{Listener: l, Domain: "mx." + name, Rcpt: func(to string) error {
 			if strings.HasPrefix(to, "user") && strings.HasSuffix(to, "@"+name) {
 				return nil
 			}
 			return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such user here"}
 		}})
-		s.Domain = "mx." + name
-		go func() { _ = s.Serve(tapListener{l, rec}) }()
-		t.Cleanup(func() { _ = s.Close() })
-		return rec
 	}
 	recA, recB := serve(la, "a.test"), serve(lb, "b.test")
 	d := startFakeDNS(t, map[string]string{"a.test.": "mx.a.test.", "b.test.": "mx.b.test."},

@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/mailprobe/mailprobe/lab"
+	"github.com/mailprobe/mailprobe/internal/fakemta"
 	"github.com/mailprobe/mailprobe/probe"
 	"github.com/mailprobe/mailprobe/report"
 )
@@ -21,7 +21,7 @@ import (
 func TestDesyncShortGroup(t *testing.T) {
 	for _, script := range []string{"desync-skipped-rcpt-reply", "desync-skipped-rcpt-reply-plain"} {
 		t.Run(script, func(t *testing.T) {
-			srv, err := lab.StartScript(script)
+			srv, err := fakemta.StartScript(script)
 			require.NoError(t, err)
 			t.Cleanup(func() { _ = srv.Close() })
 			res, err := probe.Run(context.Background(), hostileConfig(t, srv), targets(t, "bob@lab.test", "carol@lab.test"))

@@ -10,16 +10,16 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/mailprobe/mailprobe/lab"
+	"github.com/mailprobe/mailprobe/internal/fakemta"
 	"github.com/mailprobe/mailprobe/probe"
 	"github.com/mailprobe/mailprobe/report"
 )
 
 // runScripts probes alice@lab.test against a server running the named
 // scripts in turn (one per connection, the last repeating).
-func runScripts(t *testing.T, cfgEdit func(*probe.Config), names ...string) (*probe.Result, *lab.ScriptServer) {
+func runScripts(t *testing.T, cfgEdit func(*probe.Config), names ...string) (*probe.Result, *fakemta.ScriptServer) {
 	t.Helper()
-	srv, err := lab.StartScripts(names...)
+	srv, err := fakemta.StartScripts(names...)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = srv.Close() })
 	cfg := hostileConfig(t, srv)
@@ -196,7 +196,7 @@ func TestQuitNeverAnswered(t *testing.T) {
 // decides nobody; the next session at that destination goes one command
 // at a time and gets the truth.
 func TestBatchDesync(t *testing.T) {
-	srv, err := lab.StartScripts("desync-extra-reply", "plain-unknown")
+	srv, err := fakemta.StartScripts("desync-extra-reply", "plain-unknown")
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = srv.Close() })
 	cfg := hostileConfig(t, srv)

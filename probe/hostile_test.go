@@ -12,6 +12,7 @@ import (
 
 	"github.com/mailprobe/mailprobe/dnsclient"
 	"github.com/mailprobe/mailprobe/internal/dnsserve"
+	"github.com/mailprobe/mailprobe/internal/fakemta"
 	"github.com/mailprobe/mailprobe/lab"
 	"github.com/mailprobe/mailprobe/probe"
 	"github.com/mailprobe/mailprobe/report"
@@ -19,7 +20,7 @@ import (
 
 // hostileConfig has short timeouts so that a server that does nothing
 // costs a fraction of a second, and a deadline well above them.
-func hostileConfig(t *testing.T, srv *lab.ScriptServer) probe.Config {
+func hostileConfig(t *testing.T, srv *fakemta.ScriptServer) probe.Config {
 	t.Helper()
 	return probe.Config{
 		Server: &probe.Server{Network: "tcp", Host: "127.0.0.1", Port: srv.Port()},
@@ -101,7 +102,7 @@ func TestHostileServers(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.script, func(t *testing.T) {
-			srv, err := lab.StartScript(tt.script)
+			srv, err := fakemta.StartScript(tt.script)
 			require.NoError(t, err)
 			t.Cleanup(func() { _ = srv.Close() })
 			rcpts := tt.rcpts
@@ -138,7 +139,7 @@ func TestHostileServers(t *testing.T) {
 // TestDeadlineBoundsSilentServer: with a per-phase timeout far above the
 // deadline, the deadline ends the probe and says so.
 func TestDeadlineBoundsSilentServer(t *testing.T) {
-	srv, err := lab.StartScript("no-greeting")
+	srv, err := fakemta.StartScript("no-greeting")
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = srv.Close() })
 	cfg := hostileConfig(t, srv)
@@ -152,7 +153,7 @@ func TestDeadlineBoundsSilentServer(t *testing.T) {
 // TestCancelEndsProbe: cancelling (Ctrl-C) ends a probe of a server that
 // does nothing, with an interrupted outcome.
 func TestCancelEndsProbe(t *testing.T) {
-	srv, err := lab.StartScript("greeting-then-silence")
+	srv, err := fakemta.StartScript("greeting-then-silence")
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = srv.Close() })
 	cfg := hostileConfig(t, srv)
@@ -180,7 +181,7 @@ func TestCertificateFacts(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.script, func(t *testing.T) {
-			srv, err := lab.StartScript(tt.script)
+			srv, err := fakemta.StartScript(tt.script)
 			require.NoError(t, err)
 			t.Cleanup(func() { _ = srv.Close() })
 			cfg := hostileConfig(t, srv)
@@ -188,7 +189,7 @@ func TestCertificateFacts(t *testing.T) {
 			// the server and let a loopback DNS server resolve it.
 			cfg.Server = &probe.Server{Network: "tcp", Host: "mx.script.lab.test", Port: srv.Port()}
 			cfg.DNS = hostsDNS(t, map[string]string{"mx.script.lab.test.": "127.0.0.1"})
-			roots, err := lab.ScriptRootCAs()
+			roots, err := fakemta.ScriptRootCAs()
 			require.NoError(t, err)
 			cfg.TLSRoots = roots
 			res, err := probe.Run(context.Background(), cfg, targets(t, "alice@lab.test"))

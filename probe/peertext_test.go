@@ -20,7 +20,7 @@ import (
 	"github.com/mailprobe/mailprobe/blacklist"
 	"github.com/mailprobe/mailprobe/dnsclient"
 	"github.com/mailprobe/mailprobe/internal/dnsserve"
-	"github.com/mailprobe/mailprobe/lab"
+	"github.com/mailprobe/mailprobe/internal/fakemta"
 	"github.com/mailprobe/mailprobe/mx"
 	"github.com/mailprobe/mailprobe/peertext"
 	"github.com/mailprobe/mailprobe/probe"
@@ -159,7 +159,7 @@ func assertClean(t *testing.T, what, out string) {
 // character or invalid UTF-8. Then the same for every output format and
 // the transcript.
 func TestNoRawPeerText(t *testing.T) {
-	srv, err := lab.StartScript("hostile-text")
+	srv, err := fakemta.StartScript("hostile-text")
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = srv.Close() })
 	dnsc := hostileDNS(t)
@@ -259,7 +259,7 @@ func TestNoRawPeerText(t *testing.T) {
 func TestNeutralisedEveryScript(t *testing.T) {
 	for _, script := range []string{"ansi-escape", "invalid-utf8", "bidi-reply", "zero-width", "hostile-text", "binary", "telnet-login"} {
 		t.Run(script, func(t *testing.T) {
-			srv, err := lab.StartScript(script)
+			srv, err := fakemta.StartScript(script)
 			require.NoError(t, err)
 			t.Cleanup(func() { _ = srv.Close() })
 			res, err := probe.Run(context.Background(), hostileConfig(t, srv), targets(t, "alice@lab.test"))

@@ -9,7 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/mailprobe/mailprobe/lab"
+	"github.com/mailprobe/mailprobe/internal/fakemta"
 	"github.com/mailprobe/mailprobe/probe"
 )
 
@@ -17,9 +17,9 @@ import (
 // session on the other: the protocol with no socket, no dialling, no DNS.
 func pipeRun(t *testing.T, cfg probe.Config, script string, rcpts ...string) (*probe.Attempt, []string) {
 	t.Helper()
-	sc, err := lab.ParseScript(t.Name(), script)
+	sc, err := fakemta.ParseScript(t.Name(), script)
 	require.NoError(t, err)
-	nc, srv, err := lab.PipeScript(sc)
+	nc, srv, err := fakemta.PipeScript(sc)
 	require.NoError(t, err)
 	defer srv.Close()
 	if cfg.HELO == "" {
@@ -40,12 +40,8 @@ func pipeRun(t *testing.T, cfg probe.Config, script string, rcpts ...string) (*p
 	att, err := probe.RunConn(context.Background(), cfg, nc, "mx.lab.test", addrs)
 	require.NoError(t, err)
 	_ = srv.Close() // the commands are all in once the script is ended
-	var lines []string
-	for _, c := range srv.Commands() {
-		lines = append(lines, c.Line)
-	}
 	require.False(t, srv.SawVerb("DATA"), "a probe never sends DATA")
-	return att, lines
+	return att, srv.Lines()
 }
 
 const noReply = -1

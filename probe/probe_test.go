@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/emersion/go-smtp"
+	"github.com/mailprobe/mailprobe/internal/fakemta"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -63,7 +64,7 @@ func TestProbeGoSMTP(t *testing.T) {
 
 			// One session, both RCPTs, RSET and QUIT, never DATA.
 			requireNoData(t, rec)
-			cmds := rec.commands()
+			cmds := rec.Lines()
 			hello := "EHLO"
 			if lmtp {
 				hello = "LHLO"
@@ -159,9 +160,9 @@ func TestGoldenTranscripts(t *testing.T) {
 			require.NotNil(t, o.Reply, "outcome: %+v", o)
 			assert.Equal(t, tt.code, o.Reply.Code)
 			assert.Equal(t, tt.phase, o.Phase)
-			require.Eventually(t, func() bool { return strings.Join(rec.Commands(), "\r\n")+"\r\n" == tt.want || tt.want == "" }, time.Second, 10*time.Millisecond)
+			require.Eventually(t, func() bool { return strings.Join(rec.Lines(), "\r\n")+"\r\n" == tt.want || tt.want == "" }, time.Second, 10*time.Millisecond)
 			got := ""
-			for _, c := range rec.Commands() {
+			for _, c := range rec.Lines() {
 				got += c + "\r\n"
 			}
 			assert.Equal(t, tt.want, got)
@@ -180,10 +181,10 @@ func TestTooManyRecipientsDecidesOnRetry(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 250, res.Recipients[0].Reply.Code)
 	assert.Equal(t, 550, res.Recipients[1].Reply.Code)
-	requireNoDataIn(t, rec.Commands())
+	requireNoDataIn(t, rec.Lines())
 	assert.Equal(t, []string{"EHLO probe.example.net",
 		"MAIL FROM:<postmaster@probe.example.net>", "RCPT TO:<a@lab.test>", "RCPT TO:<b@lab.test>", "RSET",
-		"MAIL FROM:<postmaster@probe.example.net>", "RCPT TO:<b@lab.test>", "RSET", "QUIT"}, rec.Commands())
+		"MAIL FROM:<postmaster@probe.example.net>", "RCPT TO:<b@lab.test>", "RSET", "QUIT"}, rec.Lines())
 }
 
 func TestLMTPUnixSocket(t *testing.T) {
@@ -191,11 +192,8 @@ func TestLMTPUnixSocket(t *testing.T) {
 	sock := filepath.Join(dir, "lmtp")
 	l, err := net.Listen("unix", sock)
 	require.NoError(t, err)
-	s := smtp.NewServer(&backend{rcpt: knownUsers("alice@lab.test")})
-	s.LMTP = true
-	s.Domain = "backend.test"
-	go func() { _ = s.Serve(l) }()
-	t.Cleanup(func() { _ = s.Close(); _ = os.Remove(sock) })
+	fakemta.StartSMTP(t, &fakemta.SMTP{Listener: l, LMTP: true, Domain: "backend.test", Rcpt: knownUsers("alice@lab.test")})
+	t.Cleanup(func() { _ = os.Remove(sock) })
 
 	cfg := baseConfig("unix:" + sock)
 	cfg.Protocol = ProtocolLMTP
@@ -221,19 +219,7 @@ func TestConnectionRefused(t *testing.T) {
 }
 
 func TestGreetingTimeout(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			t.Cleanup(func() { _ = c.Close() })
-		}
-	}()
-	cfg := baseConfig(l.Addr().String())
+	cfg := baseConfig(fakemta.ServeText(t, "silent", "hang").Addr())
 	cfg.Timeout = 200 * time.Millisecond
 	res, err := Run(context.Background(), cfg, []Target{mustTarget(t, "a@lab.test")})
 	require.NoError(t, err)
@@ -271,7 +257,7 @@ func TestUTF8SenderNeedsSMTPUTF8(t *testing.T) {
 	o := res.Recipients[0]
 	assert.ErrorIs(t, o.Err, ErrNoSMTPUTF8)
 	assert.Equal(t, PhaseMAIL, o.Phase)
-	for _, c := range rec.commands() {
+	for _, c := range rec.Lines() {
 		assert.NotContains(t, c, "jörg", "the UTF-8 sender must not be sent")
 	}
 }

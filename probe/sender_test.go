@@ -61,7 +61,7 @@ func TestNullSenderOneRcptPerTransaction(t *testing.T) {
 	cfg := baseConfig(addr)
 	cfg.From, cfg.SenderAuto, cfg.HELO, cfg.DNS = "", true, "vm.localdomain", c
 	var warned []string
-	cfg.Warn = func(s string) { warned = append(warned, s); assert.Empty(t, rec.commands(), "warned before sending") }
+	cfg.Warn = func(s string) { warned = append(warned, s); assert.Empty(t, rec.Lines(), "warned before sending") }
 	res, err := Run(context.Background(), cfg, []Target{mustTarget(t, "a@lab.test"), mustTarget(t, "b@lab.test")})
 	require.NoError(t, err)
 	require.Len(t, warned, 1)
@@ -73,12 +73,12 @@ func TestNullSenderOneRcptPerTransaction(t *testing.T) {
 		assert.Equal(t, 250, o.Reply.Code)
 	}
 	mails := 0
-	for _, c := range rec.commands() {
+	for _, c := range rec.Lines() {
 		if strings.HasPrefix(c, "MAIL FROM:<>") {
 			mails++
 		}
 	}
-	assert.Equal(t, 2, mails, "one MAIL FROM:<> per recipient: %v", rec.commands())
+	assert.Equal(t, 2, mails, "one MAIL FROM:<> per recipient: %v", rec.Lines())
 }
 
 // TestChooseSenderAsksOnceForTheHELOName: --from postmaster@HELO (the

@@ -87,5 +87,5 @@ func TestSenderCheckOverlapsRoute(t *testing.T) {
 	assert.Equal(t, 250, res.Recipients[0].Reply.Code)
 	assert.Empty(t, res.Warnings)
 	assert.Equal(t, "double-bounce@helo.test", res.Config.From)
-	assert.Contains(t, mta.Commands(), "MAIL FROM:<double-bounce@helo.test>")
+	assert.Contains(t, mta.Lines(), "MAIL FROM:<double-bounce@helo.test>")
 }

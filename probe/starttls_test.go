@@ -2,18 +2,14 @@ package probe
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"math/big"
 	"net"
 	"testing"
 	"time"
 
 	"github.com/emersion/go-smtp"
+	"github.com/mailprobe/mailprobe/internal/fakemta"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -22,28 +18,9 @@ import (
 // signed by ca (self-signed when ca is nil).
 func testCert(t *testing.T, name string, notBefore, notAfter time.Time, ca *tls.Certificate) tls.Certificate {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	c, err := fakemta.NewCert(fakemta.CertSpec{CN: name, DNSNames: []string{name}, NotBefore: notBefore, NotAfter: notAfter, IsCA: ca == nil}, ca)
 	require.NoError(t, err)
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()),
-		Subject:      pkix.Name{CommonName: name},
-		DNSNames:     []string{name},
-		NotBefore:    notBefore, NotAfter: notAfter,
-		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	parent, signer := tmpl, any(key)
-	if ca != nil {
-		parent = ca.Leaf
-		signer = ca.PrivateKey
-	} else {
-		tmpl.IsCA, tmpl.BasicConstraintsValid = true, true
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &key.PublicKey, signer)
-	require.NoError(t, err)
-	leaf, err := x509.ParseCertificate(der)
-	require.NoError(t, err)
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}
+	return c
 }
 
 func TestSTARTTLSFacts(t *testing.T) {
@@ -87,7 +64,7 @@ func TestSTARTTLSFacts(t *testing.T) {
 			assert.NotEmpty(t, tlsInfo.Version)
 			assert.Contains(t, tlsInfo.Subject, "CN=")
 			requireNoData(t, rec)
-			assert.Contains(t, rec.commands(), "STARTTLS")
+			assert.Contains(t, rec.Lines(), "STARTTLS")
 		})
 	}
 }
@@ -122,7 +99,7 @@ func TestSTARTTLSAlwaysWithoutOffer(t *testing.T) {
 	o := res.Recipients[0]
 	assert.ErrorIs(t, o.Err, ErrTLSRequired)
 	assert.Equal(t, PhaseSTARTTLS, o.Phase)
-	assert.NotContains(t, rec.commands(), "MAIL FROM:<postmaster@probe.example.net>")
+	assert.NotContains(t, rec.Lines(), "MAIL FROM:<postmaster@probe.example.net>")
 }
 
 func TestSTARTTLSVerifyFatal(t *testing.T) {
@@ -148,11 +125,7 @@ func TestSMTPS(t *testing.T) {
 	cert := testCert(t, "mx.lab.test", now.Add(-time.Hour), now.Add(time.Hour), nil)
 	l, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert}})
 	require.NoError(t, err)
-	rec := &recorder{}
-	s := smtp.NewServer(&backend{rcpt: knownUsers("a@lab.test")})
-	s.Domain = "mx.lab.test"
-	go func() { _ = s.Serve(tapListener{l, rec}) }()
-	t.Cleanup(func() { _ = s.Close() })
+	rec := fakemta.StartSMTP(t, &fakemta.SMTP{Listener: l, Domain: "mx.lab.test", Rcpt: knownUsers("a@lab.test")})
 
 	cfg := baseConfig(l.Addr().String())
 	cfg.Protocol = ProtocolSMTPS
@@ -165,6 +138,6 @@ func TestSMTPS(t *testing.T) {
 	assert.False(t, o.Attempt.TLS.Verified, "a self-signed certificate for another name")
 	assert.NotEmpty(t, o.Attempt.TLS.Version)
 	assert.Equal(t, PhaseTLS, o.Attempt.Steps[1].Phase, "the handshake precedes the greeting")
-	assert.NotContains(t, rec.commands(), "STARTTLS")
+	assert.NotContains(t, rec.Lines(), "STARTTLS")
 	requireNoData(t, rec)
 }

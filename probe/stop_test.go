@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mailprobe/mailprobe/dnsclient"
-	"github.com/mailprobe/mailprobe/lab"
+	"github.com/mailprobe/mailprobe/internal/fakemta"
 	"github.com/mailprobe/mailprobe/mx"
 	"github.com/mailprobe/mailprobe/probe"
 	"github.com/mailprobe/mailprobe/report"
@@ -60,12 +60,7 @@ func TestStopOf(t *testing.T) {
 // startScript serves an inline script; the server goes when the test ends.
 func startScript(t *testing.T, text string) *probe.Server {
 	t.Helper()
-	sc, err := lab.ParseScript(t.Name(), text)
-	require.NoError(t, err)
-	srv, err := lab.NewScriptServer(sc)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = srv.Close() })
-	s, err := probe.ParseServer(srv.Addr())
+	s, err := probe.ParseServer(fakemta.ServeText(t, t.Name(), text).Addr())
 	require.NoError(t, err)
 	return s
 }

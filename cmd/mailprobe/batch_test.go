@@ -4,10 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,43 +13,15 @@ import (
 	"testing"
 
 	"github.com/emersion/go-smtp"
+	"github.com/mailprobe/mailprobe/internal/fakemta"
 	"github.com/mailprobe/mailprobe/probe"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
-// batchBackend is a go-smtp backend that knows "user…" local parts,
-// defers "later…" ones with Postfix's verification-in-progress reply,
-// and optionally hands each RCPT to hook first.
-type batchBackend struct {
-	hook  func(to string)
-	mail  func() // optional, called on each MAIL (each transaction's start)
-	rcpts atomic.Int64
-	data  atomic.Bool
-}
-
-func (b *batchBackend) NewSession(*smtp.Conn) (smtp.Session, error) { return &batchSession{b}, nil }
-
-type batchSession struct{ b *batchBackend }
-
-func (s *batchSession) Reset()        {}
-func (s *batchSession) Logout() error { return nil }
-func (s *batchSession) Mail(string, *smtp.MailOptions) error {
-	if s.b.mail != nil {
-		s.b.mail()
-	}
-	return nil
-}
-func (s *batchSession) Data(io.Reader) error {
-	s.b.data.Store(true)
-	return errors.New("DATA must never arrive")
-}
-
-func (s *batchSession) Rcpt(to string, _ *smtp.RcptOptions) error {
-	s.b.rcpts.Add(1)
-	if s.b.hook != nil {
-		s.b.hook(to)
-	}
+// batchRcpt knows "user…" local parts and defers "later…" ones with
+// Postfix's verification-in-progress reply.
+func batchRcpt(to string) error {
 	switch {
 	case strings.HasPrefix(to, "user"):
 		return nil
@@ -63,18 +32,15 @@ func (s *batchSession) Rcpt(to string, _ *smtp.RcptOptions) error {
 	return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "<" + to + "> User doesn't exist: " + to}
 }
 
-func startBatchServer(t *testing.T, b *batchBackend) string {
+// startBatchServer starts s, answering RCPT with batchRcpt unless it says
+// otherwise; the test fails if DATA ever arrives.
+func startBatchServer(t *testing.T, s *fakemta.SMTP) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	s := smtp.NewServer(b)
+	if s.Rcpt == nil {
+		s.Rcpt = batchRcpt
+	}
 	s.Domain = "mx.lab.test"
-	go func() { _ = s.Serve(l) }()
-	t.Cleanup(func() {
-		_ = s.Close()
-		assert.False(t, b.data.Load(), "DATA must never be sent")
-	})
-	return l.Addr().String()
+	return fakemta.StartSMTP(t, s).Addr
 }
 
 func runCLI(t *testing.T, ctx context.Context, stdin string, args ...string) (code int, stdout, stderr string) {
@@ -99,7 +65,7 @@ const batchInput = "# virtual_mailbox_maps\n" +
 	"user2@lab.test\n"
 
 func TestBatchCLIFormats(t *testing.T) {
-	addr := startBatchServer(t, &batchBackend{})
+	addr := startBatchServer(t, &fakemta.SMTP{})
 	file := filepath.Join(t.TempDir(), "virtual")
 	require.NoError(t, os.WriteFile(file, []byte(batchInput), 0o644))
 
@@ -168,7 +134,7 @@ func TestBatchCLIFormats(t *testing.T) {
 }
 
 func TestBatchCLIUsage(t *testing.T) {
-	addr := startBatchServer(t, &batchBackend{})
+	addr := startBatchServer(t, &fakemta.SMTP{})
 	tests := []struct {
 		name string
 		args []string
@@ -206,17 +172,20 @@ func TestBatchCLIInterrupted(t *testing.T) {
 	release := make(chan struct{})
 	var once sync.Once
 	var holdAt atomic.Int64 // the RCPT (by count) the server holds
-	b := &batchBackend{}
-	b.mail = func() {
-		if n := b.rcpts.Load(); holdAt.Load() == 0 && n >= 10 {
+	b := &fakemta.SMTP{}
+	rcpts := func() int64 { return int64(len(b.Rcpts())) } // this one's included
+	b.Mail = func(string) error {
+		if n := rcpts(); holdAt.Load() == 0 && n >= 10 {
 			holdAt.Store(n + 1)
 		}
+		return nil
 	}
-	b.hook = func(string) {
-		if n := holdAt.Load(); n > 0 && b.rcpts.Load() == n {
+	b.Rcpt = func(to string) error {
+		if n := holdAt.Load(); n > 0 && rcpts() == n {
 			once.Do(func() { cancel(probe.ErrInterrupted) })
 			<-release
 		}
+		return batchRcpt(to)
 	}
 	addr := startBatchServer(t, b)
 	t.Cleanup(func() { close(release) })
@@ -259,11 +228,11 @@ func TestProbeCLIInterrupted(t *testing.T) {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	defer cancel(nil)
 	release := make(chan struct{})
-	b := &batchBackend{hook: func(string) {
+	addr := startBatchServer(t, &fakemta.SMTP{Rcpt: func(to string) error {
 		cancel(probe.ErrInterrupted)
 		<-release
-	}}
-	addr := startBatchServer(t, b)
+		return batchRcpt(to)
+	}})
 	t.Cleanup(func() { close(release) })
 	code, out, errOut := runCLI(t, ctx, "", batchArgs(addr, "-o", "postfix", "user1@lab.test")...)
 	assert.Equal(t, ExitInterrupted, code, errOut)

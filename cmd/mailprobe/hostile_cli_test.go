@@ -13,7 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mailprobe/mailprobe/internal/dnsserve"
-	"github.com/mailprobe/mailprobe/lab"
+	"github.com/mailprobe/mailprobe/internal/fakemta"
 	"github.com/mailprobe/mailprobe/peertext"
 )
 
@@ -34,10 +34,10 @@ func TestHostileScriptsThroughTheCLI(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = ds.Close() })
 	const deadline = 3 * time.Second
-	for _, name := range lab.ScriptNames() {
+	for _, name := range fakemta.ScriptNames() {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			srv, err := lab.StartScript(name)
+			srv, err := fakemta.StartScript(name)
 			require.NoError(t, err)
 			t.Cleanup(func() { _ = srv.Close() })
 			for _, format := range []string{"text", "json"} {

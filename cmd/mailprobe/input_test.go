@@ -2,40 +2,24 @@ package main
 
 import (
 	"context"
-	"net"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	"github.com/emersion/go-smtp"
+	"github.com/mailprobe/mailprobe/internal/fakemta"
 	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 )
 
-// countingServer accepts connections and counts them: bad input must
-// never open one.
-func countingServer(t *testing.T) (string, *atomic.Int32) {
+// countingServer closes every connection at once and counts them: bad
+// input must never open one.
+func countingServer(t *testing.T) *fakemta.ScriptServer {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	var n atomic.Int32
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			n.Add(1)
-			_ = c.Close()
-		}
-	}()
-	t.Cleanup(func() { _ = l.Close() })
-	return l.Addr().String(), &n
+	return fakemta.ServeText(t, "close", "close")
 }
 
 func TestBadInputNeverReachesTheWire(t *testing.T) {
-	srv, conns := countingServer(t)
-	base := []string{"probe", "--server", srv, "--dnsbl", "never", "--starttls", "never"}
+	srv := countingServer(t)
+	base := []string{"probe", "--server", srv.Addr(), "--dnsbl", "never", "--starttls", "never"}
 	long64 := strings.Repeat("a", 65)
 	tests := []struct {
 		name string
@@ -71,13 +55,7 @@ func TestBadInputNeverReachesTheWire(t *testing.T) {
 			assert.NotContains(t, stderr, "\x00", "control characters must be quoted in messages")
 		})
 	}
-	assert.Zero(t, conns.Load(), "bad input opened a connection")
-}
-
-type utf8Backend struct{}
-
-func (utf8Backend) NewSession(*smtp.Conn) (smtp.Session, error) {
-	return &batchSession{&batchBackend{}}, nil
+	assert.Zero(t, srv.Conns(), "bad input opened a connection")
 }
 
 // TestSMTPUTF8OnlyWhenOffered: a UTF-8 address goes out only to a server
@@ -85,15 +63,9 @@ func (utf8Backend) NewSession(*smtp.Conn) (smtp.Session, error) {
 // cannot ask, as Postfix does, without sending the address.
 func TestSMTPUTF8OnlyWhenOffered(t *testing.T) {
 	for _, offer := range []bool{true, false} {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		require.NoError(t, err)
-		s := smtp.NewServer(utf8Backend{})
-		s.Domain = "mx.lab.test"
-		s.EnableSMTPUTF8 = offer
-		go func() { _ = s.Serve(l) }()
-		code, stdout, stderr := runCLI(t, context.Background(), "", "probe", "--server", l.Addr().String(),
+		addr := startBatchServer(t, &fakemta.SMTP{Configure: func(s *smtp.Server) { s.EnableSMTPUTF8 = offer }})
+		code, stdout, stderr := runCLI(t, context.Background(), "", "probe", "--server", addr,
 			"--dnsbl", "never", "--starttls", "never", "-o", "postfix", "jörg@bücher.example")
-		_ = s.Close()
 		if offer {
 			// The server answered the RCPT itself: the address went out.
 			assert.Contains(t, stdout, "said: 550 5.1.1 <jörg@bücher.example>", "stderr: %s", stderr)

@@ -1,9 +1,6 @@
 package fakemta
 
 import (
-	"bufio"
-	"net"
-	"strings"
 	"testing"
 	"time"
 
@@ -14,32 +11,10 @@ import (
 // dialogue sends lines one by one and returns the first line of each reply.
 func dialogue(t *testing.T, addr string, lines ...string) []string {
 	t.Helper()
-	c, err := net.DialTimeout("tcp", addr, time.Second)
-	require.NoError(t, err)
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(2 * time.Second))
-	br := bufio.NewReader(c)
-	readReply := func() string {
-		first := ""
-		for {
-			l, err := br.ReadString('\n')
-			if err != nil {
-				return first
-			}
-			if first == "" {
-				first = strings.TrimRight(l, "\r\n")
-			}
-			if len(l) < 4 || l[3] != '-' {
-				return first
-			}
-		}
-	}
-	out := []string{readReply()}
+	c := Dial(t, "tcp", addr)
+	out := []string{c.Reply()[0]}
 	for _, l := range lines {
-		if _, err := c.Write([]byte(l + "\r\n")); err != nil {
-			break
-		}
-		out = append(out, readReply())
+		out = append(out, c.Cmd(l)[0])
 	}
 	return out
 }
@@ -52,8 +27,8 @@ func TestServerLimits(t *testing.T) {
 		"452 4.5.3 Error: too many recipients", "250 2.0.0 Ok", "221 2.0.0 Bye"}, got)
 	assert.EqualValues(t, 1, s.MaxPerTx())
 	assert.Equal(t, 1, s.Conns())
-	require.Eventually(t, func() bool { return len(s.Commands()) == 6 }, time.Second, 10*time.Millisecond)
-	assert.Equal(t, "RCPT TO:<b@lab.test>", s.Commands()[3])
+	require.Eventually(t, func() bool { return len(s.Lines()) == 6 }, time.Second, 10*time.Millisecond)
+	assert.Equal(t, "RCPT TO:<b@lab.test>", s.Lines()[3])
 }
 
 func TestServerHardErrors(t *testing.T) {
@@ -68,8 +43,8 @@ func TestServerHardErrors(t *testing.T) {
 
 func TestCanned(t *testing.T) {
 	s := StartCanned(t, "220 canned.lab.test ESMTP\r\n", []string{"250 canned.lab.test\r\n", "221 Bye\r\n"})
-	got := dialogue(t, s.Addr, "EHLO probe.lab.test", "QUIT")
+	got := dialogue(t, s.Addr(), "EHLO probe.lab.test", "QUIT")
 	assert.Equal(t, []string{"220 canned.lab.test ESMTP", "250 canned.lab.test", "221 Bye"}, got)
-	require.Eventually(t, func() bool { return len(s.Commands()) == 2 }, time.Second, 10*time.Millisecond)
-	assert.Equal(t, []string{"EHLO probe.lab.test", "QUIT"}, s.Commands())
+	require.Eventually(t, func() bool { return len(s.Lines()) == 2 }, time.Second, 10*time.Millisecond)
+	assert.Equal(t, []string{"EHLO probe.lab.test", "QUIT"}, s.Lines())
 }

@@ -1,4 +1,4 @@
-package lab
+package fakemta
 
 import (
 	"bufio"
@@ -10,22 +10,24 @@ import (
 	"time"
 )
 
-// starttlsPolicy says what a go-smtp lab server does with STARTTLS. The
-// tap, not go-smtp, answers STARTTLS: go-smtp would run TLS on the raw
-// connection, below the tap, and every command after the handshake —
-// including a DATA the probe must never send — would reach the recorder
-// as ciphertext. Terminating TLS inside the tap keeps the recorder on the
-// plaintext side.
-type starttlsPolicy int
+// STARTTLSPolicy says what a go-smtp server behind a TapListener does
+// with STARTTLS. The tap, not go-smtp, answers STARTTLS: go-smtp would run
+// TLS on the raw connection, below the tap, and every command after the
+// handshake — including a DATA the probe must never send — would reach
+// the recorder as ciphertext. Terminating TLS inside the tap keeps the
+// recorder on the plaintext side.
+type STARTTLSPolicy int
 
+// The STARTTLS policies. With STARTTLSOffer or STARTTLSRefuse the go-smtp
+// server needs a TLSConfig, only so that it advertises the extension.
 const (
-	starttlsNone   starttlsPolicy = iota // not advertised; go-smtp answers 502
-	starttlsOffer                        // advertised; 220 and a handshake with the lab certificate
-	starttlsRefuse                       // advertised; 454 4.7.0, as Postfix says when its TLS setup failed
+	STARTTLSNone   STARTTLSPolicy = iota // not advertised (go-smtp must have no TLSConfig); go-smtp answers 502
+	STARTTLSOffer                        // 220 and a handshake with TapListener.TLSConfig
+	STARTTLSRefuse                       // 454 4.7.0, as Postfix says when its TLS setup failed
 )
 
-// connSet tracks live connections so Close can end them all, including
-// ones accepted but not yet registered with go-smtp.
+// connSet tracks live connections so a close can end them all, including
+// ones accepted but not yet registered with go-smtp (or a handler).
 type connSet struct {
 	mu     sync.Mutex
 	closed bool
@@ -62,17 +64,23 @@ func (s *connSet) closeAll() {
 	}
 }
 
-// tapListener hands go-smtp connections whose read side is recorded.
-type tapListener struct {
+// TapListener hands a go-smtp server connections whose read side is
+// recorded, below the SMTP engine, so the recorder sees what the client
+// sent whether or not the server acted on it.
+type TapListener struct {
 	net.Listener
-	server   string
-	rec      *recorder
-	conns    *connSet
-	starttls starttlsPolicy
-	tlsCfg   *tls.Config
+	Server    string // Command.Server of what is recorded
+	Rec       *Recorder
+	STARTTLS  STARTTLSPolicy
+	TLSConfig *tls.Config // the certificate STARTTLSOffer presents
+	conns     connSet
 }
 
-func (l *tapListener) Accept() (net.Conn, error) {
+// CloseConns ends every connection the listener accepted, and every one
+// it accepts from now on: go-smtp's Shutdown waits for them otherwise.
+func (l *TapListener) CloseConns() { l.conns.closeAll() }
+
+func (l *TapListener) Accept() (net.Conn, error) {
 	for {
 		c, err := l.Listener.Accept()
 		if err != nil {
@@ -86,12 +94,12 @@ func (l *tapListener) Accept() (net.Conn, error) {
 			raw:      c,
 			cur:      c,
 			br:       bufio.NewReader(c),
-			starttls: l.starttls,
-			tlsCfg:   l.tlsCfg,
-			conns:    l.conns,
+			starttls: l.STARTTLS,
+			tlsCfg:   l.TLSConfig,
+			conns:    &l.conns,
 			lineHead: true,
 		}
-		t.tap = lineTap{rec: l.rec, proto: Command{Server: l.server, Local: localName(c), Remote: remoteName(c)}}
+		t.tap = lineTap{rec: l.Rec, proto: Command{Server: l.Server, Local: localName(c), Remote: remoteName(c)}}
 		return t, nil
 	}
 }
@@ -111,7 +119,7 @@ func remoteName(c net.Conn) string {
 }
 
 // tapConn passes the client's bytes to go-smtp unchanged, recording each
-// line, and handles STARTTLS itself (see starttlsPolicy). Read and Write
+// line, and handles STARTTLS itself (see STARTTLSPolicy). Read and Write
 // are only called from go-smtp's connection goroutine; Close may come from
 // any goroutine and only touches raw.
 type tapConn struct {
@@ -121,7 +129,7 @@ type tapConn struct {
 	pending  []byte
 	lineHead bool // the next byte read starts a line
 	inTLS    bool
-	starttls starttlsPolicy
+	starttls STARTTLSPolicy
 	tlsCfg   *tls.Config
 	tap      lineTap
 	conns    *connSet
@@ -140,7 +148,7 @@ func (c *tapConn) Read(p []byte) (int, error) {
 		if len(chunk) > 0 {
 			complete := chunk[len(chunk)-1] == '\n'
 			c.tap.write(chunk)
-			if complete && c.lineHead && c.starttls != starttlsNone && !c.inTLS &&
+			if complete && c.lineHead && c.starttls != STARTTLSNone && !c.inTLS &&
 				lineVerb(string(bytes.TrimRight(chunk, "\r\n"))) == "STARTTLS" {
 				if herr := c.handleSTARTTLS(); herr != nil {
 					return 0, herr
@@ -167,7 +175,7 @@ func (c *tapConn) Read(p []byte) (int, error) {
 // client must send EHLO again (RFC 3207 §4.2), which go-smtp treats as a
 // reset.
 func (c *tapConn) handleSTARTTLS() error {
-	if c.starttls == starttlsRefuse {
+	if c.starttls == STARTTLSRefuse {
 		_, err := c.cur.Write(replyTLSRefused)
 		return err
 	}

@@ -1,4 +1,4 @@
-package lab
+package fakemta
 
 import (
 	"bytes"
@@ -6,13 +6,13 @@ import (
 	"sync"
 )
 
-// Command is one command line a lab server received from a client. The
-// recorder sits on the read side of every connection, below the SMTP
+// Command is one command line a fake server received from a client. The
+// Recorder sits on the read side of every connection, below the SMTP
 // engine, so it sees what the client sent whether or not the server acted
 // on it — which is what a test needs to prove that DATA or BDAT never went
 // out.
 type Command struct {
-	Server string // name of the server: "mx1.accept.lab.test", "script:no-greeting"
+	Server string // name of the server: "mx1.accept.lab.test", "script:no-greeting", "fakemta"
 	Local  string // address the client connected to, or the unix socket path
 	Remote string // client address; "unix" for a unix socket peer
 	Line   string // the line as received, without CR LF (may hold any bytes)
@@ -36,14 +36,15 @@ const (
 	maxRecordedCommands = 100000
 )
 
-// recorder collects commands from every connection of one Lab or one
-// ScriptServer.
-type recorder struct {
+// Recorder collects commands from every connection of the servers that
+// share it (a Lab shares one among all its hosts). The zero value is
+// ready to use.
+type Recorder struct {
 	mu   sync.Mutex
 	cmds []Command
 }
 
-func (r *recorder) add(c Command) {
+func (r *Recorder) add(c Command) {
 	if len(c.Line) > maxRecordedLine {
 		c.Line = c.Line[:maxRecordedLine]
 	}
@@ -54,13 +55,29 @@ func (r *recorder) add(c Command) {
 	}
 }
 
-func (r *recorder) snapshot() []Command {
+// Commands returns every command line received so far, in arrival order
+// per connection.
+func (r *Recorder) Commands() []Command {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return append([]Command(nil), r.cmds...)
 }
 
-func (r *recorder) sawVerb(verb string) bool {
+// Lines returns the Line of every command received so far, in arrival
+// order per connection.
+func (r *Recorder) Lines() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]string, len(r.cmds))
+	for i, c := range r.cmds {
+		out[i] = c.Line
+	}
+	return out
+}
+
+// SawVerb reports whether any client sent a line with this verb
+// (case-insensitive), e.g. SawVerb("DATA").
+func (r *Recorder) SawVerb(verb string) bool {
 	verb = strings.ToUpper(verb)
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -76,7 +93,7 @@ func (r *recorder) sawVerb(verb string) bool {
 // are kept until the line completes; a line longer than maxRecordedLine is
 // recorded truncated, once, when its LF arrives.
 type lineTap struct {
-	rec     *recorder
+	rec     *Recorder
 	proto   Command // Server, Local, Remote
 	partial []byte
 	over    bool

@@ -1,7 +1,6 @@
-package lab
+package fakemta
 
 import (
-	"cmp"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -51,57 +50,67 @@ var certKinds = []CertKind{CertSelfSigned, CertValid, CertExpired, CertWrongName
 // are valid for: what a test dials a ScriptServer by.
 var scriptCertNames = []string{"localhost", "mx.script.lab.test"}
 
-type certSpec struct {
-	cn        string
-	org       string // "" means "mailprobe lab"
-	dnsNames  []string
-	ips       []net.IP
-	notBefore time.Time
-	notAfter  time.Time
-	isCA      bool
+// CertSpec describes a certificate NewCert creates.
+type CertSpec struct {
+	CN        string
+	Org       string // "" leaves the subject without an organization
+	DNSNames  []string
+	IPs       []net.IP
+	NotBefore time.Time
+	NotAfter  time.Time
+	IsCA      bool
 }
 
-// newCert creates an ECDSA P-256 certificate (P-256 key generation takes
-// microseconds where RSA-2048 takes tens of milliseconds — Start must stay
-// fast). A nil parent makes it self-signed.
-func newCert(spec certSpec, parent *x509.Certificate, parentKey *ecdsa.PrivateKey) (tls.Certificate, *x509.Certificate, error) {
+// scriptOrg is the organization of the script certificates and of the
+// lab's: a probe reports it ("O=mailprobe lab"), so the demo shows it.
+const scriptOrg = "mailprobe lab"
+
+// NewCert creates an ECDSA P-256 certificate (P-256 key generation takes
+// microseconds where RSA-2048 takes tens of milliseconds — a lab's Start
+// must stay fast), issued by parent, or self-signed when parent is nil.
+// The result carries its parsed Leaf.
+func NewCert(spec CertSpec, parent *tls.Certificate) (tls.Certificate, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		return tls.Certificate{}, nil, fmt.Errorf("lab: generating key: %w", err)
+		return tls.Certificate{}, fmt.Errorf("fakemta: generating key: %w", err)
 	}
 	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 62))
 	if err != nil {
-		return tls.Certificate{}, nil, fmt.Errorf("lab: generating serial: %w", err)
+		return tls.Certificate{}, fmt.Errorf("fakemta: generating serial: %w", err)
+	}
+	subject := pkix.Name{CommonName: spec.CN}
+	if spec.Org != "" {
+		subject.Organization = []string{spec.Org}
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber:          serial,
-		Subject:               pkix.Name{CommonName: spec.cn, Organization: []string{cmp.Or(spec.org, "mailprobe lab")}},
-		DNSNames:              spec.dnsNames,
-		IPAddresses:           spec.ips,
-		NotBefore:             spec.notBefore,
-		NotAfter:              spec.notAfter,
+		Subject:               subject,
+		DNSNames:              spec.DNSNames,
+		IPAddresses:           spec.IPs,
+		NotBefore:             spec.NotBefore,
+		NotAfter:              spec.NotAfter,
 		KeyUsage:              x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		BasicConstraintsValid: true,
 	}
-	if spec.isCA {
+	if spec.IsCA {
 		tmpl.IsCA = true
 		tmpl.KeyUsage |= x509.KeyUsageCertSign
 		tmpl.ExtKeyUsage = nil
 	}
-	signer, signerKey := tmpl, key
+	signer, signerKey := tmpl, any(key)
 	if parent != nil {
-		signer, signerKey = parent, parentKey
+		signer, signerKey = parent.Leaf, parent.PrivateKey
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, signer, &key.PublicKey, signerKey)
 	if err != nil {
-		return tls.Certificate{}, nil, fmt.Errorf("lab: creating certificate: %w", err)
+		return tls.Certificate{}, fmt.Errorf("fakemta: creating certificate: %w", err)
 	}
 	leaf, err := x509.ParseCertificate(der)
 	if err != nil {
-		return tls.Certificate{}, nil, fmt.Errorf("lab: parsing certificate: %w", err)
+		return tls.Certificate{}, fmt.Errorf("fakemta: parsing certificate: %w", err)
 	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, leaf, nil
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, nil
 }
 
 // scriptPKI is created once per process: scripts may start TLS in many
@@ -116,30 +125,29 @@ var scriptPKI struct {
 func initScriptPKI() error {
 	scriptPKI.once.Do(func() {
 		now := time.Now()
-		_, ca, err := newCertWithKey(certSpec{
-			cn: "mailprobe lab script CA", notBefore: now.Add(-time.Hour), notAfter: now.Add(30 * 24 * time.Hour), isCA: true,
-		})
+		ca, err := NewCert(CertSpec{
+			CN: "mailprobe lab script CA", Org: scriptOrg, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(30 * 24 * time.Hour), IsCA: true,
+		}, nil)
 		if err != nil {
 			scriptPKI.err = err
 			return
 		}
 		loop := []net.IP{net.IPv4(127, 0, 0, 1)}
-		specs := map[CertKind]certSpec{
-			CertSelfSigned: {cn: scriptCertNames[0], dnsNames: scriptCertNames, ips: loop, notBefore: now.Add(-time.Hour), notAfter: now.Add(30 * 24 * time.Hour)},
-			CertValid:      {cn: scriptCertNames[0], dnsNames: scriptCertNames, ips: loop, notBefore: now.Add(-time.Hour), notAfter: now.Add(30 * 24 * time.Hour)},
-			CertExpired:    {cn: scriptCertNames[0], dnsNames: scriptCertNames, ips: loop, notBefore: now.Add(-30 * 24 * time.Hour), notAfter: now.Add(-24 * time.Hour)},
-			CertWrongName:  {cn: "wrong-name.invalid", dnsNames: []string{"wrong-name.invalid"}, notBefore: now.Add(-time.Hour), notAfter: now.Add(30 * 24 * time.Hour)},
-			CertHostile: {cn: HostileCertCN, org: "\u202eevil\u2066corp\u061c\ufeff\u009b31m", dnsNames: []string{"\x1b[31m.hostile.lab.test", "bell\x07.hostile.lab.test"},
-				notBefore: now.Add(-time.Hour), notAfter: now.Add(30 * 24 * time.Hour)},
+		specs := map[CertKind]CertSpec{
+			CertSelfSigned: {CN: scriptCertNames[0], Org: scriptOrg, DNSNames: scriptCertNames, IPs: loop, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(30 * 24 * time.Hour)},
+			CertValid:      {CN: scriptCertNames[0], Org: scriptOrg, DNSNames: scriptCertNames, IPs: loop, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(30 * 24 * time.Hour)},
+			CertExpired:    {CN: scriptCertNames[0], Org: scriptOrg, DNSNames: scriptCertNames, IPs: loop, NotBefore: now.Add(-30 * 24 * time.Hour), NotAfter: now.Add(-24 * time.Hour)},
+			CertWrongName:  {CN: "wrong-name.invalid", Org: scriptOrg, DNSNames: []string{"wrong-name.invalid"}, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(30 * 24 * time.Hour)},
+			CertHostile: {CN: HostileCertCN, Org: "\u202eevil\u2066corp\u061c\ufeff\u009b31m", DNSNames: []string{"\x1b[31m.hostile.lab.test", "bell\x07.hostile.lab.test"},
+				NotBefore: now.Add(-time.Hour), NotAfter: now.Add(30 * 24 * time.Hour)},
 		}
 		scriptPKI.certs = make(map[CertKind]tls.Certificate, len(specs))
 		for kind, spec := range specs {
-			var c tls.Certificate
+			parent := &ca
 			if kind == CertSelfSigned || kind == CertHostile {
-				c, _, err = newCert(spec, nil, nil)
-			} else {
-				c, _, err = newCert(spec, ca.leaf, ca.key)
+				parent = nil
 			}
+			c, err := NewCert(spec, parent)
 			if err != nil {
 				scriptPKI.err = err
 				return
@@ -147,22 +155,9 @@ func initScriptPKI() error {
 			scriptPKI.certs[kind] = c
 		}
 		scriptPKI.pool = x509.NewCertPool()
-		scriptPKI.pool.AddCert(ca.leaf)
+		scriptPKI.pool.AddCert(ca.Leaf)
 	})
 	return scriptPKI.err
-}
-
-type keyedCert struct {
-	leaf *x509.Certificate
-	key  *ecdsa.PrivateKey
-}
-
-func newCertWithKey(spec certSpec) (tls.Certificate, keyedCert, error) {
-	c, leaf, err := newCert(spec, nil, nil)
-	if err != nil {
-		return c, keyedCert{}, err
-	}
-	return c, keyedCert{leaf: leaf, key: c.PrivateKey.(*ecdsa.PrivateKey)}, nil
 }
 
 // ScriptRootCAs returns a pool holding the CA that issued the valid,

@@ -1,4 +1,4 @@
-package lab
+package fakemta
 
 import (
 	"embed"
@@ -55,8 +55,8 @@ type Script struct {
 
 // Script errors.
 var (
-	ErrScriptSyntax  = errors.New("lab: script syntax error")
-	ErrUnknownScript = errors.New("lab: no such script")
+	ErrScriptSyntax  = errors.New("fakemta: script syntax error")
+	ErrUnknownScript = errors.New("fakemta: no such script")
 )
 
 // Limits that keep a script from hurting the test that runs it.

@@ -1,4 +1,4 @@
-package lab
+package fakemta
 
 import (
 	"crypto/tls"
@@ -7,29 +7,12 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"time"
 	"unicode"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-func startScript(t *testing.T, name string) *ScriptServer {
-	t.Helper()
-	s, err := StartScript(name)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = s.Close() })
-	return s
-}
-
-func serveText(t *testing.T, text string) *ScriptServer {
-	t.Helper()
-	sc, err := ParseScript(t.Name(), text)
-	require.NoError(t, err)
-	s, err := NewScriptServer(sc)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = s.Close() })
-	return s
-}
 
 func TestScriptGreetingShapes(t *testing.T) {
 	tests := []struct{ script, want string }{
@@ -40,10 +23,10 @@ func TestScriptGreetingShapes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.script, func(t *testing.T) {
-			s := startScript(t, tt.script)
-			c := dial(t, "tcp", s.Addr())
+			s := ServeShipped(t, tt.script)
+			c := Dial(t, "tcp", s.Addr())
 			got := make([]byte, len(tt.want))
-			_, err := io.ReadFull(c.br, got)
+			_, err := io.ReadFull(c.BR, got)
 			require.NoError(t, err)
 			assert.Equal(t, tt.want, string(got))
 		})
@@ -51,60 +34,60 @@ func TestScriptGreetingShapes(t *testing.T) {
 }
 
 func TestScriptBigLineAndTrickle(t *testing.T) {
-	s := startScript(t, "megabyte-line")
-	c := dial(t, "tcp", s.Addr())
-	line, err := c.br.ReadString('\n')
+	s := ServeShipped(t, "megabyte-line")
+	c := Dial(t, "tcp", s.Addr())
+	line, err := c.BR.ReadString('\n')
 	require.NoError(t, err)
 	assert.Len(t, line, 1<<20)
 	assert.True(t, strings.HasPrefix(line, "250 xxx"))
 	assert.True(t, strings.HasSuffix(line, "x\r\n"))
 
-	tr := serveText(t, "trickle 1ms 220 {client} drip\nclose")
-	assert.Equal(t, "220 127.0.0.1 drip\r\n", dial(t, "tcp", tr.Addr()).readAll())
+	tr := ServeText(t, t.Name(), "trickle 1ms 220 {client} drip\nclose")
+	assert.Equal(t, "220 127.0.0.1 drip\r\n", Dial(t, "tcp", tr.Addr()).ReadAll())
 }
 
 func TestScriptEndlessReplyEndsWhenTheClientLeaves(t *testing.T) {
-	s := startScript(t, "endless-multiline")
-	c := dial(t, "tcp", s.Addr())
-	c.reply()
-	c.send("EHLO probe.lab.test")
+	s := ServeShipped(t, "endless-multiline")
+	c := Dial(t, "tcp", s.Addr())
+	c.Reply()
+	c.Send("EHLO probe.lab.test")
 	for i := 0; i < 5000; i++ {
-		line, err := c.br.ReadString('\n')
+		line, err := c.BR.ReadString('\n')
 		require.NoError(t, err)
 		require.Equal(t, "250-endless.lab.test keeps talking\r\n", line)
 	}
 	require.NoError(t, c.c.Close())
-	noGoroutineLeak(t, func() { require.NoError(t, s.Close()) })
+	NoGoroutineLeak(t, func() { require.NoError(t, s.Close()) })
 }
 
 func TestScriptExpectAnswersOtherCommands(t *testing.T) {
-	s := startScript(t, "drop-after-mail")
-	c := dial(t, "tcp", s.Addr())
-	c.reply()
-	assert.Equal(t, []string{"503 5.5.1 Error: bad sequence of commands"}, c.cmd("MAIL FROM:<a@b>"), "MAIL before EHLO")
-	assert.Equal(t, []string{"250 2.0.0 Ok"}, c.cmd("NOOP"))
-	assert.Equal(t, []string{"250 drop.lab.test"}, c.cmd("EHLO probe.lab.test"))
-	c.send("MAIL FROM:<a@b>")
-	assert.Empty(t, c.readAll(), "dropped after MAIL without a reply")
-	assert.Equal(t, []string{"MAIL", "NOOP", "EHLO", "MAIL"}, verbs(s.Commands(), "script:drop-after-mail"))
+	s := ServeShipped(t, "drop-after-mail")
+	c := Dial(t, "tcp", s.Addr())
+	c.Reply()
+	assert.Equal(t, []string{"503 5.5.1 Error: bad sequence of commands"}, c.Cmd("MAIL FROM:<a@b>"), "MAIL before EHLO")
+	assert.Equal(t, []string{"250 2.0.0 Ok"}, c.Cmd("NOOP"))
+	assert.Equal(t, []string{"250 drop.lab.test"}, c.Cmd("EHLO probe.lab.test"))
+	c.Send("MAIL FROM:<a@b>")
+	assert.Empty(t, c.ReadAll(), "dropped after MAIL without a reply")
+	assert.Equal(t, []string{"MAIL", "NOOP", "EHLO", "MAIL"}, Verbs(s.Commands(), "script:drop-after-mail"))
 
-	q := startScript(t, "421-at-rcpt")
-	c = dial(t, "tcp", q.Addr())
-	c.reply()
-	c.cmd("EHLO probe.lab.test")
-	assert.Equal(t, []string{"221 2.0.0 Bye"}, c.cmd("QUIT"), "QUIT while waiting for MAIL")
-	assert.Empty(t, c.readAll())
+	q := ServeShipped(t, "421-at-rcpt")
+	c = Dial(t, "tcp", q.Addr())
+	c.Reply()
+	c.Cmd("EHLO probe.lab.test")
+	assert.Equal(t, []string{"221 2.0.0 Bye"}, c.Cmd("QUIT"), "QUIT while waiting for MAIL")
+	assert.Empty(t, c.ReadAll())
 }
 
 func TestScriptAnswersDATAAndRecordsIt(t *testing.T) {
-	s := startScript(t, "answers-data")
-	c := dial(t, "tcp", s.Addr())
-	c.reply()
-	c.cmd("EHLO probe.lab.test")
-	c.cmd("MAIL FROM:<a@probe.lab.test>")
-	c.cmd("RCPT TO:<b@lab.test>")
+	s := ServeShipped(t, "answers-data")
+	c := Dial(t, "tcp", s.Addr())
+	c.Reply()
+	c.Cmd("EHLO probe.lab.test")
+	c.Cmd("MAIL FROM:<a@probe.lab.test>")
+	c.Cmd("RCPT TO:<b@lab.test>")
 	assert.False(t, s.SawVerb("DATA"))
-	assert.Equal(t, "354", c.cmd("DATA")[0][:3])
+	assert.Equal(t, "354", c.Cmd("DATA")[0][:3])
 	assert.True(t, s.SawVerb("data"))
 	cmds := s.Commands()
 	require.Len(t, cmds, 4)
@@ -112,27 +95,27 @@ func TestScriptAnswersDATAAndRecordsIt(t *testing.T) {
 }
 
 func TestScriptRecordsWhileItDoesNotRead(t *testing.T) {
-	s := serveText(t, "send 220 busy.lab.test ESMTP\nsleep 1h\nclose")
-	c := dial(t, "tcp", s.Addr())
-	c.reply()
-	c.send("EHLO probe.lab.test")
-	c.send("DATA")
-	eventually(t, "DATA recorded during the sleep", func() bool { return s.SawVerb("DATA") })
-	noGoroutineLeak(t, func() { require.NoError(t, s.Close()) })
-	assert.Empty(t, c.readAll(), "Close ended the connection")
+	s := ServeText(t, t.Name(), "send 220 busy.lab.test ESMTP\nsleep 1h\nclose")
+	c := Dial(t, "tcp", s.Addr())
+	c.Reply()
+	c.Send("EHLO probe.lab.test")
+	c.Send("DATA")
+	require.Eventually(t, func() bool { return s.SawVerb("DATA") }, 10*time.Second, 5*time.Millisecond, "DATA recorded during the sleep")
+	NoGoroutineLeak(t, func() { require.NoError(t, s.Close()) })
+	assert.Empty(t, c.ReadAll(), "Close ended the connection")
 }
 
 func TestScriptCloseEndsHangingConnections(t *testing.T) {
 	for _, name := range []string{"no-greeting", "greeting-then-silence", "slow-greeting"} {
 		t.Run(name, func(t *testing.T) {
-			noGoroutineLeak(t, func() {
+			NoGoroutineLeak(t, func() {
 				s, err := StartScript(name)
 				require.NoError(t, err)
-				c := dial(t, "tcp", s.Addr())
-				c.send("EHLO probe.lab.test")
-				eventually(t, "EHLO recorded", func() bool { return s.SawVerb("EHLO") })
+				c := Dial(t, "tcp", s.Addr())
+				c.Send("EHLO probe.lab.test")
+				require.Eventually(t, func() bool { return s.SawVerb("EHLO") }, 10*time.Second, 5*time.Millisecond, "EHLO recorded")
 				require.NoError(t, s.Close())
-				_ = c.readAll()
+				_ = c.ReadAll()
 			})
 		})
 	}
@@ -162,11 +145,11 @@ func TestScriptTLS(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.script, func(t *testing.T) {
-			s := startScript(t, tt.script)
-			c := dial(t, "tcp", s.Addr())
-			c.reply()
-			assert.Contains(t, c.cmd("EHLO probe.lab.test"), "250 STARTTLS")
-			assert.Equal(t, []string{"220 2.0.0 Ready to start TLS"}, c.cmd("STARTTLS"))
+			s := ServeShipped(t, tt.script)
+			c := Dial(t, "tcp", s.Addr())
+			c.Reply()
+			assert.Contains(t, c.Cmd("EHLO probe.lab.test"), "250 STARTTLS")
+			assert.Equal(t, []string{"220 2.0.0 Ready to start TLS"}, c.Cmd("STARTTLS"))
 			var verifyErr error
 			cfg := &tls.Config{ServerName: "localhost", InsecureSkipVerify: true,
 				VerifyConnection: func(cs tls.ConnectionState) error {
@@ -174,14 +157,14 @@ func TestScriptTLS(t *testing.T) {
 					_, verifyErr = cs.PeerCertificates[0].Verify(opts)
 					return nil
 				}}
-			require.NoError(t, c.starttls(cfg))
+			require.NoError(t, c.StartTLS(cfg))
 			tt.check(t, verifyErr)
-			c.cmd("EHLO probe.lab.test")
-			c.cmd("MAIL FROM:<a@probe.lab.test>")
-			assert.Equal(t, []string{"250 2.1.5 Ok"}, c.cmd("RCPT TO:<b@lab.test>"))
-			c.cmd("QUIT")
+			c.Cmd("EHLO probe.lab.test")
+			c.Cmd("MAIL FROM:<a@probe.lab.test>")
+			assert.Equal(t, []string{"250 2.1.5 Ok"}, c.Cmd("RCPT TO:<b@lab.test>"))
+			c.Cmd("QUIT")
 			// Only plaintext lines are recorded: no TLS records.
-			assert.Equal(t, []string{"EHLO", "STARTTLS", "EHLO", "MAIL", "RCPT", "QUIT"}, verbs(s.Commands(), "script:"+tt.script))
+			assert.Equal(t, []string{"EHLO", "STARTTLS", "EHLO", "MAIL", "RCPT", "QUIT"}, Verbs(s.Commands(), "script:"+tt.script))
 			for _, cmd := range s.Commands() {
 				assert.True(t, strings.IndexFunc(cmd.Line, func(r rune) bool { return !unicode.IsPrint(r) }) < 0, "%q", cmd.Line)
 			}
@@ -190,12 +173,12 @@ func TestScriptTLS(t *testing.T) {
 }
 
 func TestScriptTLSHandshakeGarbage(t *testing.T) {
-	s := startScript(t, "starttls-garbage")
-	c := dial(t, "tcp", s.Addr())
-	c.reply()
-	c.cmd("EHLO probe.lab.test")
-	c.cmd("STARTTLS")
-	err := c.starttls(&tls.Config{ServerName: "localhost", InsecureSkipVerify: true})
+	s := ServeShipped(t, "starttls-garbage")
+	c := Dial(t, "tcp", s.Addr())
+	c.Reply()
+	c.Cmd("EHLO probe.lab.test")
+	c.Cmd("STARTTLS")
+	err := c.StartTLS(&tls.Config{ServerName: "localhost", InsecureSkipVerify: true})
 	require.Error(t, err)
 	var rh tls.RecordHeaderError
 	assert.True(t, errors.As(err, &rh), "%v", err)

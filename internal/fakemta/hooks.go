@@ -1,26 +1,20 @@
-// Package fakemta is the raw, programmable SMTP server of the protocol
-// and batch tests: it drops connections, answers 421, limits recipients
-// per transaction or per session, counts refused RCPTs the way Postfix's
-// smtpd does (smtpd_hard_error_limit), or plays canned replies byte for
-// byte for golden transcripts. It answers commands one by one in order,
-// so pipelined groups work as RFC 2920 requires, and records every line
-// it receives. It listens on loopback only. (The lab's ScriptServer plays
-// text scripts of hostile servers; go-smtp serves well-behaved ones.)
 package fakemta
 
 import (
 	"bufio"
-	"io"
-	"net"
 	"strings"
-	"sync"
 	"sync/atomic"
-	"testing"
 )
 
-// Server is a fake MTA; set the fields, then Start it.
+// Server is the fake MTA programmed with Go hooks: it drops connections,
+// answers 421, limits recipients per transaction or per session, counts
+// refused RCPTs the way Postfix's smtpd does (smtpd_hard_error_limit).
+// It answers commands one by one in order, so pipelined groups work as
+// RFC 2920 requires, and flushes its replies when no more input waits.
+// Set the fields, then Start it.
 type Server struct {
-	Addr string // "127.0.0.1:port", set by Start
+	Addr      string // "127.0.0.1:port", set by Start
+	*Recorder        // every line received, set by Start
 
 	Pipelining bool
 	// Rcpt answers one RCPT: conn is the 1-based connection number, n
@@ -38,67 +32,47 @@ type Server struct {
 	// Block, when set, holds every RCPT reply until it is closed.
 	Block chan struct{}
 
-	// canned, when set, replaces the dialogue: the greeting is sent,
-	// then one reply per line read, then whatever comes is recorded.
-	canned []string
-
-	conns     atomic.Int64
+	eng       *engine
 	maxPerTx  atomic.Int64
 	errors421 atomic.Int64
-
-	mu    sync.Mutex
-	lines []string
 }
 
 // Start serves s on 127.0.0.1 until the test ends.
-func Start(tb testing.TB, s *Server) *Server {
+func Start(tb TB, s *Server) *Server {
 	tb.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := listenLoopback()
 	if err != nil {
-		tb.Fatalf("fakemta: %v", err)
+		tb.Fatalf("%v", err)
 	}
-	s.Addr = l.Addr().String()
-	var wg sync.WaitGroup
-	tb.Cleanup(func() { _ = l.Close(); wg.Wait() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			n := int(s.conns.Add(1))
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				if s.canned != nil {
-					s.playCanned(c)
-					return
-				}
-				s.serve(c, n)
-			}()
-		}
-	}()
+	s.Addr = ln.Addr().String()
+	s.Recorder = &Recorder{}
+	s.eng = newEngine("fakemta", s.Recorder, s.serve)
+	s.eng.serve(ln)
+	tb.Cleanup(s.eng.close)
 	return s
 }
 
 // StartCanned serves golden transcripts: the greeting, then for each
-// line read the next of replies, exact bytes (CRLF included) as given.
-func StartCanned(tb testing.TB, greeting string, replies []string) *Server {
+// line read the next of replies, exact bytes (CRLF included) as given;
+// then it reads, and records, whatever else comes. It is a script
+// (sendraw, expect, hang) written in Go.
+func StartCanned(tb TB, greeting string, replies []string) *ScriptServer {
 	tb.Helper()
-	return Start(tb, &Server{canned: append([]string{greeting}, replies...)})
-}
-
-// Commands returns every line received so far, without CRLF, in arrival
-// order.
-func (s *Server) Commands() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]string(nil), s.lines...)
+	sc := &Script{Name: "canned", Steps: []Step{{Op: OpSendRaw, Text: greeting}}}
+	for _, r := range replies {
+		sc.Steps = append(sc.Steps, Step{Op: OpExpect}, Step{Op: OpSendRaw, Text: r})
+	}
+	sc.Steps = append(sc.Steps, Step{Op: OpHang})
+	s, err := NewScriptServer(sc)
+	if err != nil {
+		tb.Fatalf("%v", err)
+	}
+	tb.Cleanup(func() { _ = s.Close() })
+	return s
 }
 
 // Conns is the number of connections accepted.
-func (s *Server) Conns() int { return int(s.conns.Load()) }
+func (s *Server) Conns() int { return s.eng.count() }
 
 // MaxPerTx is the largest number of RCPTs one transaction carried.
 func (s *Server) MaxPerTx() int64 { return s.maxPerTx.Load() }
@@ -106,64 +80,28 @@ func (s *Server) MaxPerTx() int64 { return s.maxPerTx.Load() }
 // Errors421 counts sessions ended with "421 … too many errors".
 func (s *Server) Errors421() int64 { return s.errors421.Load() }
 
-func (s *Server) record(line string) {
-	s.mu.Lock()
-	s.lines = append(s.lines, strings.TrimRight(line, "\r\n"))
-	s.mu.Unlock()
-}
-
-func (s *Server) playCanned(c net.Conn) {
-	if _, err := io.WriteString(c, s.canned[0]); err != nil {
-		return
-	}
-	br := bufio.NewReader(c)
-	for _, r := range s.canned[1:] {
-		line, err := br.ReadString('\n')
-		if line != "" {
-			s.record(line)
-		}
-		if err != nil {
-			return
-		}
-		if _, err := io.WriteString(c, r); err != nil {
-			return
-		}
-	}
-	// Drain whatever else comes, so that it is recorded.
-	for {
-		line, err := br.ReadString('\n')
-		if line != "" {
-			s.record(line)
-		}
-		if err != nil {
-			return
-		}
-	}
-}
-
-func (s *Server) serve(c net.Conn, conn int) {
+func (s *Server) serve(c *conn, n int) {
 	greet := "220 mx.test ESMTP fake"
 	if s.Greeting != nil {
-		greet = s.Greeting(conn)
+		greet = s.Greeting(n)
 	}
-	w := bufio.NewWriter(c)
+	w := bufio.NewWriter(c.w)
 	say := func(l string) { _, _ = w.WriteString(l + "\r\n") }
 	say(greet)
 	_ = w.Flush()
 	if !strings.HasPrefix(greet, "2") {
 		return
 	}
-	br := bufio.NewReader(c)
+	br := c.br
 	inTx, tx, session, refused := false, 0, 0, 0
 	for {
-		if br.Buffered() == 0 {
+		if c.idle() {
 			_ = w.Flush()
 		}
 		line, err := br.ReadString('\n')
 		if err != nil {
 			return
 		}
-		s.record(line)
 		cmd := strings.TrimRight(line, "\r\n")
 		verb := strings.ToUpper(strings.Fields(cmd + " x")[0])
 		switch {
@@ -183,7 +121,11 @@ func (s *Server) serve(c net.Conn, conn int) {
 			}
 			if s.Block != nil {
 				_ = w.Flush()
-				<-s.Block
+				select {
+				case <-s.Block:
+				case <-s.eng.done:
+					return
+				}
 			}
 			if (s.TxLimit > 0 && tx >= s.TxLimit) || (s.SessionLimit > 0 && session >= s.SessionLimit) {
 				say("452 4.5.3 Error: too many recipients")
@@ -195,7 +137,7 @@ func (s *Server) serve(c net.Conn, conn int) {
 				s.maxPerTx.Store(int64(tx))
 			}
 			addr := strings.TrimSuffix(strings.TrimPrefix(cmd[len("RCPT TO:"):], "<"), ">")
-			r := s.Rcpt(conn, session, addr)
+			r := s.Rcpt(n, session, addr)
 			if r == "" {
 				_ = w.Flush()
 				return // drop
