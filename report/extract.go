@@ -350,7 +350,7 @@ func kindOf(prog, s string) TextKind {
 		return KindQmail
 	case has("smtp error from remote mail server", "rejected rcpt", "rejected mail", "rejected connection", "retry timeout exceeded", " ** ", " == ", " defer (", "all relevant mx records point to non-existent hosts", "retry time not reached", "unrouteable address") || strings.HasPrefix(s, "** ") || strings.HasPrefix(s, "== ") || eximMainlog(s):
 		return KindExim
-	case has("ruleset=", "stat=", "reject=", "mailer=", "<<< ", ">>> ", "----- transcript of session follows -----", "... while talking to"):
+	case has("ruleset=", "stat=", "reject=", "mailer=", "<<< ", ">>> ", "----- transcript of session follows -----", "... while talking to") || strings.HasPrefix(low, "(deferred: "):
 		if has("result=\"", "evpid=", "delivery: ok for", "delivery: tempfail for", "delivery: permfail for") {
 			return KindOpenSMTPD
 		}
@@ -653,6 +653,11 @@ func (f *textFacts) sendmail(s string) {
 		if f.reason == "" {
 			f.reason = v
 		}
+	}
+	// mailq's status line of a queued message, "(Deferred: reason)"
+	// (sendmail/queue.c prints the q_status text in parentheses).
+	if f.status == "" && strings.HasPrefix(strings.ToLower(strings.TrimSpace(s)), "(deferred: ") {
+		f.status, f.perm = "deferred", PermanenceTemporary
 	}
 	if f.reply == nil {
 		if i := strings.Index(s, "<<< "); i >= 0 {
