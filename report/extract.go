@@ -1,6 +1,7 @@
 package report
 
 import (
+	"regexp"
 	"slices"
 	"strings"
 
@@ -348,7 +349,7 @@ func kindOf(prog, s string) TextKind {
 		return KindGmailDSN
 	case qmailDelivery(s) != "" || has("remote_host_said", "remote host said:", "sorry,_i", "sorry, i couldn't find any host", "_(#", "qmail-send", "rblsmtpd", "does not like recipient", "i'm not going to try again"):
 		return KindQmail
-	case has("smtp error from remote mail server", "rejected rcpt", "rejected mail", "rejected connection", "retry timeout exceeded", " ** ", " == ", " defer (", "all relevant mx records point to non-existent hosts", "retry time not reached", "unrouteable address") || strings.HasPrefix(s, "** ") || strings.HasPrefix(s, "== "):
+	case eximDelivered.MatchString(s) || has("smtp error from remote mail server", "rejected rcpt", "rejected mail", "rejected connection", "retry timeout exceeded", " ** ", " == ", " defer (", "all relevant mx records point to non-existent hosts", "retry time not reached", "unrouteable address") || strings.HasPrefix(s, "** ") || strings.HasPrefix(s, "== "):
 		return KindExim
 	case has("ruleset=", "stat=", "reject=", "mailer=", "<<< ", ">>> ", "----- transcript of session follows -----", "... while talking to") || strings.HasPrefix(low, "(deferred: "):
 		if has("result=\"", "evpid=", "delivery: ok for", "delivery: tempfail for", "delivery: permfail for") {
@@ -1059,3 +1060,9 @@ func offRangeReplyStart(s string) bool {
 	}
 	return s[4] == s[0] || ('a' <= s[4]|0x20 && s[4]|0x20 <= 'z')
 }
+
+// eximDelivered is a mainlog delivery line: the message id (Exim spec,
+// "Message identification": 6-6-2 characters, 6-11-4 since 4.97) and
+// "=>" (first address) or "->" (a further one). Such a line carries no
+// other mark of Exim's.
+var eximDelivered = regexp.MustCompile(`\b[0-9A-Za-z]{6}-[0-9A-Za-z]{6,11}-[0-9A-Za-z]{2,4} (=>|->) `)
