@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -40,16 +41,26 @@ func TestPublicAddr(t *testing.T) {
 }
 
 // countingResolver answers 127.0.0.2 (listed) to every query, as a public
-// list does for its RFC 5782 test point, and counts the queries.
+// list does for its RFC 5782 test point, and counts the queries (the
+// checker asks concurrently).
 type countingResolver struct {
-	listedResolver
+	mu    *sync.Mutex
 	asked map[string]int
 }
 
+func newCountingResolver() countingResolver {
+	return countingResolver{mu: &sync.Mutex{}, asked: map[string]int{}}
+}
+
 func (r countingResolver) LookupA(ctx context.Context, name string) (Answer, error) {
+	r.mu.Lock()
 	r.asked[name]++
-	r.listedResolver[name] = true
-	return r.listedResolver.LookupA(ctx, name)
+	r.mu.Unlock()
+	return listedResolver{name: true}.LookupA(ctx, name)
+}
+
+func (r countingResolver) LookupTXT(ctx context.Context, name string) (Answer, error) {
+	return listedResolver{}.LookupTXT(ctx, name)
 }
 
 // TestPublicListsSkipSpecialAddrs: a probe sent from 127.0.0.2, or a
@@ -63,7 +74,7 @@ func TestPublicListsSkipSpecialAddrs(t *testing.T) {
 	require.True(t, zen.Public)
 	require.False(t, own.Public)
 	run := func(c *Checker, targets ...Target) ([]string, map[string]int) {
-		r := countingResolver{listedResolver{}, map[string]int{}}
+		r := newCountingResolver()
 		c.Resolver = r
 		var got []string
 		for _, res := range c.Check(context.Background(), targets) {
@@ -75,7 +86,7 @@ func TestPublicListsSkipSpecialAddrs(t *testing.T) {
 	// Addresses the probe used (AddrChecker): loopback and private ones
 	// stay off the public list, a public one is asked.
 	a := AddrChecker{Checker: &Checker{Lists: []List{zen, own}}}
-	r := countingResolver{listedResolver{}, map[string]int{}}
+	r := newCountingResolver()
 	a.Checker.Resolver = r
 	var got []string
 	for _, res := range a.CheckAddrs(context.Background(), []netip.Addr{ip("127.0.0.2"), ip("10.0.0.5"), ip("193.99.144.80")}, nil) {

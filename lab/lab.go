@@ -152,8 +152,9 @@ func Start(ctx context.Context, opts Options) (*Lab, error) {
 			}
 		case kindScript:
 			ss, err := fakemta.ServeScript(ln, scripts[spec.ip], spec.name, l.rec)
-			if err != nil {
+			if err != nil { // only an empty script, which ParseScript never returns
 				b.closeAll()
+				_ = unixLn.Close()
 				_ = l.Close()
 				return nil, err
 			}

@@ -21,9 +21,7 @@ import (
 func TestDesyncShortGroup(t *testing.T) {
 	for _, script := range []string{"desync-skipped-rcpt-reply", "desync-skipped-rcpt-reply-plain"} {
 		t.Run(script, func(t *testing.T) {
-			srv, err := fakemta.StartScript(script)
-			require.NoError(t, err)
-			t.Cleanup(func() { _ = srv.Close() })
+			srv := fakemta.ServeShipped(t, script)
 			res, err := probe.Run(context.Background(), hostileConfig(t, srv), targets(t, "bob@lab.test", "carol@lab.test"))
 			require.NoError(t, err)
 			atts := res.Domains[0].Attempts

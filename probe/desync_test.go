@@ -19,9 +19,7 @@ import (
 // scripts in turn (one per connection, the last repeating).
 func runScripts(t *testing.T, cfgEdit func(*probe.Config), names ...string) (*probe.Result, *fakemta.ScriptServer) {
 	t.Helper()
-	srv, err := fakemta.StartScripts(names...)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = srv.Close() })
+	srv := fakemta.ServeShipped(t, names...)
 	cfg := hostileConfig(t, srv)
 	if cfgEdit != nil {
 		cfgEdit(&cfg)
@@ -196,9 +194,7 @@ func TestQuitNeverAnswered(t *testing.T) {
 // decides nobody; the next session at that destination goes one command
 // at a time and gets the truth.
 func TestBatchDesync(t *testing.T) {
-	srv, err := fakemta.StartScripts("desync-extra-reply", "plain-unknown")
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = srv.Close() })
+	srv := fakemta.ServeShipped(t, "desync-extra-reply", "plain-unknown")
 	cfg := hostileConfig(t, srv)
 	cfg.Deadline = 0
 	b, err := probe.NewBatch(cfg, probe.BatchOptions{Concurrency: 1, Backoff: time.Millisecond})

@@ -102,9 +102,7 @@ func TestHostileServers(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.script, func(t *testing.T) {
-			srv, err := fakemta.StartScript(tt.script)
-			require.NoError(t, err)
-			t.Cleanup(func() { _ = srv.Close() })
+			srv := fakemta.ServeShipped(t, tt.script)
 			rcpts := tt.rcpts
 			if rcpts == nil {
 				rcpts = []string{"alice@lab.test"}
@@ -139,9 +137,7 @@ func TestHostileServers(t *testing.T) {
 // TestDeadlineBoundsSilentServer: with a per-phase timeout far above the
 // deadline, the deadline ends the probe and says so.
 func TestDeadlineBoundsSilentServer(t *testing.T) {
-	srv, err := fakemta.StartScript("no-greeting")
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = srv.Close() })
+	srv := fakemta.ServeShipped(t, "no-greeting")
 	cfg := hostileConfig(t, srv)
 	cfg.Timeout, cfg.Deadline = time.Minute, 400*time.Millisecond
 	res, err := probe.Run(context.Background(), cfg, targets(t, "alice@lab.test"))
@@ -153,9 +149,7 @@ func TestDeadlineBoundsSilentServer(t *testing.T) {
 // TestCancelEndsProbe: cancelling (Ctrl-C) ends a probe of a server that
 // does nothing, with an interrupted outcome.
 func TestCancelEndsProbe(t *testing.T) {
-	srv, err := fakemta.StartScript("greeting-then-silence")
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = srv.Close() })
+	srv := fakemta.ServeShipped(t, "greeting-then-silence")
 	cfg := hostileConfig(t, srv)
 	cfg.Timeout, cfg.Deadline = time.Minute, time.Minute
 	ctx, cancel := context.WithCancel(context.Background())
@@ -181,9 +175,7 @@ func TestCertificateFacts(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.script, func(t *testing.T) {
-			srv, err := fakemta.StartScript(tt.script)
-			require.NoError(t, err)
-			t.Cleanup(func() { _ = srv.Close() })
+			srv := fakemta.ServeShipped(t, tt.script)
 			cfg := hostileConfig(t, srv)
 			// The certificate is checked against the host name, so name
 			// the server and let a loopback DNS server resolve it.

@@ -159,9 +159,7 @@ func assertClean(t *testing.T, what, out string) {
 // character or invalid UTF-8. Then the same for every output format and
 // the transcript.
 func TestNoRawPeerText(t *testing.T) {
-	srv, err := fakemta.StartScript("hostile-text")
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = srv.Close() })
+	srv := fakemta.ServeShipped(t, "hostile-text")
 	dnsc := hostileDNS(t)
 	var mu sync.Mutex
 	var transcript []string
@@ -259,9 +257,7 @@ func TestNoRawPeerText(t *testing.T) {
 func TestNeutralisedEveryScript(t *testing.T) {
 	for _, script := range []string{"ansi-escape", "invalid-utf8", "bidi-reply", "zero-width", "hostile-text", "binary", "telnet-login"} {
 		t.Run(script, func(t *testing.T) {
-			srv, err := fakemta.StartScript(script)
-			require.NoError(t, err)
-			t.Cleanup(func() { _ = srv.Close() })
+			srv := fakemta.ServeShipped(t, script)
 			res, err := probe.Run(context.Background(), hostileConfig(t, srv), targets(t, "alice@lab.test"))
 			require.NoError(t, err)
 			require.NotEmpty(t, res.Domains[0].Attempts[0].Steps, "the server was talked to")

@@ -174,6 +174,13 @@ func explainFacts(f *textFacts) Explained {
 		// unreachable) keep their own party.
 		v.Party = PartySender
 	}
+	// smtp(8)'s "TLS is required, but host … refused to start TLS: 454 …"
+	// and "… but was not offered by host …" (smtp_proto.c): the
+	// requirement is this host's smtp_tls_security_level, whatever the
+	// reply says.
+	if v.Category == CategoryTLSRequired && strings.Contains(strings.ToLower(f.text), "tls is required, but ") {
+		v.Party = PartyLocal
+	}
 	// A connection to this host's own services (loopback, a unix socket,
 	// the LMTP hand-off to the local mailbox server) is your own set-up;
 	// so is a connection failure a receiving server logs about its client

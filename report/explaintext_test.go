@@ -63,6 +63,8 @@ func TestExplainTextPartyFromContext(t *testing.T) {
 		{"warning: problem talking to service private/scache: Connection timed out", CategoryConnectionTimeout, PartyLocal},
 		{"reject:         RCPT from host[10.0.0.1]: 450 4.1.2 <to@example.com>: Recipient address rejected: Domain not found;                      from=<f@sample.net> to=<eto@example.com> proto=ESMTP helo=<sample.net>", CategoryDNSFailure, PartySender},
 		{"Jun 29 13:54:29 server exim[1234]: H=(smtpclient.test) [1.136.28.14]:17125 X=TLS1.3:TLS_AES_128_GCM_SHA256:128 CV=no F=<info@toto.com.au> rejected RCPT <tutu@titi.com.au>: SMTP AUTH is required for message submission on port 587", CategoryAuthRequired, PartySender},
+		// An instance of smtp_proto.c's format string (not a recorded log line).
+		{"to=<a@example.org>, relay=mx.example.org[192.0.2.1]:25, delay=1, delays=0/0/1/0, dsn=4.7.4, status=deferred (TLS is required, but host mx.example.org[192.0.2.1] refused to start TLS: 454 4.7.0 TLS not available due to local problem)", CategoryTLSRequired, PartyLocal},
 		{"relay=a.b.c[x.x.x.x]:25, delay=151584, delays=151578/0.02/6.2/0, dsn=4.7.0, status=deferred (SASL authentication failed: server a.b.c[x.x.x.x] offered no compatible authentication mechanisms for this type of connection security)", CategoryAuthRequired, PartyLocal},
 	} {
 		e, err := ExplainText(tc.text)

@@ -348,7 +348,7 @@ func kindOf(prog, s string) TextKind {
 		return KindGmailDSN
 	case qmailDelivery(s) != "" || has("remote_host_said", "remote host said:", "sorry,_i", "sorry, i couldn't find any host", "_(#", "qmail-send", "rblsmtpd", "does not like recipient", "i'm not going to try again"):
 		return KindQmail
-	case has("smtp error from remote mail server", "rejected rcpt", "rejected mail", "rejected connection", "retry timeout exceeded", " ** ", " == ", " defer (", "all relevant mx records point to non-existent hosts", "retry time not reached", "unrouteable address") || strings.HasPrefix(s, "** ") || strings.HasPrefix(s, "== "):
+	case has("smtp error from remote mail server", "rejected rcpt", "rejected mail", "rejected connection", "retry timeout exceeded", " ** ", " == ", " defer (", "all relevant mx records point to non-existent hosts", "retry time not reached", "unrouteable address") || strings.HasPrefix(s, "** ") || strings.HasPrefix(s, "== ") || eximMainlog(s):
 		return KindExim
 	case has("ruleset=", "stat=", "reject=", "mailer=", "<<< ", ">>> ", "----- transcript of session follows -----", "... while talking to") || strings.HasPrefix(low, "(deferred: "):
 		if has("result=\"", "evpid=", "delivery: ok for", "delivery: tempfail for", "delivery: permfail for") {
@@ -504,6 +504,67 @@ func (f *textFacts) exim(s string) {
 		f.status, f.perm = "deferred", PermanenceTemporary
 	}
 	f.reason = eximReason(s)
+}
+
+// eximMainlog recognises the shape of an Exim main-log line (spec
+// chapter "Log files"): "YYYY-MM-DD HH:MM:SS[.mmm] [+zone] [[pid]] " then
+// a message ID (6-6-2 or 6-11-4 base-62 characters) and a flag ("<=",
+// "=>", "->", "*>", "==", "**") — so deliveries ("=> a@b R=… T=…
+// C=\"250 OK\"") are read as Exim's, not only the failures whose words
+// the other checks know.
+func eximMainlog(s string) bool {
+	s = strings.TrimLeft(s, " ")
+	if len(s) < 20 || !digits(s[0:4]) || s[4] != '-' || !digits(s[5:7]) || s[7] != '-' || !digits(s[8:10]) ||
+		s[10] != ' ' || !digits(s[11:13]) || s[13] != ':' || !digits(s[14:16]) || s[16] != ':' || !digits(s[17:19]) {
+		return false
+	}
+	rest := s[19:]
+	if len(rest) > 4 && rest[0] == '.' && digits(rest[1:4]) {
+		rest = rest[4:]
+	}
+	words := strings.Fields(rest)
+	i := 0
+	if i < len(words) && len(words[i]) == 5 && (words[i][0] == '+' || words[i][0] == '-') && digits(words[i][1:]) {
+		i++
+	}
+	if i < len(words) && strings.HasPrefix(words[i], "[") && strings.HasSuffix(words[i], "]") && digits(words[i][1:len(words[i])-1]) {
+		i++
+	}
+	if i+1 >= len(words) || !isEximID(words[i]) {
+		return false
+	}
+	switch words[i+1] {
+	case "<=", "=>", "->", "*>", "==", "**":
+		return true
+	}
+	return false
+}
+
+// isEximID: "10HmaX-0005vi-00" (6-6-2) or "1tixMn-00000000C5j-1wRa"
+// (6-11-4), base-62 characters.
+func isEximID(w string) bool {
+	parts := strings.Split(w, "-")
+	if len(parts) != 3 || len(parts[0]) != 6 || !(len(parts[1]) == 6 && len(parts[2]) == 2 || len(parts[1]) == 11 && len(parts[2]) == 4) {
+		return false
+	}
+	for _, p := range parts {
+		for i := 0; i < len(p); i++ {
+			c := p[i]
+			if !(digit(c) || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func digits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !digit(s[i]) {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // eximReason is the message of a delivery line without the date, id,

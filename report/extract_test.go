@@ -20,6 +20,10 @@ func TestReadTextKinds(t *testing.T) {
 		cat        Category
 		perm       Permanence
 	}{
+		// Exim/exim test/log@13835a3: a delivery ("=>") is Exim's by the
+		// main-log shape alone (date, message ID, flag), and delivered.
+		{"exim delivery flag", `1999-03-02 09:44:33 10HmaY-000000005vi-0000 => userx@test.ex <Userx-S@Test.Ex> R=localuser_ss T=delivery_s H=127.0.0.1 [127.0.0.1] C="250 OK"`, KindExim, 250, "", "sent", CategoryDelivered, PermanenceSuccess},
+		{"exim local delivery", "1999-03-02 09:44:33 10HmaX-000000005vi-0000 => CALLER <CALLER@the.local.host.name> R=localuser T=local_delivery", KindExim, 0, "", "sent", CategoryDelivered, PermanenceSuccess},
 		// https://github.com/notqmail/notqmail/issues/244
 		{"qmail-send line", "delivery 245: failure: Unable_to_run_qmail-remote./", KindQmail, 0, "", "bounced", CategoryOther, PermanencePermanent},
 		// Exim/exim test/log/0051@13835a3
@@ -53,5 +57,27 @@ func TestReadTextKinds(t *testing.T) {
 			assert.Equal(t, tt.cat, e.Category, "category")
 			assert.Equal(t, tt.perm, e.Permanence, "permanence")
 		})
+	}
+}
+
+// TestEximMainlog: the shape check takes Exim's date, optional
+// milliseconds, zone and pid, then a message ID of either length and a
+// flag; anything else is left to the other checks.
+func TestEximMainlog(t *testing.T) {
+	for _, tc := range []struct {
+		s    string
+		want bool
+	}{
+		// Exim/exim test/log@13835a3
+		{"1999-03-02 09:44:33 10HmaX-000000005vi-0000 => CALLER <CALLER@the.local.host.name> R=localuser T=local_delivery", true},
+		// https://github.com/drlight17/mta-log-parser/issues/22 (after the syslog tag)
+		{"2025-02-14 18:12:33.501 [47012] 1tixMn-00000000C5j-1wRa ** test@domain.ru F=<root@domain.ru> P=<root@domain.ru> R=dovecot_user T=dovecot_delivery: Child process of dovecot_delivery transport returned 127 (could mean unable to exec or command does not exist) from command: /usr/local/libexec/dovecot/deliver DT=0.004s", true},
+		// logstash-plugins/logstash-patterns-core spec/patterns/exim_spec.rb@1974fdd
+		{"2020-02-11 17:09:47 1j1Z2g-00Faoy-Uh ** admin@example.net R=virtual_aliases: No such person at this address.", true},
+		{"1999-03-02 09:44:33 10HmaX-000000005vi-0000 Completed", false},
+		{"2024-08-26T01:33:38.572449+00:00 machine postfix/smtpd[60203]: NOQUEUE: reject: RCPT from unknown[192.168.1.1]", false},
+		{"1999-03-02 09:44:33", false},
+	} {
+		assert.Equal(t, tc.want, eximMainlog(tc.s), tc.s)
 	}
 }

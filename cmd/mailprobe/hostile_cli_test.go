@@ -37,9 +37,7 @@ func TestHostileScriptsThroughTheCLI(t *testing.T) {
 	for _, name := range fakemta.ScriptNames() {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			srv, err := fakemta.StartScript(name)
-			require.NoError(t, err)
-			t.Cleanup(func() { _ = srv.Close() })
+			srv := fakemta.ServeShipped(t, name)
 			for _, format := range []string{"text", "json"} {
 				args := []string{"probe", "--resolver", ds.Addr, "-o", format, "--server", srv.Addr(),
 					"--timeout", "300ms", "--deadline", deadline.String(), "--dnsbl", "never",

@@ -18,11 +18,14 @@
 //     smtpd_hard_error_limit, greetings by connection, a RCPT that waits.
 //
 // Well-behaved servers are go-smtp's (the design card: go-smtp serves
-// well-behaved tests): SMTP starts one with a recipient callback behind a
-// TapListener, which records below go-smtp and terminates STARTTLS
-// itself so the recorder stays on the plaintext side; the lab builds its
-// scenario hosts on the same TapListener. Client is the raw client tests
-// drive these servers with.
+// well-behaved tests): StartSMTP serves one, with a recipient callback,
+// behind a TapListener, which records below go-smtp and terminates
+// STARTTLS itself so the recorder stays on the plaintext side; the lab
+// builds its scenario hosts on the same TapListener. NewCert makes the
+// certificates, Client is the raw client tests drive these servers with,
+// ServeShipped and ServeText serve a script for one test.
 //
-// fakemta imports neither probe nor lab: probe's own tests import it.
+// fakemta imports neither probe nor lab (probe's own tests import it),
+// nor package testing (TB stands in): the lab, and so the command, links
+// it.
 package fakemta

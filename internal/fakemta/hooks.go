@@ -29,7 +29,8 @@ type Server struct {
 	HardErrors int
 	// Greeting answers a connection, by connection number; default 220.
 	Greeting func(conn int) string
-	// Block, when set, holds every RCPT reply until it is closed.
+	// Block, when set, holds every RCPT reply until it is closed (or
+	// the server closes at the end of the test).
 	Block chan struct{}
 
 	eng       *engine

@@ -257,10 +257,11 @@ func (sc *conn) scriptTLS(kind CertKind) error {
 	return sc.startTLS(cfg)
 }
 
-// ServeShipped serves the named shipped script until the test ends.
-func ServeShipped(tb TB, name string) *ScriptServer {
+// ServeShipped serves the named shipped scripts (in turn, as
+// StartScripts does) until the test ends.
+func ServeShipped(tb TB, names ...string) *ScriptServer {
 	tb.Helper()
-	s, err := StartScript(name)
+	s, err := StartScripts(names...)
 	return closeAtEnd(tb, s, err)
 }
 

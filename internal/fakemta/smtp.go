@@ -76,6 +76,9 @@ func StartSMTP(tb TB, s *SMTP) *SMTP {
 	}()
 	tb.Cleanup(func() {
 		_ = srv.Close()
+		// go-smtp's Close closes only the listeners Serve has registered:
+		// when the test ends before Serve ran, Serve would accept forever.
+		_ = tap.Close()
 		tap.CloseConns()
 		<-done
 		for _, v := range []string{"DATA", "BDAT"} {
