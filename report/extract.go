@@ -350,7 +350,7 @@ func kindOf(prog, s string) TextKind {
 		return KindQmail
 	case has("smtp error from remote mail server", "rejected rcpt", "rejected mail", "rejected connection", "retry timeout exceeded", " ** ", " == ", " defer (", "all relevant mx records point to non-existent hosts", "retry time not reached", "unrouteable address") || strings.HasPrefix(s, "** ") || strings.HasPrefix(s, "== ") || eximMainlog(s):
 		return KindExim
-	case has("ruleset=", "stat=", "reject=", "mailer=", "<<< ", ">>> ", "----- transcript of session follows -----", "... while talking to") || strings.HasPrefix(low, "(deferred: "):
+	case has("ruleset=", "stat=", "reject=", "mailer=", "<<< ", ">>> ", "----- transcript of session follows -----", "... while talking to", "... deferred: ") || strings.HasPrefix(low, "(deferred: "):
 		if has("result=\"", "evpid=", "delivery: ok for", "delivery: tempfail for", "delivery: permfail for") {
 			return KindOpenSMTPD
 		}
@@ -656,7 +656,9 @@ func (f *textFacts) sendmail(s string) {
 	}
 	// mailq's status line of a queued message, "(Deferred: reason)"
 	// (sendmail/queue.c prints the q_status text in parentheses).
-	if f.status == "" && strings.HasPrefix(strings.ToLower(strings.TrimSpace(s)), "(deferred: ") {
+	// A transcript's "<addr>... Deferred: reason" is the same q_status text
+	// after the address (sendmail/deliver.c markfailure, "Deferred: %s").
+	if low := strings.ToLower(strings.TrimSpace(s)); f.status == "" && (strings.HasPrefix(low, "(deferred: ") || strings.Contains(low, "... deferred: ")) {
 		f.status, f.perm = "deferred", PermanenceTemporary
 	}
 	if f.reply == nil {
