@@ -1096,7 +1096,14 @@ func pythonSMTPError(s string) string {
 				q := body[0]
 				if end := strings.LastIndexByte(body, q); end > 0 && strings.HasPrefix(body[end+1:], ")") {
 					text := strings.ReplaceAll(body[1:end], `\n`, " ")
-					return s[:i] + c[:3] + " " + strings.TrimSpace(text) + body[end+2:]
+					// The reply starts a line of its own: after the app's
+					// words ("邮件发送失败：邮件数据错误 (550, …") a bare space
+					// would leave the code looking like a number in prose.
+					pre := s[:i]
+					if t := strings.TrimRight(pre, " \t"); t != "" && !strings.HasSuffix(t, ":") {
+						pre = t + "\n"
+					}
+					return pre + c[:3] + " " + strings.TrimSpace(text) + body[end+2:]
 				}
 			}
 		}

@@ -15,6 +15,9 @@ func TestPythonSMTPError(t *testing.T) {
 		{"(550, b'5.7.1 message content rejected')", "550 5.7.1 message content rejected"},
 		{"hostmx01.logix.in: (554, b'pune2.logix.in\\nIP blacklisted in http://www.senderbase.org')", "hostmx01.logix.in: 554 pune2.logix.in IP blacklisted in http://www.senderbase.org"},
 		{`(421, "4.7.0 Try again later")`, "421 4.7.0 Try again later"},
+		// After an app's own words without a colon the reply starts a line,
+		// so the code is read as a reply, not a number in prose.
+		{"邮件发送失败：邮件数据错误 (550, b'The mail may contain inappropriate words or content.')", "邮件发送失败：邮件数据错误\n550 The mail may contain inappropriate words or content."},
 		{"(in reply to RCPT TO command)", "(in reply to RCPT TO command)"},
 		{"delays=(550, b'unterminated", "delays=(550, b'unterminated"},
 		{"(250, b'ok')", "(250, b'ok')"},
