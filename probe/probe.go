@@ -117,33 +117,31 @@ func Run(ctx context.Context, cfg Config, targets []Target) (*Result, error) {
 		g.rcpts = append(g.rcpts, &pending{addr: t.Address, out: o})
 	}
 
-	var routes errgroup.Group
-	routes.SetLimit(maxParallelDomains)
-	for _, g := range order {
-		routes.Go(func() error {
-			p.resolveGroup(ctx, g, start)
-			return nil
-		})
-	}
-	_ = routes.Wait()
+	eachGroup(order, func(g *group) { p.resolveGroup(ctx, g, start) })
 	res.Warnings = <-senderDone
 	p.settleSender(senderCfg)
 	res.Config = p.cfg.summary()
-
-	var eg errgroup.Group
-	eg.SetLimit(maxParallelDomains)
-	for _, g := range order {
-		eg.Go(func() error {
-			p.probeGroup(ctx, g, start)
-			return nil
-		})
-	}
-	_ = eg.Wait() // probeGroup records everything in the Result
+	// probeGroup records everything in the Result.
+	eachGroup(order, func(g *group) { p.probeGroup(ctx, g, start) })
 
 	p.checkDNSBL(ctx, res)
 	res.Stop = StopOf(ctx)
 	res.Duration = time.Since(start)
 	return res, nil
+}
+
+// eachGroup runs f for every group, maxParallelDomains at a time, and
+// waits for all of them.
+func eachGroup(order []*group, f func(*group)) {
+	var eg errgroup.Group
+	eg.SetLimit(maxParallelDomains)
+	for _, g := range order {
+		eg.Go(func() error {
+			f(g)
+			return nil
+		})
+	}
+	_ = eg.Wait()
 }
 
 // group is the recipients that share a route.
